@@ -1,0 +1,256 @@
+/*
+ * compose: replies and escalations as GMime messages; see compose.h.
+ */
+#include <string.h>
+
+#include <glib.h>
+#include <gmime/gmime.h>
+
+#include "compose.h"
+#include "policy.h"
+#include "template.h"
+
+#define COMPOSE_MAX_REFERENCES 10
+#define COMPOSE_MAX_SUBJECT 200
+
+/* TEXT on one line: control characters (CR and LF included) become spaces. */
+static char *compose_one_line(const char *text)
+{
+    char *line = g_utf8_make_valid(text != NULL ? text : "", -1);
+    for (char *p = line; *p != '\0'; p++)
+        if ((unsigned char)*p < ' ' || *p == 0x7f)
+            *p = ' ';
+    return g_strstrip(line);
+}
+
+/* A msg-id we may repeat in our headers: printable ASCII, no space or angle bracket, one @. */
+static gboolean compose_msgid_is_safe(const char *id)
+{
+    if (id == NULL || *id == '\0' || strlen(id) > 250 || strchr(id, '@') == NULL)
+        return FALSE;
+    for (const char *p = id; *p != '\0'; p++)
+        if (*p <= ' ' || *p >= 0x7f || *p == '<' || *p == '>' || *p == '"' || *p == '\\')
+            return FALSE;
+    return TRUE;
+}
+
+static char *compose_new_message_id(const struct config *cfg)
+{
+    GDateTime *now = g_date_time_new_now_utc();
+    char *stamp = g_date_time_format(now, "%Y%m%d%H%M%S");
+    char *id = g_strdup_printf("%s.%08x%08x.mailtriage@%s", stamp, g_random_int(), g_random_int(),
+                               cfg->hostname);
+    g_free(stamp);
+    g_date_time_unref(now);
+    return id;
+}
+
+/* Headers common to everything we send. */
+static GMimeMessage *compose_new_message(const struct config *cfg,
+                                         const struct config_mailbox *mailbox,
+                                         const char *auto_submitted, char **message_id_r)
+{
+    GMimeMessage *message = g_mime_message_new(TRUE);
+    g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_FROM,
+                               *mailbox->name != '\0' ? mailbox->name : NULL, mailbox->address);
+    GDateTime *now = g_date_time_new_now_local();
+    g_mime_message_set_date(message, now);
+    g_date_time_unref(now);
+    *message_id_r = compose_new_message_id(cfg);
+    g_mime_message_set_message_id(message, *message_id_r);
+    g_mime_object_set_header(GMIME_OBJECT(message), "Auto-Submitted", auto_submitted, NULL);
+    g_mime_object_set_header(GMIME_OBJECT(message), POLICY_LOOP_HEADER, cfg->hostname, NULL);
+    return message;
+}
+
+static void compose_set_subject(GMimeMessage *message, const char *prefix, const char *subject)
+{
+    char *line = compose_one_line(subject);
+    if (g_utf8_strlen(line, -1) > COMPOSE_MAX_SUBJECT) {
+        char *cut = g_utf8_substring(line, 0, COMPOSE_MAX_SUBJECT);
+        g_free(line);
+        line = cut;
+    }
+    /* Never stack prefixes: "Re: Re: Re:" is what loops look like. */
+    gboolean has_prefix = g_ascii_strncasecmp(line, prefix, strlen(prefix)) == 0;
+    char *full = has_prefix ? g_strdup(line) : g_strconcat(prefix, line, NULL);
+    g_mime_message_set_subject(message, full, "utf-8");
+    g_free(full);
+    g_free(line);
+}
+
+static GMimeTextPart *compose_text_part(const char *text)
+{
+    GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
+    g_mime_text_part_set_text(part, text);
+    g_mime_text_part_set_charset(part, "utf-8");
+    g_mime_part_set_content_encoding(
+        GMIME_PART(part),
+        g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT));
+    return part;
+}
+
+static char *compose_to_string(GMimeMessage *message)
+{
+    GMimeFormatOptions *options = g_mime_format_options_clone(NULL);
+    g_mime_format_options_set_newline_format(options, GMIME_NEWLINE_FORMAT_UNIX);
+    char *text = g_mime_object_to_string(GMIME_OBJECT(message), options);
+    g_mime_format_options_free(options);
+    return text;
+}
+
+/* Collapse runs of more than one blank line, left when a variable renders empty. */
+static char *compose_tidy(char *text)
+{
+    GString *out = g_string_sized_new(strlen(text));
+    int newlines = 0;
+    for (const char *p = text; *p != '\0'; p++) {
+        newlines = *p == '\n' ? newlines + 1 : 0;
+        if (newlines <= 2)
+            g_string_append_c(out, *p);
+    }
+    g_free(text);
+    return g_string_free(out, FALSE);
+}
+
+char *compose_reply_text(const struct compose_reply *in)
+{
+    const struct mime_message *original = in->original;
+    GDateTime *now = g_date_time_new_now_local();
+    char *date = g_date_time_format(now, "%Y-%m-%d");
+    g_date_time_unref(now);
+    char *subject = compose_one_line(original->subject);
+    struct template_values values = {
+        .reply = in->classification->reply,
+        .sender_name = original->from_name != NULL ? original->from_name : "",
+        .original_subject = subject,
+        .mailbox = *in->mailbox->name != '\0' ? in->mailbox->name : in->mailbox->address,
+        .date = date,
+        .summary = in->classification->summary,
+    };
+    char *text = compose_tidy(template_render(in->intent->template_text, &values, FALSE));
+    g_free(subject);
+    g_free(date);
+    return text;
+}
+
+char *compose_reply(const struct compose_reply *in, char **message_id_r)
+{
+    const struct mime_message *original = in->original;
+    GMimeMessage *message = compose_new_message(in->cfg, in->mailbox, "auto-replied", message_id_r);
+    g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, in->recipient);
+    compose_set_subject(message, "Re: ", original->subject != NULL ? original->subject : "");
+
+    if (compose_msgid_is_safe(original->message_id)) {
+        char *bracketed = g_strdup_printf("<%s>", original->message_id);
+        g_mime_object_set_header(GMIME_OBJECT(message), "In-Reply-To", bracketed, NULL);
+        /* References: the original's (or its In-Reply-To), then its Message-ID; trimmed. */
+        GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+        char **earlier = g_strsplit(original->references != NULL ? original->references
+                                    : original->in_reply_to != NULL ? original->in_reply_to
+                                                                    : "",
+                                    " ", -1);
+        for (char **id = earlier; *id != NULL; id++)
+            if (compose_msgid_is_safe(*id))
+                g_ptr_array_add(ids, g_strdup_printf("<%s>", *id));
+        g_strfreev(earlier);
+        while (ids->len >= COMPOSE_MAX_REFERENCES)
+            g_ptr_array_remove_index(ids, ids->len > 1 ? 1 : 0); /* keep the thread's root */
+        g_ptr_array_add(ids, bracketed);
+        g_ptr_array_add(ids, NULL);
+        char *references = g_strjoinv(" ", (char **)ids->pdata);
+        g_mime_object_set_header(GMIME_OBJECT(message), "References", references, NULL);
+        g_free(references);
+        g_ptr_array_unref(ids);
+    }
+
+    char *text = compose_reply_text(in);
+    GMimeTextPart *part = compose_text_part(text);
+    g_free(text);
+    g_mime_message_set_mime_part(message, GMIME_OBJECT(part));
+    g_object_unref(part);
+    char *result = compose_to_string(message);
+    g_object_unref(message);
+    return result;
+}
+
+static char *compose_escalation_text(const struct compose_escalation *in)
+{
+    const struct mime_message *original = in->original;
+    const struct classification *c = in->classification;
+    GString *text = g_string_new(in->draft != NULL
+                                     ? "mailtriage proposes a reply for your approval.\n\n"
+                                     : "mailtriage hands this message to you.\n\n");
+    char *from = compose_one_line(original->from_addr != NULL ? original->from_addr : "(none)");
+    char *name = compose_one_line(original->from_name);
+    char *subject = compose_one_line(original->subject);
+    g_string_append_printf(text, "Mailbox:    %s\n", in->mailbox->address);
+    g_string_append_printf(text, "From:       %s%s%s%s\n", name, *name != '\0' ? " <" : "", from,
+                           *name != '\0' ? ">" : "");
+    g_string_append_printf(text, "Envelope:   %s\n",
+                           in->envelope_from == NULL       ? "(unknown)"
+                           : *in->envelope_from == '\0' ? "<>"
+                                                        : in->envelope_from);
+    g_string_append_printf(text, "Subject:    %s\n", subject);
+    if (c != NULL) {
+        g_string_append_printf(text, "Intent:     %s (%s%s%s, confidence %.2f)\n", c->intent,
+                               c->provider, c->model != NULL ? " " : "",
+                               c->model != NULL ? c->model : "", c->confidence);
+        char *summary = compose_one_line(c->summary);
+        g_string_append_printf(text, "Summary:    %s\n", summary);
+        g_free(summary);
+        if (c->error != NULL)
+            g_string_append_printf(text, "Note:       %s\n", c->error);
+    }
+    g_string_append_printf(text, "Why:        %s\n", in->reason);
+    g_string_append_printf(text, "Queue id:   %" G_GINT64_FORMAT "\n\n", in->queue_id);
+    g_string_append(text, "Answer the sender by replying to this mail (Reply-To is set to the "
+                          "sender). The original is attached.\n");
+    if (in->draft != NULL)
+        g_string_append_printf(text, "\n----- Proposed reply -----\n%s\n", in->draft);
+    g_string_append_printf(text, "\n----- Message text -----\n%s\n", original->text);
+    g_free(from);
+    g_free(name);
+    g_free(subject);
+    return g_string_free(text, FALSE);
+}
+
+char *compose_escalation(const struct compose_escalation *in, char **message_id_r)
+{
+    const struct mime_message *original = in->original;
+    GMimeMessage *message =
+        compose_new_message(in->cfg, in->mailbox, "auto-generated", message_id_r);
+    g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, in->mailbox->escalate_to);
+    const char *customer = in->envelope_from != NULL && config_address_is_safe(in->envelope_from)
+                               ? in->envelope_from
+                           : original->from_addr != NULL && config_address_is_safe(original->from_addr)
+                               ? original->from_addr
+                               : NULL;
+    if (customer != NULL) {
+        char *name = original->from_name != NULL ? compose_one_line(original->from_name) : NULL;
+        g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_REPLY_TO, name, customer);
+        g_free(name);
+    }
+    char *prefix = g_strdup_printf("[%s%s] ", in->draft != NULL ? "draft " : "",
+                                   in->classification != NULL ? in->classification->intent
+                                                              : "triage");
+    compose_set_subject(message, prefix, original->subject != NULL ? original->subject : "");
+    g_free(prefix);
+
+    GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
+    char *text = compose_escalation_text(in);
+    GMimeTextPart *part = compose_text_part(text);
+    g_free(text);
+    g_mime_multipart_add(mixed, GMIME_OBJECT(part));
+    g_object_unref(part);
+    GMimeMessagePart *attached = g_mime_message_part_new_with_message("rfc822", original->gmime);
+    g_mime_object_set_disposition(GMIME_OBJECT(attached), "attachment");
+    g_mime_multipart_add(mixed, GMIME_OBJECT(attached));
+    g_object_unref(attached);
+    g_mime_message_set_mime_part(message, GMIME_OBJECT(mixed));
+    g_object_unref(mixed);
+
+    char *result = compose_to_string(message);
+    g_object_unref(message);
+    return result;
+}

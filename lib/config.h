@@ -1,0 +1,98 @@
+/*
+ * config: the mailtriage configuration file (an INI file read with GKeyFile).
+ *
+ * config_load() reads the file, checks every key against the table in config_keys.h (unknown
+ * groups and keys, bad values and out-of-range numbers are errors reported as "FILE:LINE: reason")
+ * and returns an immutable, reference-counted struct config: a reload can swap in a new one
+ * while work in flight keeps the old. Each [mailbox ADDRESS] and [intent NAME] group becomes a
+ * struct; intents a mailbox lists that have no group take the built-in defaults (send_info,
+ * create_account, speak_to_human, unknown), and every mailbox knows `unknown`.
+ */
+#ifndef MAILTRIAGE_CONFIG_H
+#define MAILTRIAGE_CONFIG_H
+
+#include <glib.h>
+
+#include "config_keys.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/mailtriage/mailtriage.conf"
+
+/* Choices of the ENUM keys, in the order of their declaration in config_keys.h. */
+enum config_provider { CONFIG_PROVIDER_OPENAI, CONFIG_PROVIDER_BUILTIN };
+enum config_mode { CONFIG_MODE_AUTO, CONFIG_MODE_DRAFT, CONFIG_MODE_OFF };
+enum config_action {
+    CONFIG_ACTION_REPLY,
+    CONFIG_ACTION_ESCALATE,
+    CONFIG_ACTION_DRAFT,
+    CONFIG_ACTION_WEBHOOK,
+    CONFIG_ACTION_NONE
+};
+
+#define CONFIG_CTYPE_STRING char *
+#define CONFIG_CTYPE_PATH char *
+#define CONFIG_CTYPE_ADDRESS char *
+#define CONFIG_CTYPE_UINT guint
+#define CONFIG_CTYPE_DOUBLE double
+#define CONFIG_CTYPE_BOOL gboolean
+#define CONFIG_CTYPE_ENUM int
+#define CONFIG_CTYPE_DURATION gint64
+#define CONFIG_CTYPE_SIZE guint64
+#define CONFIG_CTYPE_LIST char **
+#define CONFIG_FIELD(key, type, def, min, max, choices, doc) CONFIG_CTYPE_##type key;
+
+struct config_daemon {
+    CONFIG_DAEMON_KEYS(CONFIG_FIELD)
+};
+struct config_llm {
+    CONFIG_LLM_KEYS(CONFIG_FIELD)
+};
+struct config_sendmail {
+    CONFIG_SENDMAIL_KEYS(CONFIG_FIELD)
+};
+struct config_mailbox {
+    char *address; /* lowercased */
+    CONFIG_MAILBOX_KEYS(CONFIG_FIELD)
+};
+struct config_intent {
+    char *intent; /* the group's NAME */
+    CONFIG_INTENT_KEYS(CONFIG_FIELD)
+    char *template_text; /* the template's contents, read and checked at load time */
+};
+
+struct config {
+    char *path;
+    struct config_daemon daemon;
+    struct config_llm llm;
+    struct config_sendmail sendmail;
+    GPtrArray *mailboxes; /* of struct config_mailbox * */
+    GPtrArray *intents;   /* of struct config_intent *, defined and defaulted */
+    char *api_key;        /* read from llm.api_key_file, NULL when none */
+    char *hostname;       /* daemon.hostname or the system's */
+    gint refcount;
+};
+
+struct config *config_load(const char *path, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
+
+/* The mailbox for ADDRESS (case-insensitive), or NULL when it is not monitored. */
+const struct config_mailbox *config_mailbox_find(const struct config *cfg, const char *address);
+const struct config_intent *config_intent_find(const struct config *cfg, const char *name);
+
+/* What `mailtriagectl config` prints: every key with its default as a sample file, the
+ * effective values of CFG, or the key table as the roff body of mailtriage.conf(5). */
+void config_print_defaults(GString *out);
+void config_print(const struct config *cfg, GString *out);
+void config_print_man(GString *out);
+
+/* Parsers shared with the CLI; 0 on success. */
+int config_parse_duration(const char *text, gint64 *seconds_r);
+int config_parse_size(const char *text, guint64 *bytes_r);
+/* An envelope address we may use in an argv or a header: no controls, spaces, quotes or
+ * angle brackets, one @, at most 254 bytes. */
+gboolean config_address_is_safe(const char *address);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * db: the SQLite file every mailtriage program shares.
+ *
+ * db_open() opens (creating if need be) the database in WAL mode with foreign keys on,
+ * synchronous=FULL (a recorded message survives a crash or power loss) and a busy timeout,
+ * then applies the migrations of sql/ it lacks, each in one transaction, tracked by
+ * PRAGMA user_version; a database newer than the program is refused. A connection belongs to
+ * one thread. Writes are short transactions; claims use BEGIN IMMEDIATE.
+ */
+#ifndef MAILTRIAGE_DB_H
+#define MAILTRIAGE_DB_H
+
+#include <glib.h>
+#include <sqlite3.h>
+
+struct db_migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+/* Generated from the sql/ migrations; ends with a {0, NULL, NULL} entry. */
+extern const struct db_migration db_migrations[];
+
+enum db_status { DB_OK = 0, DB_ERROR = -1, DB_BUSY = -2 };
+
+/* DB_OK, DB_BUSY when the lock stayed taken past BUSY_TIMEOUT_MS, or DB_ERROR. */
+int db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r,
+            char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+void db_close(sqlite3 *db);
+/* The schema version the program knows. */
+int db_schema_version(void);
+
+int db_exec(sqlite3 *db, const char *sql, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+int db_begin_immediate(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+int db_commit(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+void db_rollback(sqlite3 *db);
+
+/* Prepare SQL; on failure sets *error_r. */
+sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql, char **error_r);
+/* DB_BUSY for SQLITE_BUSY/LOCKED, DB_ERROR for any other failure code RC. */
+int db_status_of(int rc);
+/* Bind TEXT or NULL. */
+void db_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+/* A column's text as a new string, or NULL. */
+char *db_column_dup(sqlite3_stmt *stmt, int column);
+/* The error of DB as a new string, with CONTEXT before it. */
+char *db_error(sqlite3 *db, const char *context);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * llm_builtin: the keyword classifier (see llm.h). The first intent of the mailbox's list with a
+ * keyword found as a whole word in the subject or the text wins; otherwise `unknown`. It writes
+ * no reply text: the intent's template carries the answer.
+ */
+#include <string.h>
+
+#include <glib.h>
+
+#include "llm.h"
+
+/* Confidence reported for a keyword match: a rule, not a measurement. */
+#define LLM_BUILTIN_CONFIDENCE 0.6
+
+static gboolean llm_builtin_is_word_char(gunichar c)
+{
+    return g_unichar_isalnum(c) || c == '_';
+}
+
+/* Is KEYWORD (casefolded) in HAYSTACK (casefolded) as a whole word or phrase? */
+static gboolean llm_builtin_contains_word(const char *haystack, const char *keyword)
+{
+    size_t len = strlen(keyword);
+    if (len == 0)
+        return FALSE;
+    for (const char *p = strstr(haystack, keyword); p != NULL; p = strstr(p + 1, keyword)) {
+        gboolean starts = p == haystack ||
+                          !llm_builtin_is_word_char(g_utf8_get_char(g_utf8_prev_char(p)));
+        gboolean ends = p[len] == '\0' || !llm_builtin_is_word_char(g_utf8_get_char(p + len));
+        if (starts && ends)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+struct classification *llm_builtin_classify(const struct llm_request *request)
+{
+    gint64 started = g_get_monotonic_time();
+    const struct mime_message *msg = request->msg;
+    char *joined = g_strconcat(msg->subject != NULL ? msg->subject : "", "\n",
+                               msg->text != NULL ? msg->text : "", NULL);
+    char *haystack = g_utf8_casefold(joined, -1);
+    g_free(joined);
+
+    struct classification *result = g_new0(struct classification, 1);
+    result->provider = g_strdup("builtin");
+    result->valid = TRUE;
+    result->reply = g_strdup("");
+    for (char **name = request->mailbox->intents; *name != NULL && result->intent == NULL;
+         name++) {
+        const struct config_intent *intent = config_intent_find(request->cfg, *name);
+        if (intent == NULL || strcmp(*name, "unknown") == 0)
+            continue;
+        for (char **word = intent->keywords; *word != NULL; word++) {
+            char *keyword = g_utf8_casefold(*word, -1);
+            gboolean found = llm_builtin_contains_word(haystack, keyword);
+            g_free(keyword);
+            if (found) {
+                result->intent = g_strdup(*name);
+                result->confidence = LLM_BUILTIN_CONFIDENCE;
+                result->summary = g_strdup_printf("keyword \"%s\" matched", *word);
+                break;
+            }
+        }
+    }
+    if (result->intent == NULL) {
+        result->intent = g_strdup("unknown");
+        result->summary = g_strdup("no keyword matched");
+    }
+    g_free(haystack);
+    result->latency_ms = (g_get_monotonic_time() - started) / 1000;
+    return result;
+}

@@ -1,0 +1,45 @@
+/*
+ * log: the one logging API of mailtriage.
+ *
+ * Daemons log to syslog (facility mail), the CLI and foreground runs to stderr. Levels have
+ * sharp meanings: debug (tracing), info (what happened), warn (something odd, handled),
+ * error (a failure that was recovered from: the message stays queued), fatal (cannot go on:
+ * startup and configuration only; exits with status 78, EX_CONFIG). Lines about a message
+ * start with its queue id ("12: ..."). GLib and GMime warnings are routed here.
+ * log_addr() masks mail addresses when log_set_mask_addresses(TRUE) was called.
+ */
+#ifndef MAILTRIAGE_LOG_H
+#define MAILTRIAGE_LOG_H
+
+#include <stdarg.h>
+
+#include <glib.h>
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARNING, LOG_LEVEL_ERROR };
+/* LOG_TO_SYSLOG_AND_STDERR: for programs run by the MTA (the pipe), whose stderr becomes the
+ * delivery status text. */
+enum log_target { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_SYSLOG_AND_STDERR };
+
+/* Buffer size for log_addr(). */
+#define LOG_ADDR_MAX 320
+
+void log_open(const char *ident, enum log_target target);
+void log_set_level(enum log_level level);
+void log_set_mask_addresses(gboolean mask);
+/* Parse "debug", "info", "warning" or "error"; -1 when unknown. */
+int log_level_parse(const char *name);
+
+void log_debug(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void log_info(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void log_warn(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void log_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void log_fatal(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
+
+/* The same, for a line about queued message ID. */
+void log_msg(enum log_level level, gint64 id, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* ADDR as it may appear in the log: itself, or masked ("j***@example.org") when masking is on.
+ * NULL prints as "(unknown)", "" as "<>". Returns BUF. */
+const char *log_addr(const char *addr, char buf[LOG_ADDR_MAX]);
+
+#endif

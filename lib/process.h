@@ -1,0 +1,46 @@
+/*
+ * process: take one claimed message from the queue to its end.
+ *
+ * process_row() parses the message, applies the reply policy, classifies it (reusing a stored
+ * classification; LLM failures are retried with back-off and after llm.max_attempts the
+ * builtin classifier decides), chooses the action from the mailbox's rules, performs it
+ * (reply, escalation or draft through sendmail, webhook, or nothing) and records every step.
+ * Whatever happens, the row ends done, deferred with its reason, failed with its reason, or
+ * released (shutdown): a message is never dropped. process_try() runs the same decision for
+ * one file without a queue and without sending (mailtriaged -t).
+ */
+#ifndef MAILTRIAGE_PROCESS_H
+#define MAILTRIAGE_PROCESS_H
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "llm.h"
+#include "queue.h"
+
+struct process_context {
+    struct config *cfg;
+    sqlite3 *db;
+    struct llm_client *llm;
+    const char *owner;         /* the lease owner's name */
+    const volatile gint *stop; /* non-zero: release rather than start slow work */
+};
+
+enum process_result {
+    PROCESS_DONE,
+    PROCESS_DEFERRED,
+    PROCESS_FAILED,
+    PROCESS_RELEASED,
+    PROCESS_STUCK /* the database refused the final update; the lease will expire */
+};
+
+enum process_result process_row(struct process_context *ctx, const struct queue_row *row);
+
+/* Parse, policy, classification and chosen action for RAW as if it came to MAILBOX from
+ * ENVELOPE_FROM; the report, with the reply that would be sent, goes to OUT. */
+int process_try(struct config *cfg, struct llm_client *llm, const char *raw, size_t len,
+                const char *mailbox, const char *envelope_from, GString *out,
+                char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+#endif

@@ -1,0 +1,299 @@
+/*
+ * queue: claims, leases and retries on the messages table; see queue.h.
+ */
+#include <string.h>
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "queue.h"
+
+static gint64 queue_now(void)
+{
+    return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+int queue_insert(sqlite3 *db, const struct queue_new *rows, size_t n_rows, gint64 *ids_r,
+                 char **error_r)
+{
+    static const char sql[] =
+        "INSERT INTO messages (intake, mta_queue_id, mailbox, envelope_from, rcpts, client_addr,"
+        " helo, from_addr, subject, message_id, in_reply_to, received_at, size, truncated, raw,"
+        " next_attempt_at, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?12, ?12)";
+    int status = db_begin_immediate(db, error_r);
+    if (status != DB_OK)
+        return status;
+    sqlite3_stmt *stmt = db_prepare(db, sql, error_r);
+    if (stmt == NULL) {
+        db_rollback(db);
+        return DB_ERROR;
+    }
+    gint64 now = queue_now();
+    for (size_t i = 0; i < n_rows && status == DB_OK; i++) {
+        const struct queue_new *row = &rows[i];
+        sqlite3_reset(stmt);
+        db_bind_text(stmt, 1, row->intake);
+        db_bind_text(stmt, 2, row->mta_queue_id);
+        db_bind_text(stmt, 3, row->mailbox);
+        db_bind_text(stmt, 4, row->envelope_from);
+        db_bind_text(stmt, 5, row->rcpts);
+        db_bind_text(stmt, 6, row->client_addr);
+        db_bind_text(stmt, 7, row->helo);
+        db_bind_text(stmt, 8, row->from_addr);
+        db_bind_text(stmt, 9, row->subject);
+        db_bind_text(stmt, 10, row->message_id);
+        db_bind_text(stmt, 11, row->in_reply_to);
+        sqlite3_bind_int64(stmt, 12, now);
+        sqlite3_bind_int64(stmt, 13, (sqlite3_int64)row->size);
+        sqlite3_bind_int(stmt, 14, row->truncated ? 1 : 0);
+        sqlite3_bind_blob64(stmt, 15, row->raw, row->raw_len, SQLITE_STATIC);
+        int rc = sqlite3_step(stmt);
+        if (rc != SQLITE_DONE) {
+            *error_r = db_error(db, "record message");
+            status = db_status_of(rc);
+        } else if (ids_r != NULL)
+            ids_r[i] = sqlite3_last_insert_rowid(db);
+    }
+    sqlite3_finalize(stmt);
+    if (status != DB_OK) {
+        db_rollback(db);
+        return status;
+    }
+    return db_commit(db, error_r);
+}
+
+void queue_row_free(struct queue_row *row)
+{
+    if (row == NULL)
+        return;
+    g_free(row->intake);
+    g_free(row->mailbox);
+    g_free(row->envelope_from);
+    g_free(row->rcpts);
+    g_free(row->mta_queue_id);
+    if (row->raw != NULL)
+        g_bytes_unref(row->raw);
+    g_free(row);
+}
+
+static struct queue_row *queue_row_read(sqlite3_stmt *stmt)
+{
+    struct queue_row *row = g_new0(struct queue_row, 1);
+    row->id = sqlite3_column_int64(stmt, 0);
+    row->intake = db_column_dup(stmt, 1);
+    row->mailbox = db_column_dup(stmt, 2);
+    row->envelope_from = db_column_dup(stmt, 3);
+    row->rcpts = db_column_dup(stmt, 4);
+    row->mta_queue_id = db_column_dup(stmt, 5);
+    const void *raw = sqlite3_column_blob(stmt, 6);
+    row->raw = g_bytes_new(raw, (gsize)sqlite3_column_bytes(stmt, 6));
+    row->truncated = sqlite3_column_int(stmt, 7) != 0;
+    row->attempts = sqlite3_column_int(stmt, 8);
+    row->llm_failures = sqlite3_column_int(stmt, 9);
+    row->received_at = sqlite3_column_int64(stmt, 10);
+    return row;
+}
+
+int queue_claim(sqlite3 *db, const char *owner, gint64 lease_seconds, gint64 only_id,
+                struct queue_row **row_r, char **error_r)
+{
+    static const char pick[] =
+        "SELECT id FROM messages"
+        " WHERE ((state = 'queued' AND next_attempt_at <= ?1)"
+        "    OR (state = 'working' AND lease_until < ?1)) AND (?2 = 0 OR id = ?2)"
+        " ORDER BY next_attempt_at, id LIMIT 1";
+    static const char take[] =
+        "UPDATE messages SET state = 'working', attempts = attempts + 1, lease_until = ?2,"
+        " lease_owner = ?3, updated_at = ?4 WHERE id = ?1"
+        " RETURNING id, intake, mailbox, envelope_from, rcpts, mta_queue_id, raw, truncated,"
+        " attempts, llm_failures, received_at";
+    gint64 now = queue_now();
+    int status = db_begin_immediate(db, error_r);
+    if (status != DB_OK)
+        return status;
+
+    sqlite3_stmt *stmt = db_prepare(db, pick, error_r);
+    if (stmt == NULL) {
+        db_rollback(db);
+        return DB_ERROR;
+    }
+    sqlite3_bind_int64(stmt, 1, now);
+    sqlite3_bind_int64(stmt, 2, only_id);
+    int rc = sqlite3_step(stmt);
+    gint64 id = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW) {
+        db_rollback(db);
+        if (rc == SQLITE_DONE)
+            return 0;
+        *error_r = db_error(db, "claim");
+        return db_status_of(rc);
+    }
+
+    stmt = db_prepare(db, take, error_r);
+    if (stmt == NULL) {
+        db_rollback(db);
+        return DB_ERROR;
+    }
+    sqlite3_bind_int64(stmt, 1, id);
+    sqlite3_bind_int64(stmt, 2, now + lease_seconds);
+    db_bind_text(stmt, 3, owner);
+    sqlite3_bind_int64(stmt, 4, now);
+    rc = sqlite3_step(stmt);
+    struct queue_row *row = rc == SQLITE_ROW ? queue_row_read(stmt) : NULL;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (row == NULL || rc != SQLITE_DONE) {
+        *error_r = db_error(db, "claim");
+        queue_row_free(row);
+        db_rollback(db);
+        return db_status_of(rc);
+    }
+    if ((status = db_commit(db, error_r)) != DB_OK) {
+        queue_row_free(row);
+        return status;
+    }
+    *row_r = row;
+    return 1;
+}
+
+/* Run SQL (which must touch the row with ?1 = id, ?2 = owner) as the lease holder. */
+static int queue_update_held(sqlite3 *db, const char *sql, const struct queue_row *row,
+                             const char *owner, const char *reason, gint64 when, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db, sql, error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, row->id);
+    db_bind_text(stmt, 2, owner);
+    db_bind_text(stmt, 3, reason);
+    sqlite3_bind_int64(stmt, 4, when);
+    sqlite3_bind_int64(stmt, 5, queue_now());
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        *error_r = db_error(db, "update message");
+        return db_status_of(rc);
+    }
+    if (sqlite3_changes(db) == 0) {
+        *error_r = g_strdup("the lease was lost (it expired and another worker took the message)");
+        return DB_ERROR;
+    }
+    return DB_OK;
+}
+
+#define QUEUE_HELD " WHERE id = ?1 AND state = 'working' AND lease_owner = ?2"
+
+int queue_complete(sqlite3 *db, const struct queue_row *row, const char *owner, char **error_r)
+{
+    return queue_update_held(db,
+                             "UPDATE messages SET state = 'done', lease_until = NULL,"
+                             " lease_owner = NULL, last_error = ?3, updated_at = ?5" QUEUE_HELD,
+                             row, owner, NULL, 0, error_r);
+}
+
+int queue_fail(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
+               char **error_r)
+{
+    return queue_update_held(db,
+                             "UPDATE messages SET state = 'failed', lease_until = NULL,"
+                             " lease_owner = NULL, last_error = ?3, updated_at = ?5" QUEUE_HELD,
+                             row, owner, reason, 0, error_r);
+}
+
+int queue_release(sqlite3 *db, const struct queue_row *row, const char *owner, char **error_r)
+{
+    return queue_update_held(db,
+                             "UPDATE messages SET state = 'queued', lease_until = NULL,"
+                             " lease_owner = NULL, attempts = MAX(attempts - 1, 0),"
+                             " next_attempt_at = ?5, updated_at = ?5" QUEUE_HELD,
+                             row, owner, NULL, 0, error_r);
+}
+
+gint64 queue_backoff(const struct queue_retry *retry, int n)
+{
+    gint64 delay = retry->base_seconds;
+    for (int i = 1; i < n && delay < retry->max_seconds; i++)
+        delay *= 2;
+    return MIN(delay, retry->max_seconds);
+}
+
+int queue_defer(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
+                const struct queue_retry *retry, gboolean llm_failure, gint64 at_least_seconds,
+                gboolean *failed_r, char **error_r)
+{
+    gboolean failed = row->attempts >= retry->max_attempts;
+    int n = llm_failure ? row->llm_failures + 1 : row->attempts;
+    gint64 delay = queue_backoff(retry, n);
+    /* Jitter of +-25% spreads the retries of messages that failed together. */
+    delay = delay * g_random_int_range(75, 126) / 100;
+    delay = MAX(MAX(delay, at_least_seconds), 1);
+
+    *failed_r = failed;
+    if (failed) {
+        char *why = g_strdup_printf("%s (gave up after %d attempts)", reason, row->attempts);
+        int status = queue_fail(db, row, owner, why, error_r);
+        g_free(why);
+        return status;
+    }
+    return queue_update_held(db,
+                             llm_failure
+                                 ? "UPDATE messages SET state = 'queued', lease_until = NULL,"
+                                   " lease_owner = NULL, last_error = ?3,"
+                                   " llm_failures = llm_failures + 1,"
+                                   " next_attempt_at = ?5 + ?4, updated_at = ?5" QUEUE_HELD
+                                 : "UPDATE messages SET state = 'queued', lease_until = NULL,"
+                                   " lease_owner = NULL, last_error = ?3,"
+                                   " next_attempt_at = ?5 + ?4, updated_at = ?5" QUEUE_HELD,
+                             row, owner, reason, delay, error_r);
+}
+
+int queue_recover_expired(sqlite3 *db, gint64 *count_r, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "UPDATE messages SET state = 'queued', lease_until = NULL,"
+                                    " lease_owner = NULL, next_attempt_at = ?1, updated_at = ?1,"
+                                    " last_error = 'the worker holding it stopped; queued again'"
+                                    " WHERE state = 'working' AND lease_until < ?1",
+                                    error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, queue_now());
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        *error_r = db_error(db, "recover leases");
+        return db_status_of(rc);
+    }
+    *count_r = sqlite3_changes(db);
+    return DB_OK;
+}
+
+int queue_retry_now(sqlite3 *db, gint64 id, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "UPDATE messages SET state = 'queued', attempts = 0,"
+                                    " llm_failures = 0, next_attempt_at = ?2, updated_at = ?2"
+                                    " WHERE id = ?1 AND state IN ('failed', 'done', 'held')",
+                                    error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, id);
+    sqlite3_bind_int64(stmt, 2, queue_now());
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        *error_r = db_error(db, "retry");
+        return db_status_of(rc);
+    }
+    if (sqlite3_changes(db) == 0) {
+        *error_r = g_strdup_printf("message %" G_GINT64_FORMAT
+                                   " does not exist or is queued or being processed",
+                                   id);
+        return DB_ERROR;
+    }
+    return DB_OK;
+}

@@ -1,0 +1,90 @@
+/*
+ * queue: the messages table as a work queue.
+ *
+ * queue_insert() records messages (one row per monitored mailbox) in one committed
+ * transaction. queue_claim() hands the oldest due row to one worker with a lease (BEGIN
+ * IMMEDIATE: two workers never get the same row); a row whose lease expired, because its worker
+ * died, is due again. The worker ends its claim with queue_complete(), queue_defer() (retry
+ * with exponential back-off and jitter; failed after max_attempts), queue_fail() or
+ * queue_release() (shutdown: back to the queue, the attempt not counted). Each of these
+ * checks that the caller still holds the lease. Functions return DB_OK, DB_BUSY or DB_ERROR.
+ */
+#ifndef MAILTRIAGE_QUEUE_H
+#define MAILTRIAGE_QUEUE_H
+
+#include <glib.h>
+#include <sqlite3.h>
+
+/* A message as an intake records it. Strings may be NULL where the schema allows. */
+struct queue_new {
+    const char *intake; /* milter, pipe or test */
+    const char *mta_queue_id;
+    const char *mailbox;
+    const char *envelope_from; /* NULL unknown, "" null sender */
+    const char *rcpts;
+    const char *client_addr;
+    const char *helo;
+    const char *from_addr;
+    const char *subject;
+    const char *message_id;
+    const char *in_reply_to;
+    const char *raw;
+    size_t raw_len;
+    size_t size; /* before truncation */
+    gboolean truncated;
+};
+
+/* A claimed row. */
+struct queue_row {
+    gint64 id;
+    char *intake;
+    char *mailbox;
+    char *envelope_from;
+    char *rcpts;
+    char *mta_queue_id;
+    GBytes *raw;
+    gboolean truncated;
+    int attempts; /* including this one */
+    int llm_failures;
+    gint64 received_at;
+};
+
+/* How failures are retried. */
+struct queue_retry {
+    int max_attempts;
+    gint64 base_seconds;
+    gint64 max_seconds;
+};
+
+int queue_insert(sqlite3 *db, const struct queue_new *rows, size_t n_rows, gint64 *ids_r,
+                 char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+/* 1 and *ROW_R set when a row was claimed, 0 when none is due, or DB_BUSY/DB_ERROR.
+ * ONLY_ID > 0 claims that row only (mailtriage-pipe --inline), if it is due. */
+int queue_claim(sqlite3 *db, const char *owner, gint64 lease_seconds, gint64 only_id,
+                struct queue_row **row_r, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+void queue_row_free(struct queue_row *row);
+
+int queue_complete(sqlite3 *db, const struct queue_row *row, const char *owner,
+                   char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Retry later for REASON. The delay grows with the attempts (or, when LLM_FAILURE, with the
+ * failed LLM requests, which are then counted); AT_LEAST_SECONDS (a Retry-After) is a floor.
+ * *FAILED_R tells whether max_attempts was reached and the row is now failed. */
+int queue_defer(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
+                const struct queue_retry *retry, gboolean llm_failure, gint64 at_least_seconds,
+                gboolean *failed_r, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+int queue_fail(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
+               char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+int queue_release(sqlite3 *db, const struct queue_row *row, const char *owner,
+                  char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Put rows whose lease expired back in the queue; *COUNT_R says how many. */
+int queue_recover_expired(sqlite3 *db, gint64 *count_r, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* An operator's retry of a failed (or done) message: queued now with fresh attempts.
+ * DB_ERROR with a reason when no such message or when it is queued or being worked on. */
+int queue_retry_now(sqlite3 *db, gint64 id, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+/* The delay before attempt N+1 (N >= 1), without jitter. */
+gint64 queue_backoff(const struct queue_retry *retry, int n);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * store: classifications, actions and events; see store.h.
+ */
+#include <string.h>
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "store.h"
+
+static const char *const store_kind_names[] = {"reply", "escalate", "draft", "webhook", "none"};
+static const char *const store_state_names[] = {"pending", "sent", "failed", "skipped"};
+
+static gint64 store_now(void)
+{
+    return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+const char *store_action_kind_name(enum store_action_kind kind)
+{
+    return store_kind_names[kind];
+}
+
+/* Step STMT to completion, finalize it, and map the result. */
+static int store_finish_statement(sqlite3 *db, sqlite3_stmt *stmt, const char *context,
+                                  char **error_r)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_DONE)
+        return DB_OK;
+    *error_r = db_error(db, context);
+    return db_status_of(rc);
+}
+
+int store_classification_save(sqlite3 *db, gint64 message, const struct classification *c,
+                              char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(
+        db,
+        "INSERT INTO classifications (message, provider, model, intent, confidence, summary,"
+        " reply, valid, error, latency_ms, prompt_tokens, completion_tokens, raw_answer,"
+        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    db_bind_text(stmt, 2, c->provider);
+    db_bind_text(stmt, 3, c->model);
+    db_bind_text(stmt, 4, c->intent);
+    sqlite3_bind_double(stmt, 5, c->confidence);
+    db_bind_text(stmt, 6, c->summary);
+    db_bind_text(stmt, 7, c->reply);
+    sqlite3_bind_int(stmt, 8, c->valid ? 1 : 0);
+    db_bind_text(stmt, 9, c->error);
+    sqlite3_bind_int64(stmt, 10, c->latency_ms);
+    sqlite3_bind_int64(stmt, 11, c->prompt_tokens);
+    sqlite3_bind_int64(stmt, 12, c->completion_tokens);
+    db_bind_text(stmt, 13, c->raw_answer);
+    sqlite3_bind_int64(stmt, 14, store_now());
+    return store_finish_statement(db, stmt, "save classification", error_r);
+}
+
+int store_classification_load(sqlite3 *db, gint64 message, struct classification **result_r,
+                              char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(
+        db,
+        "SELECT provider, model, intent, confidence, summary, reply, valid, error, latency_ms,"
+        " prompt_tokens, completion_tokens FROM classifications WHERE message = ?1"
+        " ORDER BY id DESC LIMIT 1",
+        error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        struct classification *c = g_new0(struct classification, 1);
+        c->provider = db_column_dup(stmt, 0);
+        c->model = db_column_dup(stmt, 1);
+        c->intent = db_column_dup(stmt, 2);
+        c->confidence = sqlite3_column_double(stmt, 3);
+        c->summary = db_column_dup(stmt, 4);
+        c->reply = db_column_dup(stmt, 5);
+        c->valid = sqlite3_column_int(stmt, 6) != 0;
+        c->error = db_column_dup(stmt, 7);
+        c->latency_ms = sqlite3_column_int64(stmt, 8);
+        c->prompt_tokens = sqlite3_column_int64(stmt, 9);
+        c->completion_tokens = sqlite3_column_int64(stmt, 10);
+        *result_r = c;
+    } else if (rc != SQLITE_DONE)
+        *error_r = db_error(db, "load classification");
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : db_status_of(rc);
+}
+
+int store_action_add(sqlite3 *db, gint64 message, const struct store_action *action,
+                     enum store_action_state state, gint64 *id_r, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(
+        db,
+        "INSERT INTO actions (message, kind, reason, state, recipient, envelope_sender,"
+        " outgoing_message_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    db_bind_text(stmt, 2, store_kind_names[action->kind]);
+    db_bind_text(stmt, 3, action->reason);
+    db_bind_text(stmt, 4, store_state_names[state]);
+    db_bind_text(stmt, 5, action->recipient);
+    db_bind_text(stmt, 6, action->envelope_sender);
+    db_bind_text(stmt, 7, action->outgoing_message_id);
+    sqlite3_bind_int64(stmt, 8, store_now());
+    int status = store_finish_statement(db, stmt, "record action", error_r);
+    if (status == DB_OK && id_r != NULL)
+        *id_r = sqlite3_last_insert_rowid(db);
+    return status;
+}
+
+int store_action_finish(sqlite3 *db, gint64 action, enum store_action_state state,
+                        int sendmail_status, const char *error, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "UPDATE actions SET state = ?2, sendmail_status = ?3,"
+                                    " error = ?4, sent_at = ?5 WHERE id = ?1",
+                                    error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, action);
+    db_bind_text(stmt, 2, store_state_names[state]);
+    if (sendmail_status >= 0)
+        sqlite3_bind_int(stmt, 3, sendmail_status);
+    else
+        sqlite3_bind_null(stmt, 3);
+    db_bind_text(stmt, 4, error);
+    if (state == STORE_ACTION_SENT)
+        sqlite3_bind_int64(stmt, 5, store_now());
+    else
+        sqlite3_bind_null(stmt, 5);
+    return store_finish_statement(db, stmt, "update action", error_r);
+}
+
+/* Step a bound SELECT whose first column is a count: 1 when it is positive, else 0. */
+static int store_count_positive(sqlite3 *db, sqlite3_stmt *stmt, char **error_r)
+{
+    int rc = sqlite3_step(stmt);
+    int found = rc == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0;
+    if (rc != SQLITE_ROW)
+        *error_r = db_error(db, "query actions");
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? found : db_status_of(rc);
+}
+
+int store_action_was_sent(sqlite3 *db, gint64 message, enum store_action_kind kind,
+                          char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "SELECT COUNT(*) FROM actions WHERE message = ?1"
+                                    " AND kind = ?2 AND state = 'sent'",
+                                    error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    db_bind_text(stmt, 2, store_kind_names[kind]);
+    return store_count_positive(db, stmt, error_r);
+}
+
+int store_replied_since(sqlite3 *db, const char *mailbox, const char *recipient, gint64 since,
+                        char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(
+        db,
+        "SELECT COUNT(*) FROM actions JOIN messages ON messages.id = actions.message"
+        " WHERE actions.kind = 'reply' AND actions.state = 'sent' AND messages.mailbox = ?1"
+        " AND actions.recipient = ?2 COLLATE NOCASE AND actions.sent_at >= ?3",
+        error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    db_bind_text(stmt, 1, mailbox);
+    db_bind_text(stmt, 2, recipient);
+    sqlite3_bind_int64(stmt, 3, since);
+    return store_count_positive(db, stmt, error_r);
+}
+
+int store_actions_interrupted(sqlite3 *db, gint64 message, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "UPDATE actions SET state = 'failed', error = 'interrupted"
+                                    " before its outcome was recorded' WHERE message = ?1"
+                                    " AND state = 'pending'",
+                                    error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    return store_finish_statement(db, stmt, "mark interrupted actions", error_r);
+}
+
+void store_event(sqlite3 *db, gint64 message, const char *level, const char *text)
+{
+    char *error = NULL;
+    sqlite3_stmt *stmt = db_prepare(
+        db, "INSERT INTO events (message, time, level, text) VALUES (?1, ?2, ?3, ?4)", &error);
+    if (stmt == NULL) {
+        g_free(error);
+        return;
+    }
+    if (message > 0)
+        sqlite3_bind_int64(stmt, 1, message);
+    else
+        sqlite3_bind_null(stmt, 1);
+    sqlite3_bind_int64(stmt, 2, store_now());
+    db_bind_text(stmt, 3, level);
+    db_bind_text(stmt, 4, text);
+    if (store_finish_statement(db, stmt, "event", &error) != DB_OK)
+        g_free(error);
+}
+
+int store_message_headers(sqlite3 *db, gint64 message, const char *from_addr,
+                          const char *subject, const char *message_id, const char *in_reply_to,
+                          char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "UPDATE messages SET from_addr = ?2, subject = ?3,"
+                                    " message_id = COALESCE(message_id, ?4),"
+                                    " in_reply_to = ?5 WHERE id = ?1",
+                                    error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    db_bind_text(stmt, 2, from_addr);
+    db_bind_text(stmt, 3, subject);
+    db_bind_text(stmt, 4, message_id);
+    db_bind_text(stmt, 5, in_reply_to);
+    return store_finish_statement(db, stmt, "update message headers", error_r);
+}

@@ -1,0 +1,73 @@
+/*
+ * store: what mailtriage decided and did about a message, beside the queue.
+ *
+ * Classifications, actions (with their state: pending while sendmail runs, then sent, failed
+ * or skipped) and the events of the audit trail are written here, each in its own short
+ * statement, and read back to resume an interrupted message (a stored classification is
+ * reused, a sent action is not repeated) and to answer the reply interval. Functions return
+ * DB_OK, DB_BUSY or DB_ERROR unless they say otherwise.
+ */
+#ifndef MAILTRIAGE_STORE_H
+#define MAILTRIAGE_STORE_H
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "llm.h"
+
+enum store_action_kind {
+    STORE_ACTION_REPLY,
+    STORE_ACTION_ESCALATE,
+    STORE_ACTION_DRAFT,
+    STORE_ACTION_WEBHOOK,
+    STORE_ACTION_NONE
+};
+enum store_action_state {
+    STORE_ACTION_PENDING,
+    STORE_ACTION_SENT,
+    STORE_ACTION_FAILED,
+    STORE_ACTION_SKIPPED
+};
+
+const char *store_action_kind_name(enum store_action_kind kind);
+
+int store_classification_save(sqlite3 *db, gint64 message, const struct classification *c,
+                              char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* 1 and *RESULT_R when the message has a classification, 0 when not, or DB_BUSY/DB_ERROR. */
+int store_classification_load(sqlite3 *db, gint64 message, struct classification **result_r,
+                              char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+struct store_action {
+    enum store_action_kind kind;
+    const char *reason;
+    const char *recipient;
+    const char *envelope_sender;
+    const char *outgoing_message_id;
+};
+/* Record an action as pending (or, with STATE, as already finished); *ID_R is its id. */
+int store_action_add(sqlite3 *db, gint64 message, const struct store_action *action,
+                     enum store_action_state state, gint64 *id_r,
+                     char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* SENDMAIL_STATUS < 0 when no program ran. */
+int store_action_finish(sqlite3 *db, gint64 action, enum store_action_state state,
+                        int sendmail_status, const char *error,
+                        char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* 1 when the message has an action of KIND in state sent, else 0, or DB_BUSY/DB_ERROR. */
+int store_action_was_sent(sqlite3 *db, gint64 message, enum store_action_kind kind,
+                          char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Pending actions of an earlier, interrupted attempt become failed ("interrupted"). */
+int store_actions_interrupted(sqlite3 *db, gint64 message,
+                              char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* 1 when MAILBOX sent an automatic reply to RECIPIENT since SINCE (Unix seconds), else 0. */
+int store_replied_since(sqlite3 *db, const char *mailbox, const char *recipient, gint64 since,
+                        char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Audit trail; MESSAGE 0 for an event of the daemon. Failures are ignored: the log has it. */
+void store_event(sqlite3 *db, gint64 message, const char *level, const char *text);
+
+/* The header fields the intake could not fill, from the worker's parse. */
+int store_message_headers(sqlite3 *db, gint64 message, const char *from_addr,
+                          const char *subject, const char *message_id, const char *in_reply_to,
+                          char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * mailtriaged: the mailtriage daemon.
+ *
+ * SYNOPSIS
+ *   mailtriaged [-c CONF] [-f] [-n] [-t FILE.eml [--mailbox ADDR] [--sender ADDR]] [-V]
+ *
+ * It runs the worker pool that processes the queue (parse, policy, classification, action)
+ * and the housekeeping that returns messages of dead workers to the queue. -n checks the
+ * configuration and exits; -t runs one file through parse, policy and classification and
+ * prints the decision without sending anything; -f stays in the foreground with the log on
+ * stderr (otherwise the log goes to syslog, facility mail; run it under systemd or another
+ * supervisor, which keeps it in the foreground too). SIGTERM and SIGINT stop it cleanly:
+ * messages in hand are finished or released to the queue. SIGHUP reloads the configuration.
+ *
+ * EXIT STATUS
+ *   0 success, 64 bad usage, 66 the -t file cannot be read, 78 configuration error,
+ *   70 internal error.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "config.h"
+#include "db.h"
+#include "llm.h"
+#include "log.h"
+#include "pool.h"
+#include "process.h"
+#include "program.h"
+
+#define EX_USAGE 64
+#define EX_NOINPUT 66
+#define EX_SOFTWARE 70
+#define EX_CONFIG 78
+
+struct daemon_options {
+    char *config_path;
+    gboolean foreground;
+    gboolean check_only;
+    gboolean show_version;
+    char *try_file;
+    char *try_mailbox;
+    char *try_sender;
+};
+
+static int daemon_try(struct config *cfg, const struct daemon_options *opts)
+{
+    char *raw = NULL;
+    gsize len = 0;
+    GError *gerror = NULL;
+    if (!g_file_get_contents(opts->try_file, &raw, &len, &gerror)) {
+        log_error("%s", gerror->message);
+        g_error_free(gerror);
+        return EX_NOINPUT;
+    }
+    const struct config_mailbox *first = g_ptr_array_index(cfg->mailboxes, 0);
+    const char *mailbox = opts->try_mailbox != NULL ? opts->try_mailbox : first->address;
+    const char *sender = opts->try_sender;
+    struct mime_limits limits;
+    mime_limits_default(&limits);
+    struct mime_message *msg = NULL;
+    char *error = NULL;
+    /* Without --sender, the From address stands in for the envelope sender. */
+    if (sender == NULL && mime_parse(raw, len, &limits, &msg, &error) == 0)
+        sender = msg->from_addr;
+    g_free(error);
+    error = NULL;
+
+    struct llm_client *llm = llm_client_new(NULL);
+    GString *out = g_string_new(NULL);
+    int status = 0;
+    if (process_try(cfg, llm, raw, len, mailbox, sender, out, &error) < 0) {
+        log_error("%s: %s", opts->try_file, error);
+        g_free(error);
+        status = EX_NOINPUT;
+    } else
+        fputs(out->str, stdout);
+    g_string_free(out, TRUE);
+    llm_client_free(llm);
+    mime_message_free(msg);
+    g_free(raw);
+    return status;
+}
+
+/* Create or upgrade the database once, before the workers open it. */
+static int daemon_prepare_database(const struct config *cfg)
+{
+    sqlite3 *db = NULL;
+    char *error = NULL;
+    if (db_open(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000, &db, &error) !=
+        DB_OK) {
+        log_error("database: %s", error);
+        g_free(error);
+        return -1;
+    }
+    db_close(db);
+    return 0;
+}
+
+/* Run until SIGTERM or SIGINT; SIGHUP reloads. Signals are blocked in every thread and taken
+ * here with sigwait(), so that no thread is interrupted at a random point. */
+static int daemon_run(struct config *cfg, const struct daemon_options *opts)
+{
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+
+    if (daemon_prepare_database(cfg) < 0)
+        return EX_CONFIG;
+    log_info("mailtriaged %s starting: database %s, %u mailbox(es), provider %s", PACKAGE_VERSION,
+             cfg->daemon.database, cfg->mailboxes->len,
+             cfg->llm.provider == CONFIG_PROVIDER_OPENAI ? "openai" : "builtin");
+    struct pool *pool = pool_start(cfg);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&signals, &sig) != 0)
+            continue;
+        if (sig != SIGHUP) {
+            log_info("signal %d: stopping; messages in hand are finished or released", sig);
+            break;
+        }
+        char *error = NULL;
+        struct config *fresh = config_load(cfg->path, &error);
+        if (fresh == NULL) {
+            log_error("reload refused, the running configuration stays: %s", error);
+            g_free(error);
+            continue;
+        }
+        log_set_level((enum log_level)fresh->daemon.log_level);
+        log_set_mask_addresses(fresh->daemon.mask_addresses);
+        pool_set_config(pool, fresh);
+        config_unref(fresh);
+        log_info("configuration reloaded from %s (workers and database need a restart)",
+                 cfg->path);
+    }
+    pool_stop(pool);
+    log_info("stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon_options opts = {0};
+    GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opts.config_path, "Configuration file",
+         "FILE"},
+        {"foreground", 'f', 0, G_OPTION_ARG_NONE, &opts.foreground,
+         "Log to stderr (stays in the foreground)", NULL},
+        {"check", 'n', 0, G_OPTION_ARG_NONE, &opts.check_only, "Check the configuration and exit",
+         NULL},
+        {"test", 't', 0, G_OPTION_ARG_FILENAME, &opts.try_file,
+         "Run one message file through parse, policy and classification; send nothing",
+         "FILE.eml"},
+        {"mailbox", 0, 0, G_OPTION_ARG_STRING, &opts.try_mailbox,
+         "With -t: the mailbox it arrived at (default: the first)", "ADDR"},
+        {"sender", 0, 0, G_OPTION_ARG_STRING, &opts.try_sender,
+         "With -t: the envelope sender (default: the From address)", "ADDR"},
+        {"version", 'V', 0, G_OPTION_ARG_NONE, &opts.show_version, "Print the version", NULL},
+        {NULL}};
+    GOptionContext *options = g_option_context_new(NULL);
+    g_option_context_add_main_entries(options, entries, NULL);
+    g_option_context_set_summary(options, "The mailtriage daemon: workers that triage the queue.");
+    GError *gerror = NULL;
+    if (!g_option_context_parse(options, &argc, &argv, &gerror) || argc > 1) {
+        fprintf(stderr, "mailtriaged: %s\n",
+                gerror != NULL ? gerror->message : "unexpected arguments");
+        return EX_USAGE;
+    }
+    g_option_context_free(options);
+    if (opts.show_version) {
+        printf("mailtriaged %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+
+    gboolean interactive = opts.foreground || opts.check_only || opts.try_file != NULL;
+    program_init("mailtriaged", interactive ? LOG_TO_STDERR : LOG_TO_SYSLOG);
+    const char *path = opts.config_path != NULL ? opts.config_path : CONFIG_DEFAULT_PATH;
+    struct config *cfg = program_load_config(path, EX_CONFIG);
+    int status = 0;
+    if (opts.check_only)
+        printf("%s: configuration OK (%u mailboxes, %u intents)\n", path, cfg->mailboxes->len,
+               cfg->intents->len);
+    else if (opts.try_file != NULL)
+        status = daemon_try(cfg, &opts);
+    else
+        status = daemon_run(cfg, &opts);
+
+    config_unref(cfg);
+    program_done();
+    g_free(opts.config_path);
+    g_free(opts.try_file);
+    g_free(opts.try_mailbox);
+    g_free(opts.try_sender);
+    return status;
+}

@@ -1,0 +1,178 @@
+/*
+ * pool: worker threads and housekeeping of mailtriaged; see pool.h.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "db.h"
+#include "llm.h"
+#include "log.h"
+#include "pool.h"
+#include "process.h"
+#include "queue.h"
+#include "store.h"
+
+#define POOL_HOUSEKEEPING_SECONDS 30
+
+struct pool {
+    GMutex lock;
+    GCond wake;
+    struct config *cfg; /* under lock */
+    volatile gint stop;
+    GPtrArray *threads;
+};
+
+struct pool_worker {
+    struct pool *pool;
+    unsigned number;
+};
+
+static struct config *pool_get_config(struct pool *pool)
+{
+    g_mutex_lock(&pool->lock);
+    struct config *cfg = config_ref(pool->cfg);
+    g_mutex_unlock(&pool->lock);
+    return cfg;
+}
+
+/* Sleep SECONDS or until woken or stopped. */
+static void pool_idle(struct pool *pool, gint64 seconds)
+{
+    g_mutex_lock(&pool->lock);
+    if (!g_atomic_int_get(&pool->stop))
+        g_cond_wait_until(&pool->wake, &pool->lock,
+                          g_get_monotonic_time() + seconds * G_USEC_PER_SEC);
+    g_mutex_unlock(&pool->lock);
+}
+
+static sqlite3 *pool_open_db(struct pool *pool, const char *who)
+{
+    while (!g_atomic_int_get(&pool->stop)) {
+        struct config *cfg = pool_get_config(pool);
+        sqlite3 *db = NULL;
+        char *error = NULL;
+        int status = db_open(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000, &db,
+                             &error);
+        gint64 wait = cfg->daemon.retry_base;
+        config_unref(cfg);
+        if (status == DB_OK)
+            return db;
+        log_error("%s: cannot open the database, retrying in %" G_GINT64_FORMAT "s: %s", who,
+                  wait, error);
+        g_free(error);
+        pool_idle(pool, wait);
+    }
+    return NULL;
+}
+
+static gpointer pool_work(gpointer data)
+{
+    struct pool_worker *worker = data;
+    struct pool *pool = worker->pool;
+    char who[32], owner[128];
+    snprintf(who, sizeof(who), "worker %u", worker->number);
+    sqlite3 *db = pool_open_db(pool, who);
+    struct llm_client *llm = llm_client_new(&pool->stop);
+
+    while (db != NULL && !g_atomic_int_get(&pool->stop)) {
+        struct config *cfg = pool_get_config(pool);
+        snprintf(owner, sizeof(owner), "%s:%d:%u", cfg->hostname, (int)getpid(), worker->number);
+        struct queue_row *row = NULL;
+        char *error = NULL;
+        int claimed = queue_claim(db, owner, cfg->daemon.lease_time, 0, &row, &error);
+        if (claimed == 1) {
+            struct process_context ctx = {cfg, db, llm, owner, &pool->stop};
+            process_row(&ctx, row);
+            queue_row_free(row);
+        } else {
+            if (claimed < 0) {
+                log_warn("%s: cannot claim a message: %s", who, error);
+                g_free(error);
+            }
+            pool_idle(pool, cfg->daemon.poll_interval);
+        }
+        config_unref(cfg);
+    }
+    llm_client_free(llm);
+    if (db != NULL)
+        db_close(db);
+    g_free(worker);
+    return NULL;
+}
+
+static gpointer pool_housekeep(gpointer data)
+{
+    struct pool *pool = data;
+    sqlite3 *db = pool_open_db(pool, "housekeeping");
+    while (db != NULL && !g_atomic_int_get(&pool->stop)) {
+        gint64 count = 0;
+        char *error = NULL;
+        if (queue_recover_expired(db, &count, &error) != DB_OK) {
+            log_warn("housekeeping: %s", error);
+            g_free(error);
+        } else if (count > 0) {
+            log_warn("housekeeping: %" G_GINT64_FORMAT " message(s) whose worker stopped are "
+                     "queued again",
+                     count);
+            store_event(db, 0, "warning", "messages whose lease expired were queued again");
+            pool_wake(pool);
+        }
+        pool_idle(pool, POOL_HOUSEKEEPING_SECONDS);
+    }
+    if (db != NULL)
+        db_close(db);
+    return NULL;
+}
+
+struct pool *pool_start(struct config *cfg)
+{
+    struct pool *pool = g_new0(struct pool, 1);
+    g_mutex_init(&pool->lock);
+    g_cond_init(&pool->wake);
+    pool->cfg = config_ref(cfg);
+    pool->threads = g_ptr_array_new();
+    llm_limit_set(cfg->llm.max_concurrency);
+
+    g_ptr_array_add(pool->threads, g_thread_new("housekeeping", pool_housekeep, pool));
+    for (unsigned i = 0; i < cfg->daemon.workers; i++) {
+        struct pool_worker *worker = g_new0(struct pool_worker, 1);
+        worker->pool = pool;
+        worker->number = i + 1;
+        g_ptr_array_add(pool->threads, g_thread_new("worker", pool_work, worker));
+    }
+    log_info("%u workers started, LLM concurrency %u", cfg->daemon.workers,
+             cfg->llm.max_concurrency);
+    return pool;
+}
+
+void pool_set_config(struct pool *pool, struct config *cfg)
+{
+    g_mutex_lock(&pool->lock);
+    struct config *old = pool->cfg;
+    pool->cfg = config_ref(cfg);
+    g_mutex_unlock(&pool->lock);
+    llm_limit_set(cfg->llm.max_concurrency);
+    config_unref(old);
+}
+
+void pool_wake(struct pool *pool)
+{
+    g_mutex_lock(&pool->lock);
+    g_cond_broadcast(&pool->wake);
+    g_mutex_unlock(&pool->lock);
+}
+
+void pool_stop(struct pool *pool)
+{
+    g_atomic_int_set(&pool->stop, 1);
+    pool_wake(pool);
+    for (guint i = 0; i < pool->threads->len; i++)
+        g_thread_join(g_ptr_array_index(pool->threads, i));
+    g_ptr_array_unref(pool->threads);
+    config_unref(pool->cfg);
+    g_cond_clear(&pool->wake);
+    g_mutex_clear(&pool->lock);
+    g_free(pool);
+}

@@ -1,0 +1,625 @@
+#!/usr/bin/env python3
+"""Fake OpenAI-compatible LLM server for the mailtriage test suite.
+
+Usage: fake_llm.py --port-file FILE [--port N] [--log FILE] [--pid-file FILE]
+
+Listens on 127.0.0.1 (port 0, the default, picks a free one) and writes the
+port to --port-file once it is listening; the file appears atomically, so a
+reader that sees it can connect.  --pid-file gets the process id first.  Both
+files are removed on a clean exit (SIGTERM or SIGINT).
+
+One instance serves every test: the first path segment picks a behaviour.
+
+    POST [/MODE]/v1/chat/completions     no MODE means "ok"
+    GET  /health                         200 "ok"
+
+A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
+
+    ok           a chat.completion whose content is the triage JSON
+                 {"intent", "confidence", "summary", "reply"}
+    slow-N       wait N seconds (float, at most 120), then ok
+    hang         never answer (gives up after 600 s or when the client leaves)
+    error500     500, JSON error body
+    error503     503, Retry-After: 1
+    error429     429, Retry-After: 1, OpenAI rate limit error body
+    flaky-N      the first N valid requests to this exact mode string get 500,
+                 later ones ok
+    malformed    200, valid envelope, content is not JSON
+    badenvelope  200, text/html body that is not JSON
+    truncated    200, finish_reason "length", content ""
+    refusal      200, content null, message.refusal set
+    badintent    200, intent "buy_crypto" (outside any enum)
+    lowconf      200, confidence 0.1
+    think        200, content is "<think>...</think>\n" + triage JSON
+    fenced       200, content is the triage JSON in a ```json fence
+    huge         200, a valid body of 20 MiB, to trip the client's size cap
+    noschema     ok, without requiring a valid response_format
+
+Every mode but noschema first validates the request the way strict servers
+do (model, non-empty messages, response_format.json_schema with a valid name
+and a schema whose properties.intent.enum lists strings) and answers 400
+otherwise; bodies over 4 MiB get 413.  Unknown paths and modes get 404.
+
+The intent is picked from the last user message by case-insensitive
+whole-word search (a plural "s" is allowed), among the intents in the
+request's enum only, in this order:
+    price pricing cost quote plan                     -> send_info
+    account sign up signup register login             -> create_account
+    human person someone speak call me manager        -> speak_to_human
+otherwise "unknown" if the enum has it, else the enum's last entry.
+
+--log gets one JSON line per request: time, path, mode, authorization (the
+header or null) and body (the parsed request JSON or null); failures inside
+the server are logged there as {"time", "error"}, never on stderr.
+"""
+
+import argparse
+import json
+import os
+import re
+import select
+import signal
+import socket
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+MAX_SLOW_SECONDS = 120.0
+HANG_SECONDS = 600.0
+HUGE_BYTES = 20 * 1024 * 1024
+STREAM_CHUNK_BYTES = 64 * 1024
+# How often a waiting mode checks whether its client has hung up.
+WAIT_STEP_SECONDS = 0.25
+
+CHAT_PATH_RE = re.compile(r"(?:/([^/]+))?/v1/chat/completions")
+SCHEMA_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SLOW_MODE_RE = re.compile(r"slow-(\d+(?:\.\d*)?|\.\d+)")
+FLAKY_MODE_RE = re.compile(r"flaky-(\d+)")
+
+# Used by noschema when the request carries no usable intent enum.
+DEFAULT_INTENTS = ["send_info", "create_account", "speak_to_human", "unknown"]
+
+INTENT_KEYWORDS = [
+    ("send_info",
+     re.compile(r"\b(?:price|pricing|cost|quote|plan)s?\b", re.I)),
+    ("create_account",
+     re.compile(r"\b(?:account|sign[\s-]*up|register|login)s?\b", re.I)),
+    ("speak_to_human",
+     re.compile(r"\b(?:human|person|someone|speak|call\s+me|manager)s?\b",
+                re.I)),
+]
+
+# intent -> (summary, reply), the reply in two paragraphs.  The "€"
+# exercises UTF-8 handling in clients.
+CANNED_ANSWERS = {
+    "send_info": (
+        "The sender asks about prices and plans (intent: send_info).",
+        "Thank you for asking about our pricing.\n\n"
+        "Our plans start at 10 € (EUR) per month, and the full price list "
+        "is on our website. We are happy to prepare a quote for you."),
+    "create_account": (
+        "The sender wants to create an account (intent: create_account).",
+        "Thank you for your interest in opening an account.\n\n"
+        "You can sign up on our website in a few minutes; if anything goes "
+        "wrong, simply reply to this message and we will help."),
+    "speak_to_human": (
+        "The sender asks to speak to a person (intent: speak_to_human).",
+        "Thank you for your message.\n\n"
+        "A member of our team will contact you personally as soon as "
+        "possible, usually within one business day."),
+}
+
+
+def generic_answer(intent):
+    """Summary and reply for an intent without a canned answer."""
+    return (f"The sender's request fits no specific topic (intent: {intent}).",
+            "Thank you for your message.\n\n"
+            "We have received it and will get back to you soon.")
+
+
+class BadRequest(Exception):
+    """The request fails validation; the message goes back to the client."""
+
+
+class ChatRequest:
+    """A validated chat completion request and the mode it was sent to."""
+
+    def __init__(self, mode, body, intents):
+        self.mode = mode
+        self.model = body["model"]
+        self.messages = body["messages"]
+        self.intents = intents
+
+
+def schema_intents(response_format):
+    """Return the intent enum from a response_format, or raise BadRequest."""
+    if not isinstance(response_format, dict):
+        raise BadRequest("'response_format' is required")
+    if response_format.get("type") != "json_schema":
+        raise BadRequest("'response_format.type' must be 'json_schema'")
+    json_schema = response_format.get("json_schema")
+    if not isinstance(json_schema, dict):
+        raise BadRequest("'response_format.json_schema' must be an object")
+    name = json_schema.get("name")
+    if not isinstance(name, str) or not SCHEMA_NAME_RE.fullmatch(name):
+        raise BadRequest("'response_format.json_schema.name' must match "
+                         "^[A-Za-z0-9_-]{1,64}$")
+    schema = json_schema.get("schema")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    intent = properties.get("intent") if isinstance(properties, dict) else None
+    enum = intent.get("enum") if isinstance(intent, dict) else None
+    if (not isinstance(enum, list) or not enum
+            or not all(isinstance(item, str) for item in enum)):
+        raise BadRequest("'response_format.json_schema.schema' must have "
+                         "properties.intent.enum, a non-empty list of strings")
+    return enum
+
+
+def validate_chat_request(mode, body):
+    """Return a ChatRequest for a parsed body, or raise BadRequest."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    if not isinstance(body.get("model"), str):
+        raise BadRequest("'model' must be a string")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("'messages' must be a non-empty list")
+    for index, message in enumerate(messages):
+        if not (isinstance(message, dict)
+                and isinstance(message.get("role"), str)
+                and isinstance(message.get("content"), str)):
+            raise BadRequest(f"'messages[{index}]' must have string 'role' "
+                             "and 'content'")
+    try:
+        intents = schema_intents(body.get("response_format"))
+    except BadRequest:
+        if mode != "noschema":
+            raise
+        intents = DEFAULT_INTENTS
+    return ChatRequest(mode, body, intents)
+
+
+def choose_intent(request):
+    """Pick the intent for the last user message (see the file comment)."""
+    user_texts = [m["content"] for m in request.messages
+                  if m["role"] == "user"]
+    text = user_texts[-1] if user_texts else ""
+    for intent, pattern in INTENT_KEYWORDS:
+        if intent in request.intents and pattern.search(text):
+            return intent
+    return "unknown" if "unknown" in request.intents else request.intents[-1]
+
+
+def triage_answer(request, **overrides):
+    """The triage object a well-behaved model would return."""
+    intent = choose_intent(request)
+    summary, reply = CANNED_ANSWERS.get(intent) or generic_answer(intent)
+    answer = {"intent": intent, "confidence": 0.92,
+              "summary": summary, "reply": reply}
+    answer.update(overrides)
+    return answer
+
+
+def to_json(value):
+    return json.dumps(value, ensure_ascii=False)
+
+
+def token_estimate(text):
+    return max(1, len(text) // 4)
+
+
+def chat_completion(request, completion_id, content,
+                    finish_reason="stop", refusal=None):
+    """An OpenAI chat.completion envelope around one assistant message."""
+    prompt_tokens = token_estimate("".join(m["content"]
+                                           for m in request.messages))
+    completion_tokens = token_estimate(content or refusal or "")
+    return {
+        "id": f"chatcmpl-fake-{completion_id}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content,
+                        "refusal": refusal},
+            "finish_reason": finish_reason,
+        }],
+        "usage": {"prompt_tokens": prompt_tokens,
+                  "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
+def error_body(message, error_type, code=None):
+    return {"error": {"message": message, "type": error_type,
+                      "param": None, "code": code}}
+
+
+class RequestLog:
+    """Append-only JSON-lines log shared by all handler threads."""
+
+    def __init__(self, path):
+        self._file = open(path, "a", encoding="utf-8") if path else None
+        self._lock = threading.Lock()
+
+    def write(self, record):
+        line = to_json({"time": time.time(), **record}) + "\n"
+        with self._lock:
+            if self._file is not None:
+                self._file.write(line)
+                self._file.flush()
+
+    def close(self):
+        # Under the lock: daemon threads may still be writing at shutdown.
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class FakeLLMHandler(BaseHTTPRequestHandler):
+    # HTTP/1.1 so that clients can keep connections alive across requests.
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-llm/1"
+    # Frees the thread of an idle keep-alive connection or a stalled reader.
+    timeout = 60
+
+    # ---- plumbing -------------------------------------------------------
+
+    def log_message(self, format, *args):
+        """Keep stderr quiet; requests are logged to --log instead."""
+
+    def log_error(self, format, *args):
+        self.server.request_log.write({"error": format % args})
+
+    def record(self, mode, body):
+        """Log the current request: one line per request, as it arrives."""
+        self.server.request_log.write({
+            "path": self.path, "mode": mode,
+            "authorization": self.headers.get("Authorization"),
+            "body": body})
+
+    def send_body(self, status, body, content_type, headers=()):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_json(self, status, value, headers=()):
+        self.send_body(status, to_json(value).encode("utf-8"),
+                       "application/json", headers)
+
+    def send_completion(self, request, content, **envelope):
+        completion_id = self.server.next_completion_id()
+        self.send_json(200, chat_completion(request, completion_id, content,
+                                            **envelope))
+
+    def declared_length(self):
+        """The Content-Length as an int; BadRequest if absent or invalid."""
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            raise BadRequest("a valid Content-Length is required") from None
+        if length < 0:
+            raise BadRequest("a valid Content-Length is required")
+        return length
+
+    def chat_mode(self):
+        """The mode named by a chat completions path, or None."""
+        match = CHAT_PATH_RE.fullmatch(urlsplit(self.path).path)
+        return (match.group(1) or "ok") if match else None
+
+    def reject_too_large(self):
+        self.record(self.chat_mode(), None)
+        # The body stays unread, so the connection cannot be reused.
+        self.close_connection = True
+        self.send_json(413, error_body(
+            f"request body exceeds {MAX_REQUEST_BYTES} bytes",
+            "invalid_request_error"))
+
+    def handle_expect_100(self):
+        """Refuse an oversized body before the client sends it."""
+        try:
+            too_large = self.declared_length() > MAX_REQUEST_BYTES
+        except BadRequest:
+            too_large = False  # do_POST answers 400
+        if too_large:
+            self.reject_too_large()
+            return False
+        return super().handle_expect_100()
+
+    def wait_for_client(self, seconds):
+        """Sleep up to seconds; return False early if the client hung up."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            step = min(left, WAIT_STEP_SECONDS)
+            readable, _, _ = select.select([self.connection], [], [], step)
+            if not readable:
+                continue
+            try:
+                if not self.connection.recv(1, socket.MSG_PEEK):
+                    return False
+            except OSError:
+                return False
+            # A pipelined request is waiting: keep sleeping without spinning.
+            time.sleep(step)
+        return True
+
+    def run_quietly(self, handler):
+        """Run a request handler; no failure may reach stderr."""
+        try:
+            handler()
+        except (ConnectionError, TimeoutError):
+            # The client went away or stalled: nobody is left to answer.
+            self.close_connection = True
+        except Exception:
+            self.server.request_log.write({"error": traceback.format_exc()})
+            self.close_connection = True
+
+    def do_GET(self):
+        self.run_quietly(self.route_get)
+
+    def do_POST(self):
+        self.run_quietly(self.route_post)
+
+    # ---- routing --------------------------------------------------------
+
+    def route_get(self):
+        path = urlsplit(self.path).path
+        self.record(None, None)
+        if path == "/health":
+            self.send_body(200, b"ok", "text/plain")
+        else:
+            self.send_not_found()
+
+    def route_post(self):
+        try:
+            length = self.declared_length()
+        except BadRequest as e:
+            self.record(self.chat_mode(), None)
+            self.close_connection = True  # the body's extent is unknown
+            self.send_json(400, error_body(str(e), "invalid_request_error"))
+            return
+        if length > MAX_REQUEST_BYTES:
+            self.reject_too_large()
+            return
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+
+        mode = self.chat_mode()
+        self.record(mode, body)
+
+        behaviour = resolve_mode(mode) if mode else None
+        if behaviour is None:
+            self.send_not_found()
+            return
+        if body is None:
+            self.send_json(400, error_body(
+                "the request body is not valid JSON", "invalid_request_error"))
+            return
+        try:
+            request = validate_chat_request(mode, body)
+        except BadRequest as e:
+            self.send_json(400, error_body(str(e), "invalid_request_error"))
+            return
+        behaviour(self, request)
+
+    def send_not_found(self):
+        self.send_json(404, error_body(
+            f"Invalid URL ({self.command} {self.path})",
+            "invalid_request_error", "unknown_url"))
+
+    # ---- modes ----------------------------------------------------------
+
+    def mode_ok(self, request):
+        self.send_completion(request, to_json(triage_answer(request)))
+
+    def mode_slow(self, request, seconds):
+        if self.wait_for_client(seconds):
+            self.mode_ok(request)
+        else:
+            self.close_connection = True
+
+    def mode_hang(self, request):
+        self.wait_for_client(HANG_SECONDS)
+        self.close_connection = True
+
+    def mode_error500(self, request):
+        self.send_json(500, error_body("The server had an error while "
+                                       "processing your request.",
+                                       "server_error"))
+
+    def mode_error503(self, request):
+        self.send_json(503, error_body("The engine is currently overloaded, "
+                                       "please try again later.",
+                                       "server_error"),
+                       headers=[("Retry-After", "1")])
+
+    def mode_error429(self, request):
+        self.send_json(429, error_body(
+            f"Rate limit reached for {request.model}: "
+            "please try again in 1s.",
+            "requests", "rate_limit_exceeded"),
+            headers=[("Retry-After", "1")])
+
+    def mode_flaky(self, request, failures):
+        if self.server.count_request(request.mode) <= failures:
+            self.mode_error500(request)
+        else:
+            self.mode_ok(request)
+
+    def mode_malformed(self, request):
+        self.send_completion(request,
+                             "Sure! Here is the answer: intent=send_info")
+
+    def mode_badenvelope(self, request):
+        self.send_body(200, b"<html>oops</html>", "text/html")
+
+    def mode_truncated(self, request):
+        self.send_completion(request, "", finish_reason="length")
+
+    def mode_refusal(self, request):
+        self.send_completion(request, None,
+                             refusal="I can't help with that.")
+
+    def mode_badintent(self, request):
+        self.send_completion(request, to_json(
+            triage_answer(request, intent="buy_crypto")))
+
+    def mode_lowconf(self, request):
+        self.send_completion(request, to_json(
+            triage_answer(request, confidence=0.1)))
+
+    def mode_think(self, request):
+        self.send_completion(request, "<think>let me think about it</think>\n"
+                             + to_json(triage_answer(request)))
+
+    def mode_fenced(self, request):
+        self.send_completion(request, "```json\n"
+                             + to_json(triage_answer(request)) + "\n```")
+
+    def mode_huge(self, request):
+        # A summary of plain "x" needs no escaping at either JSON level, so
+        # the body can be cut around a marker and the run streamed between.
+        marker = "@@FILL@@"
+        content = to_json(triage_answer(request, summary=marker))
+        envelope = to_json(chat_completion(
+            request, self.server.next_completion_id(), content))
+        head, tail = (part.encode("utf-8") for part in envelope.split(marker))
+        fill = HUGE_BYTES - len(head) - len(tail)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(HUGE_BYTES))
+        self.end_headers()
+        self.wfile.write(head)
+        chunk = b"x" * STREAM_CHUNK_BYTES
+        while fill > 0:
+            self.wfile.write(chunk[:fill])
+            fill -= STREAM_CHUNK_BYTES
+        self.wfile.write(tail)
+
+
+FIXED_MODES = {
+    "ok": FakeLLMHandler.mode_ok,
+    "noschema": FakeLLMHandler.mode_ok,  # differs only in validation
+    "hang": FakeLLMHandler.mode_hang,
+    "error500": FakeLLMHandler.mode_error500,
+    "error503": FakeLLMHandler.mode_error503,
+    "error429": FakeLLMHandler.mode_error429,
+    "malformed": FakeLLMHandler.mode_malformed,
+    "badenvelope": FakeLLMHandler.mode_badenvelope,
+    "truncated": FakeLLMHandler.mode_truncated,
+    "refusal": FakeLLMHandler.mode_refusal,
+    "badintent": FakeLLMHandler.mode_badintent,
+    "lowconf": FakeLLMHandler.mode_lowconf,
+    "think": FakeLLMHandler.mode_think,
+    "fenced": FakeLLMHandler.mode_fenced,
+    "huge": FakeLLMHandler.mode_huge,
+}
+
+
+def resolve_mode(mode):
+    """Return the function (handler, request) for a mode, or None."""
+    if mode in FIXED_MODES:
+        return FIXED_MODES[mode]
+    match = SLOW_MODE_RE.fullmatch(mode)
+    if match:
+        seconds = min(float(match.group(1)), MAX_SLOW_SECONDS)
+        return lambda handler, request: handler.mode_slow(request, seconds)
+    match = FLAKY_MODE_RE.fullmatch(mode)
+    if match:
+        failures = int(match.group(1))
+        return lambda handler, request: handler.mode_flaky(request, failures)
+    return None
+
+
+class FakeLLMServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Hanging handlers must not hold up shutdown.
+    block_on_close = False
+
+    def __init__(self, port, request_log):
+        super().__init__(("127.0.0.1", port), FakeLLMHandler)
+        self.request_log = request_log
+        self._lock = threading.Lock()
+        self._completions = 0
+        self._requests_by_mode = {}
+
+    def next_completion_id(self):
+        with self._lock:
+            self._completions += 1
+            return self._completions
+
+    def count_request(self, mode):
+        """Count one more request to mode and return the new count."""
+        with self._lock:
+            count = self._requests_by_mode.get(mode, 0) + 1
+            self._requests_by_mode[mode] = count
+            return count
+
+    def handle_error(self, request, client_address):
+        """Failures outside the handlers go to the log, not to stderr."""
+        self.request_log.write({"error": traceback.format_exc()})
+
+
+def write_atomically(path, text):
+    temporary = f"{path}.tmp.{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(temporary, path)
+
+
+def remove_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def stop(signum, frame):
+    # Raised in the main thread, which leaves serve_forever().
+    raise SystemExit(0)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description="Fake OpenAI-compatible LLM server for tests.")
+    parser.add_argument("--port-file", required=True,
+                        help="where to write the port once listening")
+    parser.add_argument("--port", type=int, default=0,
+                        help="port to bind on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--log", help="append one JSON line per request here")
+    parser.add_argument("--pid-file", help="write the process id here")
+    args = parser.parse_args()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    request_log = RequestLog(args.log)
+    server = FakeLLMServer(args.port, request_log)
+    try:
+        if args.pid_file:
+            write_atomically(args.pid_file, f"{os.getpid()}\n")
+        write_atomically(args.port_file, f"{server.server_address[1]}\n")
+        server.serve_forever()
+    finally:
+        server.server_close()
+        request_log.close()
+        remove_quietly(args.port_file)
+        if args.pid_file:
+            remove_quietly(args.pid_file)
+
+
+if __name__ == "__main__":
+    main()
