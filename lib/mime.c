@@ -1059,9 +1059,9 @@ static void walk_alternative(struct walk *w, GMimeMultipart *alternative, unsign
     GMimeObject *html = walk_alternative_text(alternative, "html");
 
     if (plain != NULL || html != NULL) {
-        if (plain != NULL && html != NULL && w->body == NULL)
-            w->body_html_alternative = GMIME_PART(html);
         walk(w, plain != NULL ? plain : html, depth + 1);
+        if (plain != NULL && html != NULL && w->body == GMIME_PART(plain))
+            w->body_html_alternative = GMIME_PART(html);
         return;
     }
     for (int i = 0; i < g_mime_multipart_get_count(alternative); i++)

@@ -352,6 +352,20 @@ static void test_bare_lf_message(void)
     g_bytes_unref(bytes);
 }
 
+static void test_empty_plain_twin_falls_back_to_html(void)
+{
+    struct mime_message *msg = parse_string(
+        "From: a@example.com\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/alternative; boundary=alt\n\n"
+        "--alt\nContent-Type: text/plain\n\n \n\n"
+        "--alt\nContent-Type: text/html\n\n<p>Only the <b>HTML</b> has text.</p>\n--alt--\n",
+        NULL);
+
+    g_assert_true(msg->text_from_html);
+    g_assert_cmpstr(msg->text, ==, "Only the HTML has text.");
+    mime_message_free(msg);
+}
+
 static void test_no_body_gives_empty_text(void)
 {
     struct mime_message *msg = parse_case("no_body", NULL);
@@ -874,6 +888,8 @@ int main(int argc, char **argv)
     g_test_add_func("/mime/base64_and_qp_decoded", test_base64_and_qp_decoded);
     g_test_add_func("/mime/flowed_text_joined", test_flowed_text_joined);
     g_test_add_func("/mime/bare_lf_message", test_bare_lf_message);
+    g_test_add_func("/mime/empty_plain_twin_falls_back_to_html",
+                    test_empty_plain_twin_falls_back_to_html);
     g_test_add_func("/mime/no_body_gives_empty_text", test_no_body_gives_empty_text);
     g_test_add_func("/mime/list_footer_does_not_replace_html_body",
                     test_list_footer_does_not_replace_html_body);
