@@ -125,8 +125,8 @@ run_demo() {
 	echo "== starting mailtriaged (provider $provider)"
 	setpriv --reuid=mailtriage --regid=mailtriage --clear-groups -- \
 		/usr/local/sbin/mailtriaged -f -c "$dir/mailtriage.conf" >"$dir/mailtriaged.log" 2>&1 &
-	local daemon=$!
-	trap 'kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null; pf_stop >/dev/null 2>&1' EXIT
+	DEMO_DAEMON=$!
+	trap 'kill -TERM $DEMO_DAEMON 2>/dev/null; wait $DEMO_DAEMON 2>/dev/null; pf_stop >/dev/null 2>&1' EXIT
 
 	echo "== sending the sample messages in contrib/demo through Postfix on 127.0.0.1:2525"
 	for message in contrib/demo/*.eml; do
@@ -142,7 +142,7 @@ run_demo() {
 
 	local ctl="/usr/local/sbin/mailtriagectl -c $dir/mailtriage.conf"
 	for _ in $(seq 1 120); do
-		[ "$(setpriv --reuid=mailtriage --regid=mailtriage --clear-groups -- $ctl list --json | grep -c '"state": "done"')" -ge 6 ] && break
+		[ "$(setpriv --reuid=mailtriage --regid=mailtriage --clear-groups -- $ctl --json list | grep -c '"state": "done"')" -ge 6 ] && break
 		sleep 0.5
 	done
 	pf_wait_queue_empty 30 >/dev/null

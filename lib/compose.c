@@ -71,8 +71,10 @@ static void compose_set_subject(GMimeMessage *message, const char *prefix, const
         g_free(line);
         line = cut;
     }
-    /* Never stack prefixes: "Re: Re: Re:" is what loops look like. */
-    gboolean has_prefix = g_ascii_strncasecmp(line, prefix, strlen(prefix)) == 0;
+    /* Never stack prefixes: "Re: Re: Re:" is what loops look like. "Re:Prices" has one too. */
+    char *bare_prefix = g_strchomp(g_strdup(prefix));
+    gboolean has_prefix = g_ascii_strncasecmp(line, bare_prefix, strlen(bare_prefix)) == 0;
+    g_free(bare_prefix);
     char *full = has_prefix ? g_strdup(line) : g_strconcat(prefix, line, NULL);
     g_mime_message_set_subject(message, full, "utf-8");
     g_free(full);
@@ -82,8 +84,9 @@ static void compose_set_subject(GMimeMessage *message, const char *prefix, const
 static GMimeTextPart *compose_text_part(const char *text)
 {
     GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
+    /* GMime picks the smallest charset that holds the text (us-ascii, iso-8859-1, utf-8),
+     * converts to it and labels the part accordingly. */
     g_mime_text_part_set_text(part, text);
-    g_mime_text_part_set_charset(part, "utf-8");
     g_mime_part_set_content_encoding(
         GMIME_PART(part),
         g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT));

@@ -7,23 +7,17 @@
  * DURATION (seconds; suffixes s m h d w) or SIZE (bytes; suffixes k M G) or LIST (comma
  * separated). Bounds apply to numbers, durations and sizes. The loader, `mailtriagectl config
  * defaults|show`, mailtriage.conf(5) and contrib/mailtriage.conf.sample all come from these
- * lists; tests/config_docs.sh fails when they drift.
+ * lists; tests/config_docs.sh fails when they drift. Defaults do not depend on how the
+ * programs were configured, so that the documentation holds for every build.
  */
 #ifndef MAILTRIAGE_CONFIG_KEYS_H
 #define MAILTRIAGE_CONFIG_KEYS_H
 
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-
 #define CONFIG_DAEMON_KEYS(X)                                                                      \
-    X(database, PATH, LOCALSTATEDIR "/lib/mailtriage/mailtriage.db", 0, 0, NULL,                   \
+    X(database, PATH, "/var/lib/mailtriage/mailtriage.db", 0, 0, NULL,                   \
       "The SQLite database that holds the queue and everything mailtriage saw, decided and "      \
       "sent. Its directory must be writable by every mailtriage program (WAL mode).")             \
-    X(socket, STRING, "unix:" RUNSTATEDIR "/mailtriage/mailtriaged.sock", 0, 0, NULL,              \
+    X(socket, STRING, "unix:/run/mailtriage/mailtriaged.sock", 0, 0, NULL,              \
       "The milter socket in libmilter syntax: unix:/path or inet:PORT@ADDRESS.")                   \
     X(busy_timeout, DURATION, "10s", 1, 600, NULL,                                                 \
       "How long a program waits for the database when another holds its lock; past it the "      \

@@ -33,13 +33,22 @@ static gboolean llm_builtin_contains_word(const char *haystack, const char *keyw
     return FALSE;
 }
 
+/* TEXT in one canonical form for matching: composed characters, case folded. */
+static char *llm_builtin_fold(const char *text)
+{
+    char *normal = g_utf8_normalize(text, -1, G_NORMALIZE_ALL_COMPOSE);
+    char *folded = g_utf8_casefold(normal != NULL ? normal : text, -1);
+    g_free(normal);
+    return folded;
+}
+
 struct classification *llm_builtin_classify(const struct llm_request *request)
 {
     gint64 started = g_get_monotonic_time();
     const struct mime_message *msg = request->msg;
     char *joined = g_strconcat(msg->subject != NULL ? msg->subject : "", "\n",
                                msg->text != NULL ? msg->text : "", NULL);
-    char *haystack = g_utf8_casefold(joined, -1);
+    char *haystack = llm_builtin_fold(joined);
     g_free(joined);
 
     struct classification *result = g_new0(struct classification, 1);
@@ -52,7 +61,7 @@ struct classification *llm_builtin_classify(const struct llm_request *request)
         if (intent == NULL || strcmp(*name, "unknown") == 0)
             continue;
         for (char **word = intent->keywords; *word != NULL; word++) {
-            char *keyword = g_utf8_casefold(*word, -1);
+            char *keyword = llm_builtin_fold(*word);
             gboolean found = llm_builtin_contains_word(haystack, keyword);
             g_free(keyword);
             if (found) {

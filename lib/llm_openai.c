@@ -96,25 +96,45 @@ static char *llm_system_prompt(const struct llm_request *request)
     return g_string_free(prompt, FALSE);
 }
 
+/* Append untrusted TEXT so that it cannot close or reopen the message block. */
+static void llm_append_untrusted(GString *out, const char *text)
+{
+    char **pieces = g_strsplit(text, "MESSAGE>>>", -1);
+    char *joined = g_strjoinv("MESSAGE> > >", pieces);
+    g_strfreev(pieces);
+    pieces = g_strsplit(joined, "<<<MESSAGE", -1);
+    g_free(joined);
+    joined = g_strjoinv("< < <MESSAGE", pieces);
+    g_strfreev(pieces);
+    g_string_append(out, joined);
+    g_free(joined);
+}
+
 static char *llm_user_prompt(const struct llm_request *request)
 {
     const struct mime_message *msg = request->msg;
-    GString *text = g_string_new("<<<MESSAGE\n");
-    g_string_append_printf(text, "From: %s%s%s%s\n", msg->from_name != NULL ? msg->from_name : "",
+    GString *inner = g_string_new(NULL);
+    g_string_append_printf(inner, "From: %s%s%s%s\n",
+                           msg->from_name != NULL ? msg->from_name : "",
                            msg->from_name != NULL ? " <" : "",
                            msg->from_addr != NULL ? msg->from_addr : "(unknown)",
                            msg->from_name != NULL ? ">" : "");
-    g_string_append_printf(text, "Subject: %s\n", msg->subject != NULL ? msg->subject : "");
+    g_string_append_printf(inner, "Subject: %s\n", msg->subject != NULL ? msg->subject : "");
     for (guint i = 0; msg->attachments != NULL && i < msg->attachments->len; i++) {
         const struct mime_attachment *attachment = g_ptr_array_index(msg->attachments, i);
-        g_string_append_printf(text, "Attachment: %s (%s, %zu bytes)\n",
+        g_string_append_printf(inner, "Attachment: %s (%s, %zu bytes)\n",
                                attachment->filename != NULL ? attachment->filename : "unnamed",
                                attachment->content_type, attachment->size);
     }
     char *body = llm_utf8_cut(msg->text != NULL ? msg->text : "",
                               request->cfg->llm.max_input_chars);
-    g_string_append_printf(text, "\n%s\nMESSAGE>>>", body);
+    g_string_append_printf(inner, "\n%s", body);
     g_free(body);
+
+    GString *text = g_string_new("<<<MESSAGE\n");
+    llm_append_untrusted(text, inner->str);
+    g_string_append(text, "\nMESSAGE>>>");
+    g_string_free(inner, TRUE);
     return g_string_free(text, FALSE);
 }
 

@@ -2,9 +2,11 @@
  * policy: may an automatic reply go to this sender at all? Cheap, deterministic, no tokens.
  *
  * policy_reply_refusal() applies the rules that need only the message and the configuration
- * (RFC 3834 and field practice, REFERENCE.md section 1): unknown or null envelope sender,
- * Auto-Submitted other than "no", mailing-list headers, Precedence bulk/junk/list, our own
- * loop marker, and a sender that is one of our own addresses. It returns NULL when a reply may
+ * (RFC 3834 and field practice, REFERENCE.md section 1, items 1 to 9): unknown or null
+ * envelope sender, role and no-reply senders (SRS unwrapped), Auto-Submitted other than "no",
+ * mailing-list headers, (X-)Precedence bulk/junk/list/auto_reply, X-Auto-Response-Suppress,
+ * vendor markers of automatic mail, delivery and disposition reports, our own loop marker,
+ * and a sender that is one of our own addresses. It returns NULL when a reply may
  * go, else the reason, which is recorded on the message. Rules that need the database (the
  * reply interval) are applied by process.c.
  */
