@@ -107,6 +107,8 @@ int config_parse_duration(const char *text, gint64 *seconds_r)
 {
     char *end;
     errno = 0;
+    if (!g_ascii_isdigit(*text))
+        return -1;
     gint64 value = g_ascii_strtoll(text, &end, 10);
     if (errno != 0 || end == text || value < 0)
         return -1;
@@ -142,7 +144,7 @@ int config_parse_size(const char *text, guint64 *bytes_r)
 {
     char *end;
     errno = 0;
-    if (*text == '-')
+    if (!g_ascii_isdigit(*text))
         return -1;
     guint64 value = g_ascii_strtoull(text, &end, 10);
     if (errno != 0 || end == text)
@@ -231,7 +233,7 @@ static int config_set_value(const struct config_key *key, const char *text, void
     case CONFIG_TYPE_UINT: {
         errno = 0;
         guint64 value = g_ascii_strtoull(text, &end, 10);
-        if (errno != 0 || end == text || *end != '\0' || *text == '-' || value > G_MAXUINT ||
+        if (errno != 0 || !g_ascii_isdigit(*text) || *end != '\0' || value > G_MAXUINT ||
             !config_in_bounds(key, (double)value)) {
             *error_r = g_strdup_printf("%s must be a whole number from %.0f to %.0f", key->name,
                                        key->min, key->max);
@@ -375,10 +377,49 @@ static int config_line_of(const struct config_loader *loader, const char *group,
     return found;
 }
 
+/* GKeyFile merges a repeated group and keeps the last of a repeated key: both hide mistakes,
+ * so they are errors here. */
+static int config_check_repeats(const struct config_loader *loader, char **error_r)
+{
+    char **lines = g_strsplit(loader->text, "\n", -1);
+    GHashTable *groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GHashTable *keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    char *group = g_strdup("");
+    int result = 0;
+
+    for (int i = 0; lines[i] != NULL && result == 0; i++) {
+        char *line = g_strstrip(lines[i]);
+        if (line[0] == '[') {
+            g_free(group);
+            group = g_strdup(line);
+            if (!g_hash_table_add(groups, g_ascii_strdown(line, -1))) {
+                *error_r = g_strdup_printf("%s:%d: %s appears twice", loader->path, i + 1, line);
+                result = -1;
+            }
+        } else if (line[0] != '#' && line[0] != '\0' && strchr(line, '=') != NULL) {
+            char *name = g_strstrip(g_strndup(line, (gsize)(strchr(line, '=') - line)));
+            char *scoped = g_strconcat(group, name, NULL);
+            if (!g_hash_table_add(keys, scoped)) {
+                *error_r = g_strdup_printf("%s:%d: %s %s is set twice", loader->path, i + 1,
+                                           group, name);
+                result = -1;
+            }
+            g_free(name);
+        }
+    }
+    g_free(group);
+    g_hash_table_unref(keys);
+    g_hash_table_unref(groups);
+    g_strfreev(lines);
+    return result;
+}
+
 static int config_fail(const struct config_loader *loader, const char *group, const char *key,
                        char *reason, char **error_r)
 {
     int line = config_line_of(loader, group, key);
+    if (line == 0 && key != NULL)
+        line = config_line_of(loader, group, NULL);
     if (line > 0)
         *error_r = g_strdup_printf("%s:%d: [%s] %s", loader->path, line, group, reason);
     else
@@ -496,8 +537,6 @@ static int config_read_intent(const struct config_loader *loader, struct config 
                                            "at most 64",
                                            name),
                            error_r);
-    if (config_intent_find(cfg, name) != NULL)
-        return config_fail(loader, group, NULL, g_strdup("intent defined twice"), error_r);
 
     struct config_intent *intent = g_new0(struct config_intent, 1);
     intent->intent = g_strdup(name);
@@ -548,8 +587,6 @@ static int config_read_mailbox(const struct config_loader *loader, struct config
         return config_fail(loader, group, NULL,
                            g_strdup_printf("\"%s\" is not a plain mail address", address),
                            error_r);
-    if (config_mailbox_find(cfg, address) != NULL)
-        return config_fail(loader, group, NULL, g_strdup("mailbox defined twice"), error_r);
 
     struct config_mailbox *mailbox = g_new0(struct config_mailbox, 1);
     mailbox->address = g_ascii_strdown(address, -1);
@@ -590,7 +627,8 @@ static int config_read_mailbox(const struct config_loader *loader, struct config
     return 0;
 }
 
-static int config_read_api_key(struct config *cfg, char **error_r)
+static int config_read_api_key(const struct config_loader *loader, struct config *cfg,
+                               char **error_r)
 {
     if (*cfg->llm.api_key_file == '\0')
         return 0;
@@ -598,16 +636,16 @@ static int config_read_api_key(struct config *cfg, char **error_r)
     gsize len = 0;
     GError *gerror = NULL;
     if (!g_file_get_contents(cfg->llm.api_key_file, &text, &len, &gerror)) {
-        *error_r = g_strdup_printf("%s: [llm] api_key_file: %s", cfg->path, gerror->message);
+        char *reason = g_strdup_printf("api_key_file: %s", gerror->message);
         g_error_free(gerror);
-        return -1;
+        return config_fail(loader, "llm", "api_key_file", reason, error_r);
     }
     g_strstrip(text);
     if (len > CONFIG_MAX_API_KEY || *text == '\0' || strpbrk(text, "\r\n") != NULL) {
-        *error_r = g_strdup_printf("%s: [llm] api_key_file %s must hold one key on one line",
-                                   cfg->path, cfg->llm.api_key_file);
+        char *reason = g_strdup_printf("api_key_file %s must hold one key on one line",
+                                       cfg->llm.api_key_file);
         g_free(text);
-        return -1;
+        return config_fail(loader, "llm", "api_key_file", reason, error_r);
     }
     cfg->api_key = text;
     return 0;
@@ -642,7 +680,7 @@ static int config_check_whole(const struct config_loader *loader, struct config 
         *error_r = g_strdup_printf("%s: no [mailbox ADDRESS] group: nothing to triage", cfg->path);
         return -1;
     }
-    return config_read_api_key(cfg, error_r);
+    return config_read_api_key(loader, cfg, error_r);
 }
 
 static int config_read_groups(const struct config_loader *loader, struct config *cfg,
@@ -710,6 +748,8 @@ struct config *config_load(const char *path, char **error_r)
         g_error_free(gerror);
         result = -1;
     }
+    if (result == 0)
+        result = config_check_repeats(&loader, error_r);
     if (result == 0)
         result = config_read_groups(&loader, cfg, error_r);
     if (result == 0)
@@ -816,7 +856,7 @@ static char *config_format_value(const struct config_key *key, const void *base)
         return g_strdup_printf("%u", *(const guint *)field);
     case CONFIG_TYPE_DOUBLE: {
         char buf[G_ASCII_DTOSTR_BUF_SIZE];
-        return g_strdup(g_ascii_dtostr(buf, sizeof(buf), *(const double *)field));
+        return g_strdup(g_ascii_formatd(buf, sizeof(buf), "%g", *(const double *)field));
     }
     case CONFIG_TYPE_BOOL:
         return g_strdup(*(const gboolean *)field ? "yes" : "no");

@@ -1,7 +1,10 @@
 /*
  * queue: claims, leases and retries on the messages table; see queue.h.
  */
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <glib.h>
 #include <sqlite3.h>
@@ -101,8 +104,7 @@ int queue_claim(sqlite3 *db, const char *owner, gint64 lease_seconds, gint64 onl
 {
     static const char pick[] =
         "SELECT id FROM messages"
-        " WHERE ((state = 'queued' AND next_attempt_at <= ?1)"
-        "    OR (state = 'working' AND lease_until < ?1)) AND (?2 = 0 OR id = ?2)"
+        " WHERE state = 'queued' AND next_attempt_at <= ?1 AND (?2 = 0 OR id = ?2)"
         " ORDER BY next_attempt_at, id LIMIT 1";
     static const char take[] =
         "UPDATE messages SET state = 'working', attempts = attempts + 1, lease_until = ?2,"
@@ -251,17 +253,24 @@ int queue_defer(sqlite3 *db, const struct queue_row *row, const char *owner, con
                              row, owner, reason, delay, error_r);
 }
 
-int queue_recover_expired(sqlite3 *db, gint64 *count_r, char **error_r)
+int queue_recover_expired(sqlite3 *db, int max_attempts, gint64 *count_r, char **error_r)
 {
-    sqlite3_stmt *stmt = db_prepare(db,
-                                    "UPDATE messages SET state = 'queued', lease_until = NULL,"
-                                    " lease_owner = NULL, next_attempt_at = ?1, updated_at = ?1,"
-                                    " last_error = 'the worker holding it stopped; queued again'"
-                                    " WHERE state = 'working' AND lease_until < ?1",
-                                    error_r);
+    /* A message whose worker keeps dying (a crash on this very message) must not loop: after
+     * max_attempts it is failed, visibly. */
+    sqlite3_stmt *stmt = db_prepare(
+        db,
+        "UPDATE messages SET lease_until = NULL, lease_owner = NULL, updated_at = ?1,"
+        " next_attempt_at = ?1,"
+        " state = CASE WHEN attempts >= ?2 THEN 'failed' ELSE 'queued' END,"
+        " last_error = CASE WHEN attempts >= ?2"
+        "   THEN 'the worker processing it stopped ' || attempts || ' times; gave up'"
+        "   ELSE 'the worker processing it stopped; queued again' END"
+        " WHERE state = 'working' AND lease_until < ?1",
+        error_r);
     if (stmt == NULL)
         return DB_ERROR;
     sqlite3_bind_int64(stmt, 1, queue_now());
+    sqlite3_bind_int(stmt, 2, max_attempts);
     int rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE) {
@@ -270,6 +279,63 @@ int queue_recover_expired(sqlite3 *db, gint64 *count_r, char **error_r)
     }
     *count_r = sqlite3_changes(db);
     return DB_OK;
+}
+
+/* Is the process named by OWNER ("HOST:PID:...") on HOST gone? */
+static gboolean queue_owner_is_dead(const char *owner, const char *host)
+{
+    size_t len = strlen(host);
+    if (strncmp(owner, host, len) != 0 || owner[len] != ':')
+        return FALSE;
+    char *end;
+    gint64 pid = g_ascii_strtoll(owner + len + 1, &end, 10);
+    if (end == owner + len + 1 || *end != ':' || pid <= 0 || pid > G_MAXINT)
+        return FALSE;
+    return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+int queue_recover_orphans(sqlite3 *db, const char *host, gint64 *count_r, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(
+        db, "SELECT DISTINCT lease_owner FROM messages WHERE state = 'working'", error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    GPtrArray *dead = g_ptr_array_new_with_free_func(g_free);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *owner = (const char *)sqlite3_column_text(stmt, 0);
+        if (owner != NULL && queue_owner_is_dead(owner, host))
+            g_ptr_array_add(dead, g_strdup(owner));
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        *error_r = db_error(db, "recover orphans");
+        g_ptr_array_unref(dead);
+        return db_status_of(rc);
+    }
+    *count_r = 0;
+    int status = DB_OK;
+    for (guint i = 0; i < dead->len && status == DB_OK; i++) {
+        stmt = db_prepare(db,
+                          "UPDATE messages SET lease_until = ?2 WHERE state = 'working'"
+                          " AND lease_owner = ?1",
+                          error_r);
+        if (stmt == NULL) {
+            status = DB_ERROR;
+            break;
+        }
+        db_bind_text(stmt, 1, g_ptr_array_index(dead, i));
+        sqlite3_bind_int64(stmt, 2, queue_now() - 1);
+        rc = sqlite3_step(stmt);
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_DONE) {
+            *error_r = db_error(db, "recover orphans");
+            status = db_status_of(rc);
+        } else
+            *count_r += sqlite3_changes(db);
+    }
+    g_ptr_array_unref(dead);
+    return status;
 }
 
 int queue_retry_now(sqlite3 *db, gint64 id, char **error_r)

@@ -3,8 +3,10 @@
  *
  * queue_insert() records messages (one row per monitored mailbox) in one committed
  * transaction. queue_claim() hands the oldest due row to one worker with a lease (BEGIN
- * IMMEDIATE: two workers never get the same row); a row whose lease expired, because its worker
- * died, is due again. The worker ends its claim with queue_complete(), queue_defer() (retry
+ * IMMEDIATE: two workers never get the same row). A row whose lease expired, because its worker
+ * died, goes back to the queue through queue_recover_expired() (failed once it has used
+ * max_attempts); queue_recover_orphans() expires at once the leases of processes of this host
+ * that are gone, so that a restarted daemon does not wait for lease_time. The worker ends its claim with queue_complete(), queue_defer() (retry
  * with exponential back-off and jitter; failed after max_attempts), queue_fail() or
  * queue_release() (shutdown: back to the queue, the attempt not counted). Each of these
  * checks that the caller still holds the lease. Functions return DB_OK, DB_BUSY or DB_ERROR.
@@ -78,8 +80,13 @@ int queue_fail(sqlite3 *db, const struct queue_row *row, const char *owner, cons
 int queue_release(sqlite3 *db, const struct queue_row *row, const char *owner,
                   char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Put rows whose lease expired back in the queue; *COUNT_R says how many. */
-int queue_recover_expired(sqlite3 *db, gint64 *count_r, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Put rows whose lease expired back in the queue, or fail those that used MAX_ATTEMPTS;
+ * *COUNT_R says how many rows changed. */
+int queue_recover_expired(sqlite3 *db, int max_attempts, gint64 *count_r,
+                          char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Expire the leases held by processes of HOST (owners "HOST:PID:...") that no longer run. */
+int queue_recover_orphans(sqlite3 *db, const char *host, gint64 *count_r,
+                          char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* An operator's retry of a failed (or done) message: queued now with fresh attempts.
  * DB_ERROR with a reason when no such message or when it is queued or being worked on. */
 int queue_retry_now(sqlite3 *db, gint64 id, char **error_r) G_GNUC_WARN_UNUSED_RESULT;

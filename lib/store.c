@@ -68,7 +68,7 @@ int store_classification_load(sqlite3 *db, gint64 message, struct classification
     sqlite3_stmt *stmt = db_prepare(
         db,
         "SELECT provider, model, intent, confidence, summary, reply, valid, error, latency_ms,"
-        " prompt_tokens, completion_tokens FROM classifications WHERE message = ?1"
+        " prompt_tokens, completion_tokens, raw_answer FROM classifications WHERE message = ?1"
         " ORDER BY id DESC LIMIT 1",
         error_r);
     if (stmt == NULL)
@@ -88,6 +88,7 @@ int store_classification_load(sqlite3 *db, gint64 message, struct classification
         c->latency_ms = sqlite3_column_int64(stmt, 8);
         c->prompt_tokens = sqlite3_column_int64(stmt, 9);
         c->completion_tokens = sqlite3_column_int64(stmt, 10);
+        c->raw_answer = db_column_dup(stmt, 11);
         *result_r = c;
     } else if (rc != SQLITE_DONE)
         *error_r = db_error(db, "load classification");

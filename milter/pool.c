@@ -107,18 +107,21 @@ static gpointer pool_housekeep(gpointer data)
     struct pool *pool = data;
     sqlite3 *db = pool_open_db(pool, "housekeeping");
     while (db != NULL && !g_atomic_int_get(&pool->stop)) {
-        gint64 count = 0;
+        struct config *cfg = pool_get_config(pool);
+        gint64 orphans = 0, count = 0;
         char *error = NULL;
-        if (queue_recover_expired(db, &count, &error) != DB_OK) {
+        if (queue_recover_orphans(db, cfg->hostname, &orphans, &error) != DB_OK ||
+            queue_recover_expired(db, (int)cfg->daemon.max_attempts, &count, &error) != DB_OK) {
             log_warn("housekeeping: %s", error);
             g_free(error);
         } else if (count > 0) {
             log_warn("housekeeping: %" G_GINT64_FORMAT " message(s) whose worker stopped are "
-                     "queued again",
+                     "queued again (or failed after max_attempts)",
                      count);
-            store_event(db, 0, "warning", "messages whose lease expired were queued again");
+            store_event(db, 0, "warning", "messages whose worker stopped were recovered");
             pool_wake(pool);
         }
+        config_unref(cfg);
         pool_idle(pool, POOL_HOUSEKEEPING_SECONDS);
     }
     if (db != NULL)

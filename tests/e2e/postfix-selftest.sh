@@ -12,7 +12,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 PF_DIR=$(mktemp -d /tmp/pftest.XXXXXX) || exit 1
 chmod 755 "$PF_DIR"
-PF_PORT=${PF_SELFTEST_PORT:-2525}
+# A free port, so that a Postfix left running elsewhere (the demo uses 2525) does not collide.
+PF_PORT=${PF_SELFTEST_PORT:-}
+for _ in $(seq 1 50); do
+	[ -n "$PF_PORT" ] && break
+	candidate=$((20000 + RANDOM % 20000))
+	(exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null || PF_PORT=$candidate
+done
 PF_PIPE_USER=${PF_PIPE_USER:-mailtriage}
 PF_MONITORED="support@site.test sales@site.test"
 # shellcheck disable=SC2016  # Postfix macros, expanded by pipe(8)

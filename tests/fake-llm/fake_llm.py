@@ -318,9 +318,15 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         match = CHAT_PATH_RE.fullmatch(urlsplit(self.path).path)
         return (match.group(1) or "ok") if match else None
 
-    def reject_too_large(self):
+    def reject_too_large(self, drain=0):
         self.record(self.chat_mode(), None)
-        # The body stays unread, so the connection cannot be reused.
+        # Read (and drop) a body already on its way, up to a bound: a client still sending
+        # when the socket closes sees a reset instead of the 413.
+        while drain > 0:
+            chunk = self.rfile.read(min(drain, 65536))
+            if not chunk:
+                break
+            drain -= len(chunk)
         self.close_connection = True
         self.send_json(413, error_body(
             f"request body exceeds {MAX_REQUEST_BYTES} bytes",
@@ -390,7 +396,7 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             self.send_json(400, error_body(str(e), "invalid_request_error"))
             return
         if length > MAX_REQUEST_BYTES:
-            self.reject_too_large()
+            self.reject_too_large(drain=min(length, 4 * MAX_REQUEST_BYTES))
             return
         raw = self.rfile.read(length)
         try:

@@ -234,7 +234,7 @@ check "noschema: accepts a request without response_format" \
 
 post /slow-1$chat "$(request 'price')"
 check "slow-1: answers ok after a second" expect 'status == 200
-	and answer["intent"] == "send_info" and 1.0 <= elapsed < 3'
+	and answer["intent"] == "send_info" and elapsed >= 1.0'
 
 request 'price' >"$tmp/hang-request"
 curl -sS --max-time 2 -o /dev/null -H 'Content-Type: application/json' \
