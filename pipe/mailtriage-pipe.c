@@ -83,45 +83,74 @@ static int pipe_process_inline(struct config *cfg, sqlite3 *db, gint64 id)
     return 0;
 }
 
-int main(int argc, char **argv)
-{
-    char *config_path = NULL, *sender = NULL, *queue_id = NULL;
-    gboolean inline_processing = FALSE, show_version = FALSE;
-    char **recipients = NULL;
-    GOptionEntry entries[] = {
-        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file", "FILE"},
-        {"sender", 'f', 0, G_OPTION_ARG_STRING, &sender, "Envelope sender ('' is <>)", "ADDR"},
-        {"queue-id", 'q', 0, G_OPTION_ARG_STRING, &queue_id, "The MTA's queue id", "ID"},
-        {"inline", 0, 0, G_OPTION_ARG_NONE, &inline_processing, "Process the message now", NULL},
-        {"version", 'V', 0, G_OPTION_ARG_NONE, &show_version, "Print the version", NULL},
-        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &recipients, NULL, "RECIPIENT..."},
-        {NULL}};
-    GOptionContext *options = g_option_context_new("-- RECIPIENT...");
-    g_option_context_add_main_entries(options, entries, NULL);
-    g_option_context_set_summary(options, "Record one message from Postfix pipe(8) in the "
-                                          "mailtriage queue.");
-    GError *gerror = NULL;
-    program_init("mailtriage-pipe", LOG_TO_SYSLOG_AND_STDERR);
-    if (!g_option_context_parse(options, &argc, &argv, &gerror)) {
-        log_error("%s", gerror->message);
-        return EX_USAGE;
-    }
-    g_option_context_free(options);
-    if (show_version) {
-        printf("mailtriage-pipe %s\n", PACKAGE_VERSION);
-        return EX_OK;
-    }
-    if (recipients == NULL || recipients[0] == NULL) {
-        log_error("usage: mailtriage-pipe [-c CONF] [-f SENDER] [--inline] -- RECIPIENT...");
-        return EX_USAGE;
-    }
-    struct config *cfg = program_load_config(config_path != NULL ? config_path
-                                                                 : CONFIG_DEFAULT_PATH,
-                                             EX_TEMPFAIL);
+/* What main() collects; everything is freed in one place, whatever the exit status. */
+struct pipe_run {
+    char *config_path, *sender, *queue_id;
+    char **recipients;
+    struct config *cfg;
+    GByteArray *data;
+    struct mime_message *msg;
+    char *rcpts;
+    GArray *rows;
+    gint64 *ids;
+    sqlite3 *db;
+};
 
+static void pipe_run_clear(struct pipe_run *run)
+{
+    if (run->db != NULL)
+        db_close(run->db);
+    g_free(run->ids);
+    if (run->rows != NULL)
+        g_array_unref(run->rows);
+    g_free(run->rcpts);
+    mime_message_free(run->msg);
+    if (run->data != NULL)
+        g_byte_array_unref(run->data);
+    config_unref(run->cfg);
+    g_strfreev(run->recipients);
+    g_free(run->config_path);
+    g_free(run->sender);
+    g_free(run->queue_id);
+}
+
+/* The rows to record: one per recipient that is a monitored mailbox. */
+static void pipe_plan_rows(struct pipe_run *run, guint64 size)
+{
+    run->rcpts = g_strjoinv(" ", run->recipients);
+    run->rows = g_array_new(FALSE, TRUE, sizeof(struct queue_new));
+    for (char **rcpt = run->recipients; *rcpt != NULL; rcpt++) {
+        const struct config_mailbox *mailbox = config_mailbox_find(run->cfg, *rcpt);
+        char buf[LOG_ADDR_MAX];
+        if (mailbox == NULL) {
+            log_warn("recipient <%s> is not a monitored mailbox; ignored", log_addr(*rcpt, buf));
+            continue;
+        }
+        struct mime_message *msg = run->msg;
+        struct queue_new row = {
+            .intake = "pipe",
+            .mta_queue_id = run->queue_id,
+            .mailbox = mailbox->address,
+            .envelope_from = run->sender,
+            .rcpts = run->rcpts,
+            .from_addr = msg != NULL ? msg->from_addr : NULL,
+            .subject = msg != NULL ? msg->subject : NULL,
+            .message_id = msg != NULL ? msg->message_id : NULL,
+            .in_reply_to = msg != NULL ? msg->in_reply_to : NULL,
+            .raw = (const char *)run->data->data,
+            .raw_len = run->data->len,
+            .size = (size_t)size,
+            .truncated = size > run->data->len,
+        };
+        g_array_append_val(run->rows, row);
+    }
+}
+
+static int pipe_record(struct pipe_run *run, gboolean inline_processing)
+{
     guint64 size = 0;
     gboolean read_error = FALSE;
-    GByteArray *data = pipe_read_message(cfg->daemon.max_message_size, &size, &read_error);
+    run->data = pipe_read_message(run->cfg->daemon.max_message_size, &size, &read_error);
     if (read_error) {
         log_error("cannot read the message: %s", g_strerror(errno));
         return EX_TEMPFAIL;
@@ -130,84 +159,100 @@ int main(int argc, char **argv)
         log_error("empty input: not a message");
         return EX_DATAERR;
     }
-    gboolean truncated = size > data->len;
 
     struct mime_limits limits;
     mime_limits_default(&limits);
-    struct mime_message *msg = NULL;
     char *error = NULL;
-    if (mime_parse((const char *)data->data, data->len, &limits, &msg, &error) < 0) {
+    if (mime_parse((const char *)run->data->data, run->data->len, &limits, &run->msg, &error) <
+        0) {
         /* Recorded all the same: the worker fails it visibly rather than the sender bouncing. */
         log_warn("recording a message that does not parse: %s", error);
         g_clear_pointer(&error, g_free);
     }
-
-    char *rcpts = g_strjoinv(" ", recipients);
-    GArray *rows = g_array_new(FALSE, TRUE, sizeof(struct queue_new));
-    for (char **rcpt = recipients; *rcpt != NULL; rcpt++) {
-        const struct config_mailbox *mailbox = config_mailbox_find(cfg, *rcpt);
-        char buf[LOG_ADDR_MAX];
-        if (mailbox == NULL) {
-            log_warn("recipient <%s> is not a monitored mailbox; ignored", log_addr(*rcpt, buf));
-            continue;
-        }
-        struct queue_new row = {
-            .intake = "pipe",
-            .mta_queue_id = queue_id,
-            .mailbox = mailbox->address,
-            .envelope_from = sender,
-            .rcpts = rcpts,
-            .from_addr = msg != NULL ? msg->from_addr : NULL,
-            .subject = msg != NULL ? msg->subject : NULL,
-            .message_id = msg != NULL ? msg->message_id : NULL,
-            .in_reply_to = msg != NULL ? msg->in_reply_to : NULL,
-            .raw = (const char *)data->data,
-            .raw_len = data->len,
-            .size = (size_t)size,
-            .truncated = truncated,
-        };
-        g_array_append_val(rows, row);
-    }
-    if (rows->len == 0) {
+    pipe_plan_rows(run, size);
+    if (run->rows->len == 0) {
         log_error("no recipient is a monitored mailbox (%s): add a [mailbox] group or fix "
                   "transport_maps",
-                  rcpts);
+                  run->rcpts);
         return EX_TEMPFAIL;
     }
 
-    sqlite3 *db = NULL;
-    gint64 *ids = g_new0(gint64, rows->len);
-    int status = db_open(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000, &db, &error);
+    run->ids = g_new0(gint64, run->rows->len);
+    int status = db_open(run->cfg->daemon.database, (int)run->cfg->daemon.busy_timeout * 1000,
+                         &run->db, &error);
     if (status == DB_OK)
-        status = queue_insert(db, (struct queue_new *)rows->data, rows->len, ids, &error);
+        status = queue_insert(run->db, (struct queue_new *)(void *)run->rows->data,
+                              run->rows->len, run->ids, &error);
     if (status != DB_OK) {
-        log_error("cannot record the message%s%s: %s", queue_id != NULL ? " " : "",
-                  queue_id != NULL ? queue_id : "", error);
+        log_error("cannot record the message%s%s: %s", run->queue_id != NULL ? " " : "",
+                  run->queue_id != NULL ? run->queue_id : "", error);
+        g_free(error);
         return EX_TEMPFAIL;
     }
-    for (guint i = 0; i < rows->len; i++) {
-        const struct queue_new *row = &g_array_index(rows, struct queue_new, i);
+    for (guint i = 0; i < run->rows->len; i++) {
+        const struct queue_new *row = &g_array_index(run->rows, struct queue_new, i);
         char from[LOG_ADDR_MAX];
-        log_msg(LOG_LEVEL_INFO, ids[i],
+        log_msg(LOG_LEVEL_INFO, run->ids[i],
                 "recorded: mta_queue_id=%s from=<%s> mailbox=<%s> size=%" G_GUINT64_FORMAT "%s",
-                queue_id != NULL ? queue_id : "-", log_addr(sender, from), row->mailbox, size,
-                truncated ? " truncated" : "");
+                run->queue_id != NULL ? run->queue_id : "-", log_addr(run->sender, from),
+                row->mailbox, size, row->truncated ? " truncated" : "");
     }
     if (inline_processing)
-        for (guint i = 0; i < rows->len; i++)
-            pipe_process_inline(cfg, db, ids[i]);
-
-    db_close(db);
-    g_free(ids);
-    g_array_unref(rows);
-    g_free(rcpts);
-    mime_message_free(msg);
-    g_byte_array_unref(data);
-    config_unref(cfg);
-    g_strfreev(recipients);
-    g_free(config_path);
-    g_free(sender);
-    g_free(queue_id);
-    program_done();
+        for (guint i = 0; i < run->rows->len; i++)
+            pipe_process_inline(run->cfg, run->db, run->ids[i]);
     return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+    struct pipe_run run = {0};
+    gboolean inline_processing = FALSE, show_version = FALSE;
+    GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &run.config_path, "Configuration file", "FILE"},
+        {"sender", 'f', 0, G_OPTION_ARG_STRING, &run.sender, "Envelope sender ('' is <>)",
+         "ADDR"},
+        {"queue-id", 'q', 0, G_OPTION_ARG_STRING, &run.queue_id, "The MTA's queue id", "ID"},
+        {"inline", 0, 0, G_OPTION_ARG_NONE, &inline_processing, "Process the message now", NULL},
+        {"version", 'V', 0, G_OPTION_ARG_NONE, &show_version, "Print the version", NULL},
+        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &run.recipients, NULL,
+         "RECIPIENT..."},
+        {NULL}};
+    GOptionContext *options = g_option_context_new("-- RECIPIENT...");
+    g_option_context_add_main_entries(options, entries, NULL);
+    g_option_context_set_summary(options, "Record one message from Postfix pipe(8) in the "
+                                          "mailtriage queue.");
+    GError *gerror = NULL;
+    program_init("mailtriage-pipe", LOG_TO_SYSLOG_AND_STDERR);
+    gboolean parsed = g_option_context_parse(options, &argc, &argv, &gerror);
+    g_option_context_free(options);
+
+    int status = EX_OK;
+    if (!parsed) {
+        log_error("%s", gerror->message);
+        g_error_free(gerror);
+        status = EX_USAGE;
+    } else if (show_version)
+        printf("mailtriage-pipe %s\n", PACKAGE_VERSION);
+    else if (run.recipients == NULL || run.recipients[0] == NULL) {
+        log_error("usage: mailtriage-pipe [-c CONF] [-f SENDER] [--inline] -- RECIPIENT...");
+        status = EX_USAGE;
+    } else {
+        char *error = NULL;
+        const char *path = run.config_path != NULL ? run.config_path : CONFIG_DEFAULT_PATH;
+        /* A configuration error defers the mail (75): it is fixed on our side, not the
+         * sender's. */
+        run.cfg = config_load(path, &error);
+        if (run.cfg == NULL) {
+            log_error("configuration: %s", error);
+            g_free(error);
+            status = EX_TEMPFAIL;
+        } else {
+            log_set_level((enum log_level)run.cfg->daemon.log_level);
+            log_set_mask_addresses(run.cfg->daemon.mask_addresses);
+            status = pipe_record(&run, inline_processing);
+        }
+    }
+    pipe_run_clear(&run);
+    program_done();
+    return status;
 }
