@@ -67,7 +67,7 @@ static int ctl_db_failure(int status, char *error)
 
 static void ctl_print_json(json_object *object)
 {
-    puts(json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY |
+    puts(json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(object);
 }
@@ -168,10 +168,8 @@ static int ctl_list(struct ctl *ctl, int argc, char **argv)
             char *received = ctl_time(sqlite3_column_int64(stmt, 3));
             char *mailbox = ctl_cell(sqlite3_column_text(stmt, 4), 22);
             const unsigned char *envelope = sqlite3_column_text(stmt, 5);
-            char *from = ctl_cell(envelope != NULL && *envelope == '\0'
-                                      ? (const unsigned char *)"<>"
-                                      : envelope,
-                                  26);
+            char *from = ctl_cell(
+                envelope != NULL && *envelope == '\0' ? (const unsigned char *)"<>" : envelope, 26);
             char *intent = ctl_cell(sqlite3_column_text(stmt, 10), 15);
             char *action = ctl_cell(sqlite3_column_text(stmt, 11), 14);
             char *subject = ctl_cell(sqlite3_column_text(stmt, 7), 40);
@@ -277,9 +275,9 @@ static void ctl_print_show(json_object *message)
     json_object *c = NULL;
     if (json_object_object_get_ex(message, "classification", &c) && c != NULL) {
         printf("\nclassification:\n");
-        static const char *const keys[] = {"intent",  "provider", "model",      "confidence",
-                                           "summary", "error",    "latency_ms", "prompt_tokens",
-                                           "completion_tokens"};
+        static const char *const keys[] = {"intent",     "provider",      "model",
+                                           "confidence", "summary",       "error",
+                                           "latency_ms", "prompt_tokens", "completion_tokens"};
         for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
             json_object *value = NULL;
             if (json_object_object_get_ex(c, keys[i], &value) && value != NULL)
@@ -338,9 +336,8 @@ static int ctl_show(struct ctl *ctl, int argc, char **argv)
     json_object_put(messages);
 
     json_object *classification = ctl_query(ctl, ctl_show_classification_sql, id, &status, &error);
-    json_object *actions = classification != NULL
-                               ? ctl_query(ctl, ctl_show_actions_sql, id, &status, &error)
-                               : NULL;
+    json_object *actions =
+        classification != NULL ? ctl_query(ctl, ctl_show_actions_sql, id, &status, &error) : NULL;
     json_object *events =
         actions != NULL ? ctl_query(ctl, ctl_show_events_sql, id, &status, &error) : NULL;
     if (events == NULL) {
@@ -427,8 +424,7 @@ int main(int argc, char **argv)
     struct ctl ctl = {0};
     gboolean show_version = FALSE;
     GOptionEntry entries[] = {
-        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &ctl.config_path, "Configuration file",
-         "FILE"},
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &ctl.config_path, "Configuration file", "FILE"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &ctl.json, "Print JSON", NULL},
         {"version", 'V', 0, G_OPTION_ARG_NONE, &show_version, "Print the version", NULL},
         {NULL}};

@@ -149,7 +149,7 @@ char *compose_reply(const struct compose_reply *in, char **message_id_r)
         g_mime_object_set_header(GMIME_OBJECT(message), "In-Reply-To", bracketed, NULL);
         /* References: the original's (or its In-Reply-To), then its Message-ID; trimmed. */
         GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
-        char **earlier = g_strsplit(original->references != NULL ? original->references
+        char **earlier = g_strsplit(original->references != NULL    ? original->references
                                     : original->in_reply_to != NULL ? original->in_reply_to
                                                                     : "",
                                     " ", -1);
@@ -181,9 +181,9 @@ static char *compose_escalation_text(const struct compose_escalation *in)
 {
     const struct mime_message *original = in->original;
     const struct classification *c = in->classification;
-    GString *text = g_string_new(in->draft != NULL
-                                     ? "mailtriage proposes a reply for your approval.\n\n"
-                                     : "mailtriage hands this message to you.\n\n");
+    GString *text =
+        g_string_new(in->draft != NULL ? "mailtriage proposes a reply for your approval.\n\n"
+                                       : "mailtriage hands this message to you.\n\n");
     char *from = compose_one_line(original->from_addr != NULL ? original->from_addr : "(none)");
     char *name = compose_one_line(original->from_name);
     char *subject = compose_one_line(original->subject);
@@ -191,7 +191,7 @@ static char *compose_escalation_text(const struct compose_escalation *in)
     g_string_append_printf(text, "From:       %s%s%s%s\n", name, *name != '\0' ? " <" : "", from,
                            *name != '\0' ? ">" : "");
     g_string_append_printf(text, "Envelope:   %s\n",
-                           in->envelope_from == NULL       ? "(unknown)"
+                           in->envelope_from == NULL    ? "(unknown)"
                            : *in->envelope_from == '\0' ? "<>"
                                                         : in->envelope_from);
     g_string_append_printf(text, "Subject:    %s\n", subject);
@@ -224,19 +224,19 @@ char *compose_escalation(const struct compose_escalation *in, char **message_id_
     GMimeMessage *message =
         compose_new_message(in->cfg, in->mailbox, "auto-generated", message_id_r);
     g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, in->mailbox->escalate_to);
-    const char *customer = in->envelope_from != NULL && config_address_is_safe(in->envelope_from)
-                               ? in->envelope_from
-                           : original->from_addr != NULL && config_address_is_safe(original->from_addr)
-                               ? original->from_addr
-                               : NULL;
+    const char *customer =
+        in->envelope_from != NULL && config_address_is_safe(in->envelope_from) ? in->envelope_from
+        : original->from_addr != NULL && config_address_is_safe(original->from_addr)
+            ? original->from_addr
+            : NULL;
     if (customer != NULL) {
         char *name = original->from_name != NULL ? compose_one_line(original->from_name) : NULL;
         g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_REPLY_TO, name, customer);
         g_free(name);
     }
-    char *prefix = g_strdup_printf("[%s%s] ", in->draft != NULL ? "draft " : "",
-                                   in->classification != NULL ? in->classification->intent
-                                                              : "triage");
+    char *prefix =
+        g_strdup_printf("[%s%s] ", in->draft != NULL ? "draft " : "",
+                        in->classification != NULL ? in->classification->intent : "triage");
     compose_set_subject(message, prefix, original->subject != NULL ? original->subject : "");
     g_free(prefix);
 

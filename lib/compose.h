@@ -33,7 +33,7 @@ struct compose_escalation {
     const struct config_mailbox *mailbox;
     const struct mime_message *original;
     gint64 queue_id;
-    const char *envelope_from; /* NULL unknown, "" null sender */
+    const char *envelope_from;                   /* NULL unknown, "" null sender */
     const struct classification *classification; /* NULL when policy stopped the message */
     const char *reason;                          /* why it reaches a human */
     const char *draft;                           /* the proposed reply, for drafts; else NULL */

@@ -46,7 +46,7 @@ struct config_key {
     size_t offset;
 };
 
-#define CONFIG_ENTRY(strct, key, type, def, min, max, choices, doc)                               \
+#define CONFIG_ENTRY(strct, key, type, def, min, max, choices, doc)                                \
     {#key, CONFIG_TYPE_##type, def, min, max, choices, doc, offsetof(struct strct, key)},
 #define DAEMON_ENTRY(...) CONFIG_ENTRY(config_daemon, __VA_ARGS__)
 #define LLM_ENTRY(...) CONFIG_ENTRY(config_llm, __VA_ARGS__)
@@ -87,9 +87,8 @@ static const struct {
      "reply", "price, pricing, prices, cost, quote, plan, plans, brochure, information"},
     {"create_account", "The sender wants to open an account, sign up, register or get access.",
      "reply", "account, sign up, signup, register, registration"},
-    {"speak_to_human",
-     "The sender asks to speak to a person, to be called back, or complains.", "escalate",
-     "human, person, speak to, call me, phone me, manager, complaint"},
+    {"speak_to_human", "The sender asks to speak to a person, to be called back, or complains.",
+     "escalate", "human, person, speak to, call me, phone me, manager, complaint"},
     {"unknown", "Anything else, or when unsure.", "escalate", ""},
 };
 
@@ -245,8 +244,8 @@ static int config_set_value(const struct config_key *key, const char *text, void
     case CONFIG_TYPE_DOUBLE: {
         double value = g_ascii_strtod(text, &end);
         if (end == text || *end != '\0' || !isfinite(value) || !config_in_bounds(key, value)) {
-            *error_r = g_strdup_printf("%s must be a number from %g to %g", key->name, key->min,
-                                       key->max);
+            *error_r =
+                g_strdup_printf("%s must be a number from %g to %g", key->name, key->min, key->max);
             return -1;
         }
         *(double *)field = value;
@@ -400,8 +399,8 @@ static int config_check_repeats(const struct config_loader *loader, char **error
             char *name = g_strstrip(g_strndup(line, (gsize)(strchr(line, '=') - line)));
             char *scoped = g_strconcat(group, name, NULL);
             if (!g_hash_table_add(keys, scoped)) {
-                *error_r = g_strdup_printf("%s:%d: %s %s is set twice", loader->path, i + 1,
-                                           group, name);
+                *error_r =
+                    g_strdup_printf("%s:%d: %s %s is set twice", loader->path, i + 1, group, name);
                 result = -1;
             }
             g_free(name);
@@ -549,13 +548,14 @@ static int config_read_intent(const struct config_loader *loader, struct config 
             continue;
         char *unused = NULL;
         if (!g_key_file_has_key(loader->keyfile, group, "description", NULL))
-            config_set_value(config_key_find(intent_keys, "description"), config_default_intents[i].description, intent,
-                             &unused);
+            config_set_value(config_key_find(intent_keys, "description"),
+                             config_default_intents[i].description, intent, &unused);
         if (!g_key_file_has_key(loader->keyfile, group, "action", NULL))
-            config_set_value(config_key_find(intent_keys, "action"), config_default_intents[i].action, intent, &unused);
+            config_set_value(config_key_find(intent_keys, "action"),
+                             config_default_intents[i].action, intent, &unused);
         if (!g_key_file_has_key(loader->keyfile, group, "keywords", NULL))
-            config_set_value(config_key_find(intent_keys, "keywords"), config_default_intents[i].keywords, intent,
-                             &unused);
+            config_set_value(config_key_find(intent_keys, "keywords"),
+                             config_default_intents[i].keywords, intent, &unused);
     }
     if (intent->action == CONFIG_ACTION_WEBHOOK &&
         !g_str_has_prefix(intent->webhook_url, "http://") &&
@@ -573,9 +573,12 @@ static void config_add_default_intent(struct config *cfg, size_t index)
 
     intent->intent = g_strdup(config_default_intents[index].name);
     config_set_defaults(intent_keys, intent);
-    config_set_value(config_key_find(intent_keys, "description"), config_default_intents[index].description, intent, &unused);
-    config_set_value(config_key_find(intent_keys, "action"), config_default_intents[index].action, intent, &unused);
-    config_set_value(config_key_find(intent_keys, "keywords"), config_default_intents[index].keywords, intent, &unused);
+    config_set_value(config_key_find(intent_keys, "description"),
+                     config_default_intents[index].description, intent, &unused);
+    config_set_value(config_key_find(intent_keys, "action"), config_default_intents[index].action,
+                     intent, &unused);
+    config_set_value(config_key_find(intent_keys, "keywords"),
+                     config_default_intents[index].keywords, intent, &unused);
     intent->template_text = g_strdup(config_builtin_template);
     g_ptr_array_add(cfg->intents, intent);
 }
@@ -585,8 +588,7 @@ static int config_read_mailbox(const struct config_loader *loader, struct config
 {
     if (!config_address_is_safe(address))
         return config_fail(loader, group, NULL,
-                           g_strdup_printf("\"%s\" is not a plain mail address", address),
-                           error_r);
+                           g_strdup_printf("\"%s\" is not a plain mail address", address), error_r);
 
     struct config_mailbox *mailbox = g_new0(struct config_mailbox, 1);
     mailbox->address = g_ascii_strdown(address, -1);
@@ -610,10 +612,9 @@ static int config_read_mailbox(const struct config_loader *loader, struct config
                strcmp(config_default_intents[i].name, *name) != 0)
             i++;
         if (i == G_N_ELEMENTS(config_default_intents))
-            return config_fail(loader, group, "intents",
-                               g_strdup_printf("intent \"%s\" has no [intent %s] group", *name,
-                                               *name),
-                               error_r);
+            return config_fail(
+                loader, group, "intents",
+                g_strdup_printf("intent \"%s\" has no [intent %s] group", *name, *name), error_r);
         config_add_default_intent(cfg, i);
     }
     if (!has_unknown) {
@@ -642,8 +643,8 @@ static int config_read_api_key(const struct config_loader *loader, struct config
     }
     g_strstrip(text);
     if (len > CONFIG_MAX_API_KEY || *text == '\0' || strpbrk(text, "\r\n") != NULL) {
-        char *reason = g_strdup_printf("api_key_file %s must hold one key on one line",
-                                       cfg->llm.api_key_file);
+        char *reason =
+            g_strdup_printf("api_key_file %s must hold one key on one line", cfg->llm.api_key_file);
         g_free(text);
         return config_fail(loader, "llm", "api_key_file", reason, error_r);
     }
@@ -699,11 +700,10 @@ static int config_read_groups(const struct config_loader *loader, struct config 
         for (gsize i = 0; i < n_groups && result == 0; i++) {
             const char *group = groups[i];
             if (pass == 0 && g_str_has_prefix(group, "intent "))
-                result = config_read_intent(loader, cfg, group, group + strlen("intent "),
-                                            error_r);
+                result = config_read_intent(loader, cfg, group, group + strlen("intent "), error_r);
             else if (pass == 1 && g_str_has_prefix(group, "mailbox "))
-                result = config_read_mailbox(loader, cfg, group, group + strlen("mailbox "),
-                                             error_r);
+                result =
+                    config_read_mailbox(loader, cfg, group, group + strlen("mailbox "), error_r);
             else if (pass == 0 && strcmp(group, "daemon") != 0 && strcmp(group, "llm") != 0 &&
                      strcmp(group, "sendmail") != 0 && !g_str_has_prefix(group, "intent ") &&
                      !g_str_has_prefix(group, "mailbox "))
@@ -729,8 +729,8 @@ struct config *config_load(const char *path, char **error_r)
         return NULL;
     }
     if (len > CONFIG_MAX_FILE || !g_utf8_validate(text, (gssize)len, NULL)) {
-        *error_r = g_strdup_printf("%s: not a UTF-8 text file of at most %d bytes", path,
-                                   CONFIG_MAX_FILE);
+        *error_r =
+            g_strdup_printf("%s: not a UTF-8 text file of at most %d bytes", path, CONFIG_MAX_FILE);
         g_free(text);
         return NULL;
     }
@@ -879,8 +879,7 @@ static char *config_format_value(const struct config_key *key, const void *base)
 static void config_print_group_defaults(GString *out, const struct config_group *group)
 {
     if (group->sample_name != NULL)
-        g_string_append_printf(out, "# %s\n[%s %s]\n", group->doc, group->name,
-                               group->sample_name);
+        g_string_append_printf(out, "# %s\n[%s %s]\n", group->doc, group->name, group->sample_name);
     else
         g_string_append_printf(out, "# %s\n[%s]\n", group->doc, group->name);
     for (const struct config_key *key = group->keys; key->name != NULL; key++) {

@@ -14,35 +14,34 @@
 #define MAILTRIAGE_CONFIG_KEYS_H
 
 #define CONFIG_DAEMON_KEYS(X)                                                                      \
-    X(database, PATH, "/var/lib/mailtriage/mailtriage.db", 0, 0, NULL,                   \
-      "The SQLite database that holds the queue and everything mailtriage saw, decided and "      \
-      "sent. Its directory must be writable by every mailtriage program (WAL mode).")             \
-    X(socket, STRING, "unix:/run/mailtriage/mailtriaged.sock", 0, 0, NULL,              \
+    X(database, PATH, "/var/lib/mailtriage/mailtriage.db", 0, 0, NULL,                             \
+      "The SQLite database that holds the queue and everything mailtriage saw, decided and "       \
+      "sent. Its directory must be writable by every mailtriage program (WAL mode).")              \
+    X(socket, STRING, "unix:/run/mailtriage/mailtriaged.sock", 0, 0, NULL,                         \
       "The milter socket in libmilter syntax: unix:/path or inet:PORT@ADDRESS.")                   \
     X(busy_timeout, DURATION, "10s", 1, 600, NULL,                                                 \
-      "How long a program waits for the database when another holds its lock; past it the "      \
-      "pipe exits 75 so that Postfix retries, and a worker tries again later.")                   \
+      "How long a program waits for the database when another holds its lock; past it the "        \
+      "pipe exits 75 so that Postfix retries, and a worker tries again later.")                    \
     X(workers, UINT, "4", 1, 256, NULL,                                                            \
-      "Worker threads that process the queue, each with its own database connection.")           \
+      "Worker threads that process the queue, each with its own database connection.")             \
     X(log_level, ENUM, "info", 0, 0, "debug|info|warning|error",                                   \
       "The least important log level written.")                                                    \
     X(mask_addresses, BOOL, "false", 0, 0, NULL,                                                   \
       "Mask the local part of mail addresses in the log (j***@example.org).")                      \
     X(hostname, STRING, "", 0, 0, NULL,                                                            \
-      "The host name used in Message-IDs and the loop marker; empty means the system's.")         \
+      "The host name used in Message-IDs and the loop marker; empty means the system's.")          \
     X(max_message_size, SIZE, "10M", 65536, 1073741824, NULL,                                      \
-      "The largest message recorded whole; a larger one is recorded cut at this size and "        \
+      "The largest message recorded whole; a larger one is recorded cut at this size and "         \
       "marked truncated.")                                                                         \
     X(max_attempts, UINT, "10", 1, 1000, NULL,                                                     \
-      "Processing attempts before a message is marked failed.")                                   \
+      "Processing attempts before a message is marked failed.")                                    \
     X(retry_base, DURATION, "1m", 1, 86400, NULL,                                                  \
       "The first retry delay; it doubles with each attempt, with jitter.")                         \
     X(retry_max, DURATION, "1h", 1, 604800, NULL, "The longest retry delay.")                      \
     X(lease_time, DURATION, "10m", 10, 86400, NULL,                                                \
-      "How long a worker holds a claimed message before it returns to the queue. Must exceed "    \
+      "How long a worker holds a claimed message before it returns to the queue. Must exceed "     \
       "llm.timeout plus sendmail.timeout.")                                                        \
-    X(poll_interval, DURATION, "1s", 1, 60, NULL,                                                  \
-      "How often idle workers look for due messages.")                                            \
+    X(poll_interval, DURATION, "1s", 1, 60, NULL, "How often idle workers look for due messages.") \
     X(webhook_timeout, DURATION, "30s", 1, 600, NULL,                                              \
       "The longest one webhook POST (action webhook) may take.")
 
@@ -51,17 +50,17 @@
       "The classifier: openai (any OpenAI-compatible /v1/chat/completions server: OpenAI, "        \
       "Ollama, vLLM, llama.cpp, LiteLLM) or builtin (the intents' keywords).")                     \
     X(url, STRING, "", 0, 0, NULL,                                                                 \
-      "The base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1; "               \
+      "The base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1; "                \
       "/chat/completions is appended.")                                                            \
     X(model, STRING, "", 0, 0, NULL, "The model name sent with each request.")                     \
     X(api_key_file, PATH, "", 0, 0, NULL,                                                          \
-      "A file holding the API key (sent as Authorization: Bearer); empty for none. Keep it "      \
+      "A file holding the API key (sent as Authorization: Bearer); empty for none. Keep it "       \
       "readable by mailtriage only.")                                                              \
     X(timeout, DURATION, "60s", 1, 600, NULL, "The longest an LLM request may take.")              \
     X(max_concurrency, UINT, "4", 1, 256, NULL,                                                    \
       "LLM requests in flight at once, across all workers of the daemon.")                         \
     X(max_attempts, UINT, "3", 1, 100, NULL,                                                       \
-      "Failed LLM requests for one message (with back-off between them) before the builtin "      \
+      "Failed LLM requests for one message (with back-off between them) before the builtin "       \
       "classifier decides instead.")                                                               \
     X(temperature, DOUBLE, "0", 0, 2, NULL, "The sampling temperature sent with each request.")    \
     X(max_tokens, UINT, "600", 16, 32768, NULL, "The most tokens the model may answer with.")      \
@@ -74,25 +73,25 @@
 
 #define CONFIG_SENDMAIL_KEYS(X)                                                                    \
     X(path, PATH, "/usr/sbin/sendmail", 0, 0, NULL,                                                \
-      "The sendmail binary that injects replies and escalations; run with an argv, never a "      \
+      "The sendmail binary that injects replies and escalations; run with an argv, never a "       \
       "shell.")                                                                                    \
     X(timeout, DURATION, "2m", 1, 3600, NULL, "The longest one sendmail run may take.")
 
 #define CONFIG_MAILBOX_KEYS(X)                                                                     \
     X(name, STRING, "", 0, 0, NULL, "The display name in the From header of replies.")             \
     X(persona, STRING,                                                                             \
-      "You are the courteous customer service assistant of this mailbox. Answer briefly and "     \
+      "You are the courteous customer service assistant of this mailbox. Answer briefly and "      \
       "factually; never promise what you cannot know.",                                            \
       0, 0, NULL, "Who the model speaks as when it writes replies for this mailbox.")              \
     X(intents, LIST, "send_info, create_account, speak_to_human, unknown", 0, 0, NULL,             \
-      "The closed list of intents for this mailbox; each is an [intent NAME] group or one of "    \
+      "The closed list of intents for this mailbox; each is an [intent NAME] group or one of "     \
       "the defaults. unknown is always added.")                                                    \
     X(mode, ENUM, "auto", 0, 0, "auto|draft|off",                                                  \
-      "auto sends replies, draft sends them to escalate_to for approval, off records only.")      \
+      "auto sends replies, draft sends them to escalate_to for approval, off records only.")       \
     X(escalate_to, ADDRESS, "", 0, 0, NULL,                                                        \
-      "The human address that receives escalations and drafts. Required unless mode is off.")     \
+      "The human address that receives escalations and drafts. Required unless mode is off.")      \
     X(reply_interval, DURATION, "7d", 0, 31536000, NULL,                                           \
-      "At most one automatic reply per sender in this interval (RFC 3834); 0 answers every "      \
+      "At most one automatic reply per sender in this interval (RFC 3834); 0 answers every "       \
       "message, which is dangerous.")
 
 #define CONFIG_INTENT_KEYS(X)                                                                      \
@@ -100,10 +99,10 @@
     X(action, ENUM, "escalate", 0, 0, "reply|escalate|draft|webhook|none",                         \
       "What is done with a message of this intent.")                                               \
     X(template, PATH, "", 0, 0, NULL,                                                              \
-      "The text template of replies ({{reply}}, {{sender_name}}, {{original_subject}}, "          \
+      "The text template of replies ({{reply}}, {{sender_name}}, {{original_subject}}, "           \
       "{{mailbox}}); empty for the built-in one.")                                                 \
     X(keywords, LIST, "", 0, 0, NULL,                                                              \
-      "Words that select this intent in the builtin classifier (case-insensitive).")              \
+      "Words that select this intent in the builtin classifier (case-insensitive).")               \
     X(webhook_url, STRING, "", 0, 0, NULL,                                                         \
       "Where action webhook POSTs a JSON record of the message (http or https).")
 

@@ -142,9 +142,8 @@ static int db_migrate(sqlite3 *db, char **error_r)
 int db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r, char **error_r)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         *error_r = g_strdup_printf("open %s: %s", path,
                                    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

@@ -47,7 +47,8 @@ static gboolean inject_exchange(int *in_fd, int *err_fd, const char *message, si
             char buf[512];
             ssize_t n = read(err, buf, sizeof(buf));
             if (n > 0 && errors->len < INJECT_MAX_STDERR)
-                g_string_append_len(errors, buf, MIN(n, (ssize_t)(INJECT_MAX_STDERR - errors->len)));
+                g_string_append_len(errors, buf,
+                                    MIN(n, (ssize_t)(INJECT_MAX_STDERR - errors->len)));
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                 close(err);
                 err = -1;
@@ -93,9 +94,9 @@ enum inject_status inject_message(const char *sendmail_path, gint64 timeout_seco
                                   const char *message, size_t len, int *exit_status_r,
                                   char **error_r)
 {
-    const char *argv[] = {sendmail_path, "-i", "-f", *envelope_sender != '\0' ? envelope_sender
-                                                                               : "<>",
-                          "--", recipient, NULL};
+    const char *argv[] = {
+        sendmail_path, "-i",      "-f", *envelope_sender != '\0' ? envelope_sender : "<>",
+        "--",          recipient, NULL};
     GPid pid;
     int in = -1, err = -1;
     GError *gerror = NULL;
@@ -134,11 +135,11 @@ enum inject_status inject_message(const char *sendmail_path, gint64 timeout_seco
         }
     } else {
         result = INJECT_TEMPFAIL;
-        *error_r = !in_time || status < 0
-                       ? g_strdup_printf("%s did not finish within %" G_GINT64_FORMAT "s",
-                                         sendmail_path, timeout_seconds)
-                       : g_strdup_printf("%s was killed by signal %d", sendmail_path,
-                                         WTERMSIG(status));
+        *error_r =
+            !in_time || status < 0
+                ? g_strdup_printf("%s did not finish within %" G_GINT64_FORMAT "s", sendmail_path,
+                                  timeout_seconds)
+                : g_strdup_printf("%s was killed by signal %d", sendmail_path, WTERMSIG(status));
     }
     g_free(said);
     return result;

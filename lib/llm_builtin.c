@@ -24,8 +24,8 @@ static gboolean llm_builtin_contains_word(const char *haystack, const char *keyw
     if (len == 0)
         return FALSE;
     for (const char *p = strstr(haystack, keyword); p != NULL; p = strstr(p + 1, keyword)) {
-        gboolean starts = p == haystack ||
-                          !llm_builtin_is_word_char(g_utf8_get_char(g_utf8_prev_char(p)));
+        gboolean starts =
+            p == haystack || !llm_builtin_is_word_char(g_utf8_get_char(g_utf8_prev_char(p)));
         gboolean ends = p[len] == '\0' || !llm_builtin_is_word_char(g_utf8_get_char(p + len));
         if (starts && ends)
             return TRUE;
@@ -55,8 +55,7 @@ struct classification *llm_builtin_classify(const struct llm_request *request)
     result->provider = g_strdup("builtin");
     result->valid = TRUE;
     result->reply = g_strdup("");
-    for (char **name = request->mailbox->intents; *name != NULL && result->intent == NULL;
-         name++) {
+    for (char **name = request->mailbox->intents; *name != NULL && result->intent == NULL; name++) {
         const struct config_intent *intent = config_intent_find(request->cfg, *name);
         if (intent == NULL || strcmp(*name, "unknown") == 0)
             continue;

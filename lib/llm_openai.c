@@ -114,8 +114,7 @@ static char *llm_user_prompt(const struct llm_request *request)
 {
     const struct mime_message *msg = request->msg;
     GString *inner = g_string_new(NULL);
-    g_string_append_printf(inner, "From: %s%s%s%s\n",
-                           msg->from_name != NULL ? msg->from_name : "",
+    g_string_append_printf(inner, "From: %s%s%s%s\n", msg->from_name != NULL ? msg->from_name : "",
                            msg->from_name != NULL ? " <" : "",
                            msg->from_addr != NULL ? msg->from_addr : "(unknown)",
                            msg->from_name != NULL ? ">" : "");
@@ -126,8 +125,8 @@ static char *llm_user_prompt(const struct llm_request *request)
                                attachment->filename != NULL ? attachment->filename : "unnamed",
                                attachment->content_type, attachment->size);
     }
-    char *body = llm_utf8_cut(msg->text != NULL ? msg->text : "",
-                              request->cfg->llm.max_input_chars);
+    char *body =
+        llm_utf8_cut(msg->text != NULL ? msg->text : "", request->cfg->llm.max_input_chars);
     g_string_append_printf(inner, "\n%s", body);
     g_free(body);
 
@@ -317,8 +316,8 @@ int llm_openai_parse_response(const struct llm_request *request, const char *bod
     json_object *finish = llm_json_get(choice, "finish_reason", json_type_string);
     const char *finish_reason = finish != NULL ? json_object_get_string(finish) : "";
     if (refusal != NULL)
-        *result_r = llm_unknown(request, g_strdup_printf("the model refused: %.200s",
-                                                         json_object_get_string(refusal)));
+        *result_r = llm_unknown(
+            request, g_strdup_printf("the model refused: %.200s", json_object_get_string(refusal)));
     else if (strcmp(finish_reason, "length") == 0)
         *result_r = llm_unknown(request, g_strdup("the answer was cut at max_tokens "
                                                   "(finish_reason length)"));
@@ -360,8 +359,7 @@ int llm_openai_classify(CURL *curl, const volatile gint *stop, const struct llm_
                         struct classification **result_r, struct llm_failure *failure_r)
 {
     const struct config *cfg = request->cfg;
-    struct llm_response response = {g_string_new(NULL), cfg->llm.max_response_size, FALSE, 0,
-                                     stop};
+    struct llm_response response = {g_string_new(NULL), cfg->llm.max_response_size, FALSE, 0, stop};
     char *endpoint = llm_endpoint(cfg->llm.url);
     char *body = llm_openai_request_body(request);
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");

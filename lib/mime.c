@@ -24,6 +24,7 @@
 #define MIME_ATTRIBUTION_MAX 300  /* longest "On ... wrote:" line recognised */
 #define MIME_MARKER_MAX 120       /* longest "-----Original Message-----" line recognised */
 #define MIME_HEADER_BLOCK_LINES 5 /* lines after "From:" searched for "Sent:" and "To:" */
+#define MIME_IDS_RAW_FACTOR 4     /* raw References parsed: this many times max_header */
 
 enum clean_mode {
     CLEAN_LINE, /* header values: every control becomes a space, white space collapses */
@@ -80,14 +81,21 @@ static const struct html_entity html_entities[] = {
 
 /* Tags that start and end a line of text, open or closed. */
 static const char *const html_block_tags[] = {
-    "p",  "div", "tr",     "table",   "ul",     "ol",      "dl",      "dt",     "dd",
-    "hr", "h1",  "h2",     "h3",      "h4",     "h5",      "h6",      "center", "section",
-    "article", "header", "footer", "address", "form", "caption", "tbody", "thead", "nav",
+    "p",       "div",    "tr",     "table",   "ul",   "ol",      "dl",    "dt",     "dd",
+    "hr",      "h1",     "h2",     "h3",      "h4",   "h5",      "h6",    "center", "section",
+    "article", "header", "footer", "address", "form", "caption", "tbody", "thead",  "nav",
 };
 
 /* Verbs of reply attributions ("On ... wrote:") in the languages our users meet most. */
 static const char *const attribution_verbs[] = {
-    "wrote", "schrieb", "\xc3\xa9" "crit", "escribi\xc3\xb3", "scritto", "schreef", "skrev",
+    "wrote",
+    "schrieb",
+    "\xc3\xa9"
+    "crit",
+    "escribi\xc3\xb3",
+    "scritto",
+    "schreef",
+    "skrev",
 };
 
 /* First words of an attribution that a client wrapped onto two lines. */
@@ -95,12 +103,13 @@ static const char *const attribution_leads[] = {"On ", "Le ", "Am ", "El ", "Il 
 
 /* Outlook's reply header block, by language: sender, date and recipient/subject labels. */
 static const char *const outlook_from[] = {"From:", "Von:", "De :", "De:"};
-static const char *const outlook_sent[] = {"Sent:", "Date:", "Gesendet:", "Envoy\xc3\xa9 :",
-                                           "Envoy\xc3\xa9:"};
-static const char *const outlook_to[] = {"To:", "Subject:", "An:", "Betreff:", "\xc3\x80 :",
-                                         "Objet :"};
+static const char *const outlook_sent[] = {
+    "Sent:", "Date:", "Gesendet:", "Envoy\xc3\xa9 :", "Envoy\xc3\xa9:"};
+static const char *const outlook_to[] = {
+    "To:", "Subject:", "An:", "Betreff:", "\xc3\x80 :", "Objet :"};
 static const char *const original_message_words[] = {
-    "original message", "urspr\xc3\xbcngliche nachricht", "message d'origine", "mensaje original",
+    "original message",    "urspr\xc3\xbcngliche nachricht",
+    "message d'origine",   "mensaje original",
     "messaggio originale", "oorspronkelijk bericht",
 };
 
@@ -186,8 +195,9 @@ static void text_trim(GString *text)
 
     while (text->len > 0 && g_ascii_isspace(text->str[text->len - 1]))
         g_string_truncate(text, text->len - 1);
-    for (i = 0; i < text->len && (text->str[i] == ' ' || text->str[i] == '\t' ||
-                                  text->str[i] == '\n'); i++)
+    for (i = 0;
+         i < text->len && (text->str[i] == ' ' || text->str[i] == '\t' || text->str[i] == '\n');
+         i++)
         if (text->str[i] == '\n')
             skip = i + 1;
     g_string_erase(text, 0, skip);
@@ -280,10 +290,10 @@ static gboolean charset_in(const char *name, const char *const *list, size_t cou
    ISO-8859-1, whose C1 range senders fill with windows-1252 punctuation. */
 static GString *charset_to_utf8(const char *in, size_t len, const char *declared)
 {
-    static const char *const utf8_like[] = {"UTF-8", "utf8", "us-ascii", "ascii",
-                                            "ansi_x3.4-1968", "iso646-us"};
-    static const char *const latin1_like[] = {"iso-8859-1", "iso8859-1", "latin1", "l1",
-                                              "cp1252", "windows-1252", "cp819"};
+    static const char *const utf8_like[] = {"UTF-8", "utf8",           "us-ascii",
+                                            "ascii", "ansi_x3.4-1968", "iso646-us"};
+    static const char *const latin1_like[] = {"iso-8859-1", "iso8859-1",    "latin1", "l1",
+                                              "cp1252",     "windows-1252", "cp819"};
     char name[MIME_CHARSET_NAME_MAX + 1];
     const char *iconv_name = NULL;
     GIConv cd;
@@ -1147,23 +1157,33 @@ static char *address_clean(InternetAddressMailbox *mailbox, size_t cap, gboolean
 }
 
 /* The msg-ids of header NAME without angle brackets, joined by spaces (only the first if
-   ONLY_FIRST); ids that do not fit in CAP are dropped whole. */
+   ONLY_FIRST); ids that do not fit in max_header are dropped whole. Only the start of a long
+   raw value is parsed, cut after a '>': ids further on could not be kept anyway. */
 static char *header_message_ids(struct mime_message *msg, GMimeParserOptions *options,
                                 const char *name, gboolean only_first)
 {
     GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg->gmime));
     GMimeHeader *header = g_mime_header_list_get_header(headers, name);
+    size_t limit = msg->limits.max_header * MIME_IDS_RAW_FACTOR;
+    const char *raw, *end;
+    char *prefix = NULL;
     GMimeReferences *refs;
     GString *out;
     gboolean dropped = FALSE;
 
-    if (header == NULL || g_mime_header_get_raw_value(header) == NULL)
+    if (header == NULL || (raw = g_mime_header_get_raw_value(header)) == NULL)
         return NULL;
-    refs = g_mime_references_parse(options, g_mime_header_get_raw_value(header));
+    if (strlen(raw) > limit) {
+        end = memrchr(raw, '>', limit);
+        prefix = g_strndup(raw, end != NULL ? (size_t)(end - raw + 1) : 0);
+        msg->headers_truncated = TRUE;
+    }
+    refs = g_mime_references_parse(options, prefix != NULL ? prefix : raw);
+    g_free(prefix);
     out = g_string_new(NULL);
     for (int i = 0; refs != NULL && i < g_mime_references_length(refs); i++) {
-        char *id = header_clean(g_mime_references_get_message_id(refs, i),
-                                msg->limits.max_header, &dropped);
+        char *id = header_clean(g_mime_references_get_message_id(refs, i), msg->limits.max_header,
+                                &dropped);
 
         if (id[0] != '\0' && strchr(id, ' ') == NULL) {
             if (out->len + (out->len > 0) + strlen(id) > msg->limits.max_header) {
@@ -1191,10 +1211,12 @@ static void header_list_collect(GPtrArray *values, GMimeHeaderList *headers, con
 {
     for (int i = 0; headers != NULL && i < g_mime_header_list_get_count(headers); i++) {
         GMimeHeader *header = g_mime_header_list_get_header_at(headers, i);
-        const char *value = g_mime_header_get_value(header);
+        const char *value;
 
-        if (g_ascii_strcasecmp(g_mime_header_get_name(header), name) == 0)
-            g_ptr_array_add(values, header_clean(value != NULL ? value : "", cap, truncated_r));
+        if (g_ascii_strcasecmp(g_mime_header_get_name(header), name) != 0)
+            continue;
+        value = g_mime_header_get_value(header); /* decoded on first use: only matches */
+        g_ptr_array_add(values, header_clean(value != NULL ? value : "", cap, truncated_r));
     }
 }
 
@@ -1223,8 +1245,8 @@ static void message_headers(struct mime_message *msg, GMimeParserOptions *option
 
     msg->from_addr = address_clean(from, cap, truncated);
     if (from != NULL) {
-        msg->from_name = header_clean(internet_address_get_name(INTERNET_ADDRESS(from)), cap,
-                                      truncated);
+        msg->from_name =
+            header_clean(internet_address_get_name(INTERNET_ADDRESS(from)), cap, truncated);
         if (msg->from_name != NULL && msg->from_name[0] == '\0')
             g_clear_pointer(&msg->from_name, g_free);
     }

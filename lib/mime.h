@@ -36,20 +36,20 @@ struct mime_attachment {
 struct mime_message {
     /* Header values: RFC 2047 decoded, UTF-8, control characters turned into spaces, runs of
        white space collapsed, capped at max_header; NULL when the header is absent. */
-    char *from_addr;      /* addr-spec of the first From mailbox, domain lowercased */
-    char *from_name;      /* display name of that mailbox, NULL if none */
-    char *reply_to_addr;  /* addr-spec of the first Reply-To mailbox */
+    char *from_addr;     /* addr-spec of the first From mailbox, domain lowercased */
+    char *from_name;     /* display name of that mailbox, NULL if none */
+    char *reply_to_addr; /* addr-spec of the first Reply-To mailbox */
     char *subject;
-    char *message_id;     /* without angle brackets */
-    char *in_reply_to;    /* first msg-id, without angle brackets */
-    char *references;     /* msg-ids separated by one space, without angle brackets */
-    char *date;           /* Date header value as written */
-    char *text;           /* new content of the best text part, never NULL ("" when none) */
-    char *quoted;         /* quoted history and signature, NULL if none was found */
-    gboolean text_from_html;        /* no text/plain body: HTML converted to text */
-    gboolean text_truncated;        /* body text was cut at max_text */
-    gboolean parts_truncated;       /* max_parts or the nesting cap stopped the walk */
-    gboolean headers_truncated;     /* a header value or References was cut at max_header */
+    char *message_id;           /* without angle brackets */
+    char *in_reply_to;          /* first msg-id, without angle brackets */
+    char *references;           /* msg-ids separated by one space, without angle brackets */
+    char *date;                 /* Date header value as written */
+    char *text;                 /* new content of the best text part, never NULL ("" when none) */
+    char *quoted;               /* quoted history and signature, NULL if none was found */
+    gboolean text_from_html;    /* no text/plain body: HTML converted to text */
+    gboolean text_truncated;    /* body text was cut at max_text */
+    gboolean parts_truncated;   /* max_parts or the nesting cap stopped the walk */
+    gboolean headers_truncated; /* a header value or References was cut at max_header */
     gboolean attachments_truncated; /* more attachments than max_attachments */
     char *content_type;             /* top-level "type/subtype", lowercase */
     GPtrArray *attachments;         /* of struct mime_attachment *, owned */

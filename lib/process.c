@@ -74,9 +74,9 @@ static enum process_result process_fail(struct process_context *ctx, const struc
     return PROCESS_FAILED;
 }
 
-static enum process_result process_defer(struct process_context *ctx,
-                                         const struct queue_row *row, const char *reason,
-                                         gboolean llm_failure, gint64 retry_after)
+static enum process_result process_defer(struct process_context *ctx, const struct queue_row *row,
+                                         const char *reason, gboolean llm_failure,
+                                         gint64 retry_after)
 {
     struct queue_retry retry = process_retry(ctx->cfg);
     gboolean failed = FALSE;
@@ -88,8 +88,8 @@ static enum process_result process_defer(struct process_context *ctx,
         return PROCESS_STUCK;
     }
     if (failed) {
-        process_note(ctx, row->id, LOG_LEVEL_ERROR, "failed after %d attempts: %s",
-                     row->attempts, reason);
+        process_note(ctx, row->id, LOG_LEVEL_ERROR, "failed after %d attempts: %s", row->attempts,
+                     reason);
         return PROCESS_FAILED;
     }
     process_note(ctx, row->id, LOG_LEVEL_WARNING, "deferred (attempt %d): %s", row->attempts,
@@ -97,8 +97,7 @@ static enum process_result process_defer(struct process_context *ctx,
     return PROCESS_DEFERRED;
 }
 
-static enum process_result process_release(struct process_context *ctx,
-                                           const struct queue_row *row)
+static enum process_result process_release(struct process_context *ctx, const struct queue_row *row)
 {
     char *error = NULL;
     if (queue_release(ctx->db, row, ctx->owner, &error) != DB_OK) {
@@ -178,8 +177,7 @@ static int process_parse(const struct queue_row *row, struct process_plan *plan,
 
 /* Classify, or return a result other than PROCESS_DONE when the row was deferred. */
 static enum process_result process_classify(struct process_context *ctx,
-                                            const struct queue_row *row,
-                                            struct process_plan *plan)
+                                            const struct queue_row *row, struct process_plan *plan)
 {
     char *error = NULL;
     int found = store_classification_load(ctx->db, row->id, &plan->classification, &error);
@@ -200,8 +198,7 @@ static enum process_result process_classify(struct process_context *ctx,
         }
         if ((guint)row->llm_failures + 1 < ctx->cfg->llm.max_attempts) {
             char *reason = g_strdup_printf("LLM: %s", failure.reason);
-            enum process_result result =
-                process_defer(ctx, row, reason, TRUE, failure.retry_after);
+            enum process_result result = process_defer(ctx, row, reason, TRUE, failure.retry_after);
             g_free(reason);
             llm_failure_clear(&failure);
             return result;
@@ -210,9 +207,8 @@ static enum process_result process_classify(struct process_context *ctx,
                      "LLM failed %d times (last: %s); the builtin classifier decides",
                      row->llm_failures + 1, failure.reason);
         plan->classification = llm_builtin_classify(&request);
-        plan->classification->error =
-            g_strdup_printf("fallback after %d LLM failures: %s", row->llm_failures + 1,
-                            failure.reason);
+        plan->classification->error = g_strdup_printf("fallback after %d LLM failures: %s",
+                                                      row->llm_failures + 1, failure.reason);
         llm_failure_clear(&failure);
     }
     if (store_classification_save(ctx->db, row->id, plan->classification, &error) != DB_OK) {
@@ -234,18 +230,17 @@ static char *process_compose(struct process_context *ctx, const struct queue_row
                              const struct process_plan *plan, const char **recipient_r,
                              const char **sender_r, char **message_id_r)
 {
-    struct compose_reply reply = {ctx->cfg, plan->mailbox, plan->intent, plan->msg,
-                                  row->envelope_from, plan->classification};
+    struct compose_reply reply = {ctx->cfg,  plan->mailbox,      plan->intent,
+                                  plan->msg, row->envelope_from, plan->classification};
     if (plan->action == STORE_ACTION_REPLY) {
         *recipient_r = row->envelope_from;
         *sender_r = ""; /* null envelope sender: a bounce of a reply cannot loop */
         return compose_reply(&reply, message_id_r);
     }
     char *draft = plan->action == STORE_ACTION_DRAFT ? compose_reply_text(&reply) : NULL;
-    struct compose_escalation escalation = {ctx->cfg,        plan->mailbox,
-                                            plan->msg,       row->id,
-                                            row->envelope_from, plan->classification,
-                                            plan->reason,    draft};
+    struct compose_escalation escalation = {
+        ctx->cfg,           plan->mailbox,        plan->msg,    row->id,
+        row->envelope_from, plan->classification, plan->reason, draft};
     *recipient_r = plan->mailbox->escalate_to;
     *sender_r = plan->mailbox->address;
     char *text = compose_escalation(&escalation, message_id_r);
@@ -275,8 +270,8 @@ static enum process_result process_send(struct process_context *ctx, const struc
     int exit_status = -1;
     char *failure = NULL;
     enum inject_status sent =
-        inject_message(ctx->cfg->sendmail.path, ctx->cfg->sendmail.timeout, sender, recipient,
-                       text, strlen(text), &exit_status, &failure);
+        inject_message(ctx->cfg->sendmail.path, ctx->cfg->sendmail.timeout, sender, recipient, text,
+                       strlen(text), &exit_status, &failure);
     enum store_action_state state = sent == INJECT_SENT ? STORE_ACTION_SENT : STORE_ACTION_FAILED;
     if (store_action_finish(ctx->db, action_id, state, exit_status, failure, &error) != DB_OK) {
         log_msg(LOG_LEVEL_ERROR, row->id, "cannot record the %s: %s",
@@ -297,14 +292,13 @@ static enum process_result process_send(struct process_context *ctx, const struc
     return result;
 }
 
-static enum process_result process_webhook(struct process_context *ctx,
-                                           const struct queue_row *row,
+static enum process_result process_webhook(struct process_context *ctx, const struct queue_row *row,
                                            const struct process_plan *plan)
 {
     struct store_action action = {STORE_ACTION_WEBHOOK, plan->reason, plan->intent->webhook_url,
                                   NULL, NULL};
-    struct webhook_record record = {row->id, plan->mailbox->address, row->envelope_from,
-                                    plan->msg, plan->classification};
+    struct webhook_record record = {row->id, plan->mailbox->address, row->envelope_from, plan->msg,
+                                    plan->classification};
     gint64 action_id = 0;
     char *error = NULL;
     if (store_action_add(ctx->db, row->id, &action, STORE_ACTION_PENDING, &action_id, &error) !=
@@ -314,11 +308,11 @@ static enum process_result process_webhook(struct process_context *ctx,
         return result;
     }
     char *failure = NULL;
-    int posted = webhook_post(plan->intent->webhook_url, ctx->cfg->daemon.webhook_timeout,
-                              &record, &failure);
-    if (store_action_finish(ctx->db, action_id, posted == 0 ? STORE_ACTION_SENT
-                                                            : STORE_ACTION_FAILED,
-                            -1, failure, &error) != DB_OK) {
+    int posted = webhook_post(plan->intent->webhook_url, ctx->cfg->daemon.webhook_timeout, &record,
+                              &failure);
+    if (store_action_finish(ctx->db, action_id,
+                            posted == 0 ? STORE_ACTION_SENT : STORE_ACTION_FAILED, -1, failure,
+                            &error) != DB_OK) {
         log_msg(LOG_LEVEL_ERROR, row->id, "cannot record the webhook: %s", error);
         g_free(error);
     }
@@ -369,8 +363,8 @@ static int process_replied_recently(struct process_context *ctx, const struct qu
     if (interval == 0 || plan->refusal != NULL)
         return 0;
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-    return store_replied_since(ctx->db, plan->mailbox->address, row->envelope_from,
-                               now - interval, error_r);
+    return store_replied_since(ctx->db, plan->mailbox->address, row->envelope_from, now - interval,
+                               error_r);
 }
 
 static enum process_result process_plan_and_act(struct process_context *ctx,
@@ -432,8 +426,8 @@ enum process_result process_row(struct process_context *ctx, const struct queue_
             char from[LOG_ADDR_MAX];
             const struct classification *c = plan.classification;
             log_msg(LOG_LEVEL_INFO, row->id, "done: from=<%s> mailbox=<%s> intent=%s action=%s",
-                    log_addr(row->envelope_from, from), row->mailbox,
-                    c != NULL ? c->intent : "-", store_action_kind_name(plan.action));
+                    log_addr(row->envelope_from, from), row->mailbox, c != NULL ? c->intent : "-",
+                    store_action_kind_name(plan.action));
         }
     }
     process_plan_clear(&plan);
@@ -478,8 +472,8 @@ int process_try(struct config *cfg, struct llm_client *llm, const char *raw, siz
     g_string_append_printf(out, "action: %s (%s)\n", store_action_kind_name(plan.action),
                            plan.reason);
     if (plan.action == STORE_ACTION_REPLY || plan.action == STORE_ACTION_DRAFT) {
-        struct compose_reply reply = {cfg, plan.mailbox, plan.intent, plan.msg, envelope_from,
-                                      plan.classification};
+        struct compose_reply reply = {cfg,      plan.mailbox,  plan.intent,
+                                      plan.msg, envelope_from, plan.classification};
         char *text = compose_reply_text(&reply);
         g_string_append_printf(out, "\n----- reply text -----\n%s", text);
         g_free(text);

@@ -257,16 +257,16 @@ int queue_recover_expired(sqlite3 *db, int max_attempts, gint64 *count_r, char *
 {
     /* A message whose worker keeps dying (a crash on this very message) must not loop: after
      * max_attempts it is failed, visibly. */
-    sqlite3_stmt *stmt = db_prepare(
-        db,
-        "UPDATE messages SET lease_until = NULL, lease_owner = NULL, updated_at = ?1,"
-        " next_attempt_at = ?1,"
-        " state = CASE WHEN attempts >= ?2 THEN 'failed' ELSE 'queued' END,"
-        " last_error = CASE WHEN attempts >= ?2"
-        "   THEN 'the worker processing it stopped ' || attempts || ' times; gave up'"
-        "   ELSE 'the worker processing it stopped; queued again' END"
-        " WHERE state = 'working' AND lease_until < ?1",
-        error_r);
+    sqlite3_stmt *stmt =
+        db_prepare(db,
+                   "UPDATE messages SET lease_until = NULL, lease_owner = NULL, updated_at = ?1,"
+                   " next_attempt_at = ?1,"
+                   " state = CASE WHEN attempts >= ?2 THEN 'failed' ELSE 'queued' END,"
+                   " last_error = CASE WHEN attempts >= ?2"
+                   "   THEN 'the worker processing it stopped ' || attempts || ' times; gave up'"
+                   "   ELSE 'the worker processing it stopped; queued again' END"
+                   " WHERE state = 'working' AND lease_until < ?1",
+                   error_r);
     if (stmt == NULL)
         return DB_ERROR;
     sqlite3_bind_int64(stmt, 1, queue_now());
@@ -356,9 +356,8 @@ int queue_retry_now(sqlite3 *db, gint64 id, char **error_r)
         return db_status_of(rc);
     }
     if (sqlite3_changes(db) == 0) {
-        *error_r = g_strdup_printf("message %" G_GINT64_FORMAT
-                                   " does not exist or is queued or being processed",
-                                   id);
+        *error_r = g_strdup_printf(
+            "message %" G_GINT64_FORMAT " does not exist or is queued or being processed", id);
         return DB_ERROR;
     }
     return DB_OK;

@@ -101,11 +101,11 @@ int store_classification_load(sqlite3 *db, gint64 message, struct classification
 int store_action_add(sqlite3 *db, gint64 message, const struct store_action *action,
                      enum store_action_state state, gint64 *id_r, char **error_r)
 {
-    sqlite3_stmt *stmt = db_prepare(
-        db,
-        "INSERT INTO actions (message, kind, reason, state, recipient, envelope_sender,"
-        " outgoing_message_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        error_r);
+    sqlite3_stmt *stmt =
+        db_prepare(db,
+                   "INSERT INTO actions (message, kind, reason, state, recipient, envelope_sender,"
+                   " outgoing_message_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   error_r);
     if (stmt == NULL)
         return DB_ERROR;
     sqlite3_bind_int64(stmt, 1, message);
@@ -156,8 +156,7 @@ static int store_count_positive(sqlite3 *db, sqlite3_stmt *stmt, char **error_r)
     return rc == SQLITE_ROW ? found : db_status_of(rc);
 }
 
-int store_action_was_sent(sqlite3 *db, gint64 message, enum store_action_kind kind,
-                          char **error_r)
+int store_action_was_sent(sqlite3 *db, gint64 message, enum store_action_kind kind, char **error_r)
 {
     sqlite3_stmt *stmt = db_prepare(db,
                                     "SELECT COUNT(*) FROM actions WHERE message = ?1"
@@ -220,9 +219,8 @@ void store_event(sqlite3 *db, gint64 message, const char *level, const char *tex
         g_free(error);
 }
 
-int store_message_headers(sqlite3 *db, gint64 message, const char *from_addr,
-                          const char *subject, const char *message_id, const char *in_reply_to,
-                          char **error_r)
+int store_message_headers(sqlite3 *db, gint64 message, const char *from_addr, const char *subject,
+                          const char *message_id, const char *in_reply_to, char **error_r)
 {
     sqlite3_stmt *stmt = db_prepare(db,
                                     "UPDATE messages SET from_addr = ?2, subject = ?3,"

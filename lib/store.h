@@ -66,8 +66,8 @@ int store_replied_since(sqlite3 *db, const char *mailbox, const char *recipient,
 void store_event(sqlite3 *db, gint64 message, const char *level, const char *text);
 
 /* The header fields the intake could not fill, from the worker's parse. */
-int store_message_headers(sqlite3 *db, gint64 message, const char *from_addr,
-                          const char *subject, const char *message_id, const char *in_reply_to,
+int store_message_headers(sqlite3 *db, gint64 message, const char *from_addr, const char *subject,
+                          const char *message_id, const char *in_reply_to,
                           char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
 #endif

@@ -92,8 +92,7 @@ static int daemon_prepare_database(const struct config *cfg)
 {
     sqlite3 *db = NULL;
     char *error = NULL;
-    if (db_open(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000, &db, &error) !=
-        DB_OK) {
+    if (db_open(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000, &db, &error) != DB_OK) {
         log_error("database: %s", error);
         g_free(error);
         return -1;
@@ -138,8 +137,7 @@ static int daemon_run(struct config *cfg, const struct daemon_options *opts)
         log_set_mask_addresses(fresh->daemon.mask_addresses);
         pool_set_config(pool, fresh);
         config_unref(fresh);
-        log_info("configuration reloaded from %s (workers and database need a restart)",
-                 cfg->path);
+        log_info("configuration reloaded from %s (workers and database need a restart)", cfg->path);
     }
     pool_stop(pool);
     log_info("stopped");
@@ -150,15 +148,13 @@ int main(int argc, char **argv)
 {
     struct daemon_options opts = {0};
     GOptionEntry entries[] = {
-        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opts.config_path, "Configuration file",
-         "FILE"},
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opts.config_path, "Configuration file", "FILE"},
         {"foreground", 'f', 0, G_OPTION_ARG_NONE, &opts.foreground,
          "Log to stderr (stays in the foreground)", NULL},
         {"check", 'n', 0, G_OPTION_ARG_NONE, &opts.check_only, "Check the configuration and exit",
          NULL},
         {"test", 't', 0, G_OPTION_ARG_FILENAME, &opts.try_file,
-         "Run one message file through parse, policy and classification; send nothing",
-         "FILE.eml"},
+         "Run one message file through parse, policy and classification; send nothing", "FILE.eml"},
         {"mailbox", 0, 0, G_OPTION_ARG_STRING, &opts.try_mailbox,
          "With -t: the mailbox it arrived at (default: the first)", "ADDR"},
         {"sender", 0, 0, G_OPTION_ARG_STRING, &opts.try_sender,

@@ -53,14 +53,14 @@ static sqlite3 *pool_open_db(struct pool *pool, const char *who)
         struct config *cfg = pool_get_config(pool);
         sqlite3 *db = NULL;
         char *error = NULL;
-        int status = db_open(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000, &db,
-                             &error);
+        int status =
+            db_open(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000, &db, &error);
         gint64 wait = cfg->daemon.retry_base;
         config_unref(cfg);
         if (status == DB_OK)
             return db;
-        log_error("%s: cannot open the database, retrying in %" G_GINT64_FORMAT "s: %s", who,
-                  wait, error);
+        log_error("%s: cannot open the database, retrying in %" G_GINT64_FORMAT "s: %s", who, wait,
+                  error);
         g_free(error);
         pool_idle(pool, wait);
     }

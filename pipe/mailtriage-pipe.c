@@ -163,8 +163,7 @@ static int pipe_record(struct pipe_run *run, gboolean inline_processing)
     struct mime_limits limits;
     mime_limits_default(&limits);
     char *error = NULL;
-    if (mime_parse((const char *)run->data->data, run->data->len, &limits, &run->msg, &error) <
-        0) {
+    if (mime_parse((const char *)run->data->data, run->data->len, &limits, &run->msg, &error) < 0) {
         /* Recorded all the same: the worker fails it visibly rather than the sender bouncing. */
         log_warn("recording a message that does not parse: %s", error);
         g_clear_pointer(&error, g_free);
@@ -181,8 +180,8 @@ static int pipe_record(struct pipe_run *run, gboolean inline_processing)
     int status = db_open(run->cfg->daemon.database, (int)run->cfg->daemon.busy_timeout * 1000,
                          &run->db, &error);
     if (status == DB_OK)
-        status = queue_insert(run->db, (struct queue_new *)(void *)run->rows->data,
-                              run->rows->len, run->ids, &error);
+        status = queue_insert(run->db, (struct queue_new *)(void *)run->rows->data, run->rows->len,
+                              run->ids, &error);
     if (status != DB_OK) {
         log_error("cannot record the message%s%s: %s", run->queue_id != NULL ? " " : "",
                   run->queue_id != NULL ? run->queue_id : "", error);
@@ -209,8 +208,7 @@ int main(int argc, char **argv)
     gboolean inline_processing = FALSE, show_version = FALSE;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &run.config_path, "Configuration file", "FILE"},
-        {"sender", 'f', 0, G_OPTION_ARG_STRING, &run.sender, "Envelope sender ('' is <>)",
-         "ADDR"},
+        {"sender", 'f', 0, G_OPTION_ARG_STRING, &run.sender, "Envelope sender ('' is <>)", "ADDR"},
         {"queue-id", 'q', 0, G_OPTION_ARG_STRING, &run.queue_id, "The MTA's queue id", "ID"},
         {"inline", 0, 0, G_OPTION_ARG_NONE, &inline_processing, "Process the message now", NULL},
         {"version", 'V', 0, G_OPTION_ARG_NONE, &show_version, "Print the version", NULL},

@@ -18,13 +18,26 @@
 #define THREAD_ROUNDS 10
 
 static const char *const golden_cases[] = {
-    "apple_inline_image",   "attachments_pdf_csv",     "bad_charset",
-    "bare_lf_mbox",         "base64_body",             "format_flowed",
-    "forwarded_rfc822",     "gmail_alternative",       "gmail_forward_inline",
-    "header_injection",     "html_body_with_list_footer", "html_gmail_quote",
-    "inline_reply",         "no_body",                 "outlook_html_cp1252",
-    "outlook_original_message", "qp_latin1_body",      "reply_quoted_history",
-    "rfc2047_subject",      "signature",
+    "apple_inline_image",
+    "attachments_pdf_csv",
+    "bad_charset",
+    "bare_lf_mbox",
+    "base64_body",
+    "format_flowed",
+    "forwarded_rfc822",
+    "gmail_alternative",
+    "gmail_forward_inline",
+    "header_injection",
+    "html_body_with_list_footer",
+    "html_gmail_quote",
+    "inline_reply",
+    "no_body",
+    "outlook_html_cp1252",
+    "outlook_original_message",
+    "qp_latin1_body",
+    "reply_quoted_history",
+    "rfc2047_subject",
+    "signature",
 };
 
 /* ---- helpers ---- */
@@ -49,8 +62,7 @@ static GBytes *read_case(const char *name)
     return g_bytes_new_take(data, len);
 }
 
-static struct mime_message *parse_len(const char *raw, size_t len,
-                                      const struct mime_limits *limits)
+static struct mime_message *parse_len(const char *raw, size_t len, const struct mime_limits *limits)
 {
     struct mime_limits defaults;
     struct mime_message *msg = NULL;
@@ -100,9 +112,9 @@ static gboolean has_control(const char *s)
 /* What every parse result promises, whatever the input. */
 static void assert_well_formed(const struct mime_message *msg)
 {
-    const char *headers[] = {msg->from_addr,   msg->from_name,  msg->reply_to_addr,
-                             msg->subject,     msg->message_id, msg->in_reply_to,
-                             msg->references,  msg->date,       msg->content_type};
+    const char *headers[] = {msg->from_addr,  msg->from_name,  msg->reply_to_addr,
+                             msg->subject,    msg->message_id, msg->in_reply_to,
+                             msg->references, msg->date,       msg->content_type};
 
     for (size_t i = 0; i < G_N_ELEMENTS(headers); i++) {
         g_assert_true(headers[i] == NULL || g_utf8_validate(headers[i], -1, NULL));
@@ -228,8 +240,8 @@ static void test_html_edge_cases(void)
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        char *raw = g_strdup_printf("From: a@example.com\nContent-Type: text/html\n\n%s\n",
-                                    cases[i].html);
+        char *raw =
+            g_strdup_printf("From: a@example.com\nContent-Type: text/html\n\n%s\n", cases[i].html);
         struct mime_message *msg = parse_string(raw, NULL);
         char *all = g_strconcat(msg->text, msg->quoted ? "\n" : "", msg->quoted, NULL);
 
@@ -260,7 +272,10 @@ static void test_windows1252_punctuation(void)
     mime_message_free(msg);
 }
 
-#define BYTES(literal) {literal, sizeof(literal) - 1}
+#define BYTES(literal)                                                                             \
+    {                                                                                              \
+        literal, sizeof(literal) - 1                                                               \
+    }
 
 static void test_bad_charset_still_valid_utf8(void)
 {
@@ -271,7 +286,8 @@ static void test_bad_charset_still_valid_utf8(void)
         BYTES("From: a@example.com\nContent-Type: text/plain; charset=shift_jis\n\n"
               "\x82\xa0\xff\xfe\x82"),
         BYTES("From: a@example.com\nContent-Type: text/plain; charset=utf-16\n\n"
-              "\xff\xfe" "a\0b\0c"),
+              "\xff\xfe"
+              "a\0b\0c"),
         BYTES("From: a@example.com\nContent-Type: text/plain; charset=iso-2022-jp\n\n"
               "\x1b$B\xff\xff\x1b(B ok"),
         BYTES("From: a@example.com\nContent-Type: text/plain; charset=\"../../etc/passwd\"\n\n"
@@ -705,8 +721,8 @@ static GString *nested_message(unsigned depth)
     GString *raw = g_string_new("From: a@example.com\nSubject: deep\nMIME-Version: 1.0\n");
 
     for (unsigned i = 0; i < depth; i++)
-        g_string_append_printf(raw, "Content-Type: multipart/mixed; boundary=\"b%u\"\n\n--b%u\n",
-                               i, i);
+        g_string_append_printf(raw, "Content-Type: multipart/mixed; boundary=\"b%u\"\n\n--b%u\n", i,
+                               i);
     g_string_append(raw, "Content-Type: text/plain\n\ndeep text\n");
     for (unsigned i = depth; i-- > 0;)
         g_string_append_printf(raw, "--b%u--\n", i);
@@ -738,9 +754,10 @@ static void test_many_parts_bounded(void)
     struct mime_message *msg;
 
     for (int i = 0; i < 500; i++)
-        g_string_append_printf(raw, "--many\nContent-Type: application/octet-stream\n"
-                                    "Content-Disposition: attachment; filename=\"f%d.bin\"\n\n"
-                                    "data %d\n",
+        g_string_append_printf(raw,
+                               "--many\nContent-Type: application/octet-stream\n"
+                               "Content-Disposition: attachment; filename=\"f%d.bin\"\n\n"
+                               "data %d\n",
                                i, i);
     g_string_append(raw, "--many--\n");
     msg = parse_len(raw->str, raw->len, NULL);
@@ -900,8 +917,7 @@ int main(int argc, char **argv)
     g_test_add_func("/mime/header_capped_at_utf8_boundary", test_header_capped_at_utf8_boundary);
     g_test_add_func("/mime/header_all_in_order", test_header_all_in_order);
     g_test_add_func("/mime/attachments_listed", test_attachments_listed);
-    g_test_add_func("/mime/small_text_attachment_extracted",
-                    test_small_text_attachment_extracted);
+    g_test_add_func("/mime/small_text_attachment_extracted", test_small_text_attachment_extracted);
     g_test_add_func("/mime/forwarded_rfc822_is_attachment", test_forwarded_rfc822_is_attachment);
     g_test_add_func("/mime/inline_parts_after_body_listed", test_inline_parts_after_body_listed);
     g_test_add_func("/mime/quoted_history_set_apart", test_quoted_history_set_apart);
@@ -913,8 +929,7 @@ int main(int argc, char **argv)
     g_test_add_func("/mime/only_history_kept_in_text", test_only_history_kept_in_text);
     g_test_add_func("/mime/text_capped_at_utf8_boundary", test_text_capped_at_utf8_boundary);
     g_test_add_func("/mime/html_capped", test_html_capped);
-    g_test_add_func("/mime/text_and_quoted_capped_together",
-                    test_text_and_quoted_capped_together);
+    g_test_add_func("/mime/text_and_quoted_capped_together", test_text_and_quoted_capped_together);
     g_test_add_func("/mime/deep_nesting_bounded", test_deep_nesting_bounded);
     g_test_add_func("/mime/many_parts_bounded", test_many_parts_bounded);
     g_test_add_func("/mime/empty_message_rejected", test_empty_message_rejected);

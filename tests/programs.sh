@@ -1,0 +1,67 @@
+#!/bin/bash
+# The three programs' operator switches and exit statuses, without an MTA: a temp database,
+# the builtin classifier, and a sendmail stand-in that records its argv and input.
+set -u
+build=$(cd "${top_builddir:-$(dirname "$0")/..}" && pwd)
+pipe=$build/pipe/mailtriage-pipe daemon=$build/milter/mailtriaged ctl=$build/ctl/mailtriagectl
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cat > "$tmp/sendmail" <<EOF2
+#!/bin/sh
+n=\$(ls "$tmp/sent" | wc -l)
+printf '%s\n' "\$@" > "$tmp/sent/\$n.argv"
+cat > "$tmp/sent/\$n.eml"
+EOF2
+chmod +x "$tmp/sendmail"; mkdir "$tmp/sent"
+cat > "$tmp/mt.conf" <<EOF2
+[daemon]
+database = $tmp/mt.db
+busy_timeout = 1s
+[sendmail]
+path = $tmp/sendmail
+[mailbox support@site.test]
+escalate_to = human@site.test
+EOF2
+printf 'From: Ann <ann@customer.test>\nSubject: Prices\nMessage-ID: <p1@customer.test>\n\nWhat is the price of the basic plan?\n' > "$tmp/pricing.eml"
+
+out=$("$daemon" -V); check "mailtriaged -V prints the version" test "$out" = "mailtriaged $(sed -n 's/^PACKAGE_VERSION = //p' "$build/Makefile")"
+out=$("$daemon" -n -c "$tmp/mt.conf" 2>&1); check "mailtriaged -n accepts a good file" test $? = 0
+printf '[daemon]\nworkers = many\n' > "$tmp/bad.conf"
+out=$("$daemon" -n -c "$tmp/bad.conf" 2>&1); status=$?
+check "mailtriaged -n refuses a bad file with 78" test "$status" = 78
+check "mailtriaged -n names file, line and key" grep -q "$tmp/bad.conf:2: \[daemon\] workers must be a whole number" <<<"$out"
+"$daemon" --no-such-option >/dev/null 2>&1; check "mailtriaged: bad usage exits 64" test $? = 64
+
+out=$("$daemon" -c "$tmp/mt.conf" -t "$tmp/pricing.eml" 2>&1)
+check "mailtriaged -t: classification by the builtin provider" grep -q "^classification: intent=send_info provider=builtin" <<<"$out"
+check "mailtriaged -t: the decision is a reply" grep -q "^action: reply (intent send_info: reply)" <<<"$out"
+check "mailtriaged -t: the reply text is shown" grep -q "^Hello Ann," <<<"$out"
+check "mailtriaged -t: nothing is sent" test -z "$(ls "$tmp/sent")"
+out=$("$daemon" -c "$tmp/mt.conf" -t "$tmp/pricing.eml" --sender '' 2>&1)
+check "mailtriaged -t --sender '': policy stops the reply" grep -q "^policy: null envelope sender" <<<"$out"
+"$daemon" -c "$tmp/mt.conf" -t "$tmp/missing.eml" >/dev/null 2>&1; check "mailtriaged -t on a missing file exits 66" test $? = 66
+
+"$pipe" -c "$tmp/mt.conf" </dev/null >/dev/null 2>&1; check "mailtriage-pipe without recipients exits 64" test $? = 64
+"$pipe" -c "$tmp/bad.conf" -f a@b.test -- support@site.test < "$tmp/pricing.eml" 2>/dev/null
+check "mailtriage-pipe with a bad configuration exits 75 (Postfix retries)" test $? = 75
+"$pipe" -c "$tmp/mt.conf" -f ann@customer.test --inline -- support@site.test < "$tmp/pricing.eml"
+check "mailtriage-pipe --inline exits 0" test $? = 0
+check "--inline: the message is processed at once" test "$("$ctl" -c "$tmp/mt.conf" --json show 1 | grep -c '"state": "done"')" = 1
+check "--inline: the reply went to sendmail with the null sender" test "$(tr '\n' ' ' < "$tmp/sent/0.argv")" = "-i -f <> -- ann@customer.test "
+check "--inline: the reply answers the message" grep -q "^In-Reply-To: <p1@customer.test>" "$tmp/sent/0.eml"
+
+out=$("$ctl" -c "$tmp/mt.conf" list); check "mailtriagectl list shows the message" grep -q "^1 .*done .*send_info .*reply sent .*Prices" <<<"$out"
+"$ctl" -c "$tmp/mt.conf" show 99 >/dev/null 2>&1; check "mailtriagectl show of no message exits 1" test $? = 1
+"$ctl" -c "$tmp/mt.conf" retry 1 >/dev/null; check "mailtriagectl retry of a done message queues it" test "$("$ctl" -c "$tmp/mt.conf" list --state queued | grep -c '^1 ')" = 1
+"$ctl" -c "$tmp/mt.conf" retry 1 >/dev/null 2>&1; check "mailtriagectl retry of a queued message exits 1" test $? = 1
+"$pipe" -c "$tmp/mt.conf" -f ann@customer.test -- support@site.test < "$tmp/pricing.eml"
+"$ctl" -c "$tmp/mt.conf" nosuchcommand >/dev/null 2>&1; check "mailtriagectl unknown command exits 64" test $? = 64
+out=$("$ctl" -c "$tmp/mt.conf" --json list --state queued)
+check "mailtriagectl --json list is JSON with both queued rows" test "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <<<"$out")" = 2
+echo "1..$n"
+[ "$failed" = 0 ]
