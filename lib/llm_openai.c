@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "http.h"
 #include "llm_openai.h"
 
 #define LLM_MAX_SUMMARY 1000
@@ -345,16 +346,6 @@ static char *llm_endpoint(const char *url)
     return g_strconcat(url, g_str_has_suffix(url, "/") ? "" : "/", "chat/completions", NULL);
 }
 
-/* A printable excerpt of an error body for the reason. */
-static char *llm_excerpt(const GString *body)
-{
-    char *text = g_utf8_make_valid(body->str, (gssize)MIN(body->len, LLM_MAX_ERROR_BODY));
-    for (char *p = text; *p != '\0'; p++)
-        if ((unsigned char)*p < ' ')
-            *p = ' ';
-    return text;
-}
-
 int llm_openai_classify(CURL *curl, const volatile gint *stop, const struct llm_request *request,
                         struct classification **result_r, struct llm_failure *failure_r)
 {
@@ -362,28 +353,14 @@ int llm_openai_classify(CURL *curl, const volatile gint *stop, const struct llm_
     struct llm_response response = {g_string_new(NULL), cfg->llm.max_response_size, FALSE, 0, stop};
     char *endpoint = llm_endpoint(cfg->llm.url);
     char *body = llm_openai_request_body(request);
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-    if (cfg->api_key != NULL) {
-        char *authorization = g_strconcat("Authorization: Bearer ", cfg->api_key, NULL);
-        headers = curl_slist_append(headers, authorization);
+    char *authorization =
+        cfg->api_key != NULL ? g_strconcat("Authorization: Bearer ", cfg->api_key, NULL) : NULL;
+    struct curl_slist *headers =
+        http_prepare_post(curl, endpoint, body, authorization, cfg->llm.timeout);
+    if (authorization != NULL) {
         explicit_bzero(authorization, strlen(authorization));
         g_free(authorization);
     }
-
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, endpoint);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(cfg->llm.timeout * 1000));
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(MIN(cfg->llm.timeout, 10) * 1000));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, llm_write_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, llm_read_header);
@@ -391,7 +368,6 @@ int llm_openai_classify(CURL *curl, const volatile gint *stop, const struct llm_
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, llm_progress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &response);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 
     gint64 started = g_get_monotonic_time();
     CURLcode rc = curl_easy_perform(curl);
@@ -413,7 +389,7 @@ int llm_openai_classify(CURL *curl, const volatile gint *stop, const struct llm_
     else if (rc != CURLE_OK)
         failure_r->reason = g_strdup_printf("%s: %s", endpoint, curl_easy_strerror(rc));
     else if (http_status != 200) {
-        char *excerpt = llm_excerpt(response.body);
+        char *excerpt = http_excerpt(response.body, LLM_MAX_ERROR_BODY);
         failure_r->reason = g_strdup_printf("%s: HTTP %ld: %s", endpoint, http_status, excerpt);
         g_free(excerpt);
         failure_r->retry_after = response.retry_after;

@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "http.h"
 #include "webhook.h"
 
 #define WEBHOOK_MAX_ANSWER 4096
@@ -54,23 +55,9 @@ int webhook_post(const char *url, gint64 timeout_seconds, const struct webhook_r
         g_error("curl_easy_init failed");
     char *body = webhook_body(record);
     GString *answer = g_string_new(NULL);
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout_seconds * 1000));
+    struct curl_slist *headers = http_prepare_post(curl, url, body, NULL, timeout_seconds);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, webhook_collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 
     CURLcode rc = curl_easy_perform(curl);
     long status = 0;
@@ -80,10 +67,7 @@ int webhook_post(const char *url, gint64 timeout_seconds, const struct webhook_r
         *error_r = g_strdup_printf("webhook %s: %s", url, curl_easy_strerror(rc));
         result = -1;
     } else if (status < 200 || status > 299) {
-        char *excerpt = g_utf8_make_valid(answer->str, (gssize)MIN(answer->len, 200));
-        for (char *p = excerpt; *p != '\0'; p++)
-            if ((unsigned char)*p < ' ')
-                *p = ' ';
+        char *excerpt = http_excerpt(answer, 200);
         *error_r = g_strdup_printf("webhook %s: HTTP %ld: %s", url, status, excerpt);
         g_free(excerpt);
         result = -1;

@@ -63,5 +63,30 @@ out=$("$ctl" -c "$tmp/mt.conf" list); check "mailtriagectl list shows the messag
 "$ctl" -c "$tmp/mt.conf" nosuchcommand >/dev/null 2>&1; check "mailtriagectl unknown command exits 64" test $? = 64
 out=$("$ctl" -c "$tmp/mt.conf" --json list --state queued)
 check "mailtriagectl --json list is JSON with both queued rows" test "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <<<"$out")" = 2
+# action webhook: a JSON record POSTed to the intent's webhook_url; a failure defers.
+src=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
+python3 "$src/tests/fake-llm/fake_llm.py" --port-file "$tmp/port" --log "$tmp/hooks.log" \
+	--pid-file "$tmp/llm.pid" &
+for _ in $(seq 1 50); do [ -s "$tmp/port" ] && break; sleep 0.2; done
+port=$(cat "$tmp/port")
+trap 'kill "$(cat "$tmp/llm.pid")" 2>/dev/null; rm -rf "$tmp"' EXIT
+hook_conf() {
+	sed -e "s|^database = .*|database = $tmp/hook.db|" "$tmp/mt.conf"
+	printf 'intents = lead\n[intent lead]\naction = webhook\nkeywords = price\nwebhook_url = %s\n' "$1"
+}
+hook_conf "http://127.0.0.1:$port/hook" > "$tmp/hook.conf"
+"$pipe" -c "$tmp/hook.conf" -f ann@customer.test --inline -- support@site.test < "$tmp/pricing.eml"
+show=$("$ctl" -c "$tmp/hook.conf" --json show 1)
+check "webhook: the action is recorded as sent" grep -q '"kind": "webhook"' <<<"$show"
+check "webhook: the receiver got the message's record" python3 -c '
+import json, sys
+hooks = [json.loads(l) for l in open(sys.argv[1]) if "\"hook\"" in l]
+body = hooks[0]["body"]
+assert (body["intent"], body["from"], body["subject"], body["id"]) == ("lead", "ann@customer.test", "Prices", 1), body
+' "$tmp/hooks.log"
+hook_conf "http://127.0.0.1:$port/hook/503" > "$tmp/hook.conf"
+rm -f "$tmp/hook.db"*
+"$pipe" -c "$tmp/hook.conf" -f ann@customer.test --inline -- support@site.test < "$tmp/pricing.eml"
+check "webhook failing: the message stays queued with the reason" grep -q "last error: webhook http://127.0.0.1:$port/hook/503: HTTP 503" <<<"$("$ctl" -c "$tmp/hook.conf" list --state queued)"
 echo "1..$n"
 [ "$failed" = 0 ]

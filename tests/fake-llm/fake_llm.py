@@ -12,6 +12,8 @@ One instance serves every test: the first path segment picks a behaviour.
 
     POST [/MODE]/v1/chat/completions     no MODE means "ok"
     GET  /health                         200 "ok"
+    POST /hook[/STATUS]                  a webhook receiver: logs the JSON body, answers
+                                         STATUS (default 200)
 
 A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
 
@@ -75,6 +77,7 @@ STREAM_CHUNK_BYTES = 64 * 1024
 WAIT_STEP_SECONDS = 0.25
 
 CHAT_PATH_RE = re.compile(r"(?:/([^/]+))?/v1/chat/completions")
+HOOK_PATH_RE = re.compile(r"/hook(?:/([1-5][0-9][0-9]))?")
 SCHEMA_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SLOW_MODE_RE = re.compile(r"slow-(\d+(?:\.\d*)?|\.\d+)")
 FLAKY_MODE_RE = re.compile(r"flaky-(\d+)")
@@ -403,6 +406,14 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             body = None
+
+        hook = HOOK_PATH_RE.fullmatch(urlsplit(self.path).path)
+        if hook:
+            # A webhook receiver (action webhook): record, answer the status the path names.
+            self.record("hook", body)
+            status = int(hook.group(1) or 200)
+            self.send_json(status, {"ok": 200 <= status < 300})
+            return
 
         mode = self.chat_mode()
         self.record(mode, body)

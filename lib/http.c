@@ -1,0 +1,43 @@
+/*
+ * http: shared libcurl set-up for JSON POSTs; see http.h.
+ */
+#include <string.h>
+
+#include <curl/curl.h>
+#include <glib.h>
+
+#include "http.h"
+
+struct curl_slist *http_prepare_post(CURL *curl, const char *url, const char *body,
+                                     const char *extra_header, gint64 timeout_seconds)
+{
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Expect:");
+    if (extra_header != NULL)
+        headers = curl_slist_append(headers, extra_header);
+
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout_seconds * 1000));
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(MIN(timeout_seconds, 10) * 1000));
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+    return headers;
+}
+
+char *http_excerpt(const GString *answer, size_t max_bytes)
+{
+    char *text = g_utf8_make_valid(answer->str, (gssize)MIN(answer->len, max_bytes));
+    for (char *p = text; *p != '\0'; p++)
+        if ((unsigned char)*p < ' ')
+            *p = ' ';
+    return text;
+}

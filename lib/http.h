@@ -1,0 +1,21 @@
+/*
+ * http: the libcurl settings every outgoing request of mailtriage shares.
+ *
+ * http_prepare_post() resets a handle and sets it up for one JSON POST: http and https only,
+ * no redirects, no signals (threads), the Content-Type and an empty Expect header plus any
+ * EXTRA_HEADER (e.g. Authorization), the body, a total timeout and a connect timeout of at
+ * most 10 s. It returns the header list, which the caller frees with curl_slist_free_all()
+ * after the transfer. http_excerpt() makes a one-line, valid UTF-8 excerpt of an answer for
+ * an error message.
+ */
+#ifndef MAILTRIAGE_HTTP_H
+#define MAILTRIAGE_HTTP_H
+
+#include <curl/curl.h>
+#include <glib.h>
+
+struct curl_slist *http_prepare_post(CURL *curl, const char *url, const char *body,
+                                     const char *extra_header, gint64 timeout_seconds);
+char *http_excerpt(const GString *answer, size_t max_bytes);
+
+#endif
