@@ -88,5 +88,25 @@ hook_conf "http://127.0.0.1:$port/hook/503" > "$tmp/hook.conf"
 rm -f "$tmp/hook.db"*
 "$pipe" -c "$tmp/hook.conf" -f ann@customer.test --inline -- support@site.test < "$tmp/pricing.eml"
 check "webhook failing: the message stays queued with the reason" grep -q "last error: webhook http://127.0.0.1:$port/hook/503: HTTP 503" <<<"$("$ctl" -c "$tmp/hook.conf" list --state queued)"
+# The LLM client against the fake server's behaviours, through mailtriaged -t.
+llm_try() {
+	sed -e "s|^database = .*|database = $tmp/llm.db|" "$tmp/mt.conf" > "$tmp/llm.conf"
+	printf '[llm]\nprovider = openai\nurl = http://127.0.0.1:%s/%s/v1\nmodel = m\ntimeout = 1s\nmax_response_size = 64k\n' "$port" "$1" >> "$tmp/llm.conf"
+	"$daemon" -c "$tmp/llm.conf" -t "$tmp/pricing.eml" 2>&1
+}
+check "llm ok: the model's intent" grep -q "^classification: intent=send_info provider=openai confidence=0.92$" <<<"$(llm_try ok)"
+check "llm hang: the request times out" grep -q "^llm: failed: .*Timeout was reached" <<<"$(llm_try hang)"
+check "llm huge: the response is capped" grep -q "^llm: failed: .*larger than max_response_size (65536 bytes)" <<<"$(llm_try huge)"
+check "llm 429: the failure names the status" grep -q "^llm: failed: .*HTTP 429" <<<"$(llm_try error429)"
+check "llm 500: the failure names the status" grep -q "^llm: failed: .*HTTP 500" <<<"$(llm_try error500)"
+check "llm HTML instead of JSON: a failure" grep -q "^llm: failed: .*not a chat completion" <<<"$(llm_try badenvelope)"
+check "llm malformed content: unknown, with why" grep -q "intent=unknown provider=openai .*error=the answer is not a JSON object" <<<"$(llm_try malformed)"
+check "llm intent outside the list: unknown" grep -q "intent=unknown .*error=the answer's intent \"buy_crypto\" is not in the mailbox's list" <<<"$(llm_try badintent)"
+check "llm truncated: unknown" grep -q "intent=unknown .*cut at max_tokens" <<<"$(llm_try truncated)"
+check "llm refusal: unknown" grep -q "intent=unknown .*the model refused" <<<"$(llm_try refusal)"
+check "llm low confidence: unknown" grep -q "intent=unknown .*below min_confidence" <<<"$(llm_try lowconf)"
+check "llm <think> block: stripped" grep -q "^classification: intent=send_info provider=openai" <<<"$(llm_try think)"
+check "llm fenced JSON: read" grep -q "^classification: intent=send_info provider=openai" <<<"$(llm_try fenced)"
+check "llm unusable answer: escalated" grep -q "^action: escalate" <<<"$(llm_try malformed)"
 echo "1..$n"
 [ "$failed" = 0 ]
