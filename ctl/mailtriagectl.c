@@ -419,6 +419,28 @@ static int ctl_help(void)
     return EX_USAGE;
 }
 
+static int ctl_main(struct ctl *ctl, const struct ctl_command *command, int argc, char **argv)
+{
+    if (ctl->config_path == NULL)
+        ctl->config_path = g_strdup(CONFIG_DEFAULT_PATH);
+    program_init("mailtriagectl", LOG_TO_STDERR);
+    int status;
+    if (command->needs_db) {
+        ctl->cfg = program_load_config(ctl->config_path, EX_CONFIG);
+        char *error = NULL;
+        int opened = db_open(ctl->cfg->daemon.database, (int)ctl->cfg->daemon.busy_timeout * 1000,
+                             &ctl->db, &error);
+        status =
+            opened == DB_OK ? command->run(ctl, argc - 1, argv + 1) : ctl_db_failure(opened, error);
+    } else
+        status = command->run(ctl, argc - 1, argv + 1);
+    if (ctl->db != NULL)
+        db_close(ctl->db);
+    config_unref(ctl->cfg);
+    program_done();
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct ctl ctl = {0};
@@ -433,42 +455,23 @@ int main(int argc, char **argv)
     /* Options after the command belong to the command. */
     g_option_context_set_strict_posix(options, TRUE);
     GError *gerror = NULL;
-    if (!g_option_context_parse(options, &argc, &argv, &gerror)) {
-        fprintf(stderr, "mailtriagectl: %s\n", gerror->message);
-        return EX_USAGE;
-    }
+    gboolean parsed = g_option_context_parse(options, &argc, &argv, &gerror);
     g_option_context_free(options);
-    if (show_version) {
-        printf("mailtriagectl %s\n", PACKAGE_VERSION);
-        return 0;
-    }
-    if (argc < 2)
-        return ctl_help();
-    if (ctl.config_path == NULL)
-        ctl.config_path = g_strdup(CONFIG_DEFAULT_PATH);
-
     const struct ctl_command *command = NULL;
-    for (size_t i = 0; i < G_N_ELEMENTS(ctl_commands); i++)
+    for (size_t i = 0; parsed && argc >= 2 && i < G_N_ELEMENTS(ctl_commands); i++)
         if (strcmp(argv[1], ctl_commands[i].name) == 0)
             command = &ctl_commands[i];
-    if (command == NULL)
-        return ctl_help();
-
-    program_init("mailtriagectl", LOG_TO_STDERR);
-    int status;
-    if (command->needs_db) {
-        ctl.cfg = program_load_config(ctl.config_path, EX_CONFIG);
-        char *error = NULL;
-        int opened = db_open(ctl.cfg->daemon.database, (int)ctl.cfg->daemon.busy_timeout * 1000,
-                             &ctl.db, &error);
-        status = opened == DB_OK ? command->run(&ctl, argc - 1, argv + 1)
-                                 : ctl_db_failure(opened, error);
-    } else
-        status = command->run(&ctl, argc - 1, argv + 1);
-    if (ctl.db != NULL)
-        db_close(ctl.db);
-    config_unref(ctl.cfg);
+    int status = 0;
+    if (!parsed) {
+        fprintf(stderr, "mailtriagectl: %s\n", gerror->message);
+        g_error_free(gerror);
+        status = EX_USAGE;
+    } else if (show_version)
+        printf("mailtriagectl %s\n", PACKAGE_VERSION);
+    else if (command == NULL)
+        status = ctl_help();
+    else
+        status = ctl_main(&ctl, command, argc, argv);
     g_free(ctl.config_path);
-    program_done();
     return status;
 }

@@ -144,6 +144,25 @@ static int daemon_run(struct config *cfg, const struct daemon_options *opts)
     return 0;
 }
 
+static int daemon_main(const struct daemon_options *opts)
+{
+    gboolean interactive = opts->foreground || opts->check_only || opts->try_file != NULL;
+    program_init("mailtriaged", interactive ? LOG_TO_STDERR : LOG_TO_SYSLOG);
+    const char *path = opts->config_path != NULL ? opts->config_path : CONFIG_DEFAULT_PATH;
+    struct config *cfg = program_load_config(path, EX_CONFIG);
+    int status = 0;
+    if (opts->check_only)
+        printf("%s: configuration OK (%u mailboxes, %u intents)\n", path, cfg->mailboxes->len,
+               cfg->intents->len);
+    else if (opts->try_file != NULL)
+        status = daemon_try(cfg, opts);
+    else
+        status = daemon_run(cfg, opts);
+    config_unref(cfg);
+    program_done();
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct daemon_options opts = {0};
@@ -165,32 +184,19 @@ int main(int argc, char **argv)
     g_option_context_add_main_entries(options, entries, NULL);
     g_option_context_set_summary(options, "The mailtriage daemon: workers that triage the queue.");
     GError *gerror = NULL;
-    if (!g_option_context_parse(options, &argc, &argv, &gerror) || argc > 1) {
+    gboolean parsed = g_option_context_parse(options, &argc, &argv, &gerror);
+    g_option_context_free(options);
+    int status = 0;
+    if (!parsed || argc > 1) {
         fprintf(stderr, "mailtriaged: %s\n",
                 gerror != NULL ? gerror->message : "unexpected arguments");
-        return EX_USAGE;
-    }
-    g_option_context_free(options);
-    if (opts.show_version) {
+        if (gerror != NULL)
+            g_error_free(gerror);
+        status = EX_USAGE;
+    } else if (opts.show_version)
         printf("mailtriaged %s\n", PACKAGE_VERSION);
-        return 0;
-    }
-
-    gboolean interactive = opts.foreground || opts.check_only || opts.try_file != NULL;
-    program_init("mailtriaged", interactive ? LOG_TO_STDERR : LOG_TO_SYSLOG);
-    const char *path = opts.config_path != NULL ? opts.config_path : CONFIG_DEFAULT_PATH;
-    struct config *cfg = program_load_config(path, EX_CONFIG);
-    int status = 0;
-    if (opts.check_only)
-        printf("%s: configuration OK (%u mailboxes, %u intents)\n", path, cfg->mailboxes->len,
-               cfg->intents->len);
-    else if (opts.try_file != NULL)
-        status = daemon_try(cfg, &opts);
     else
-        status = daemon_run(cfg, &opts);
-
-    config_unref(cfg);
-    program_done();
+        status = daemon_main(&opts);
     g_free(opts.config_path);
     g_free(opts.try_file);
     g_free(opts.try_mailbox);
