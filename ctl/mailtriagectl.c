@@ -269,8 +269,11 @@ static void ctl_print_show(json_object *message)
         {"size", "size:"},
         {"truncated", "truncated:"},
     };
+    json_object *state = json_object_object_get(message, "state");
+    gboolean queued = state != NULL && strcmp(json_object_get_string(state), "queued") == 0;
     for (size_t i = 0; i < G_N_ELEMENTS(fields); i++)
-        ctl_print_field(message, fields[i][0], fields[i][1]);
+        if (queued || strcmp(fields[i][0], "next_attempt_at") != 0)
+            ctl_print_field(message, fields[i][0], fields[i][1]);
 
     json_object *c = NULL;
     if (json_object_object_get_ex(message, "classification", &c) && c != NULL) {

@@ -376,7 +376,6 @@ int llm_openai_classify(CURL *curl, const volatile gint *stop, const struct llm_
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
-    explicit_bzero(body, strlen(body));
     g_free(body);
 
     int status = LLM_FAILED;
