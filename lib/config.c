@@ -29,11 +29,13 @@ enum config_type {
     CONFIG_TYPE_ENUM,
     CONFIG_TYPE_DURATION,
     CONFIG_TYPE_SIZE,
-    CONFIG_TYPE_LIST
+    CONFIG_TYPE_LIST,
+    CONFIG_TYPE_MODE
 };
 
 static const char *const config_type_names[] = {
     "string", "path", "address", "number", "number", "yes|no", "choice", "duration", "size", "list",
+    "octal mode",
 };
 
 struct config_key {
@@ -297,6 +299,16 @@ static int config_set_value(const struct config_key *key, const char *text, void
             return -1;
         }
         *(guint64 *)field = bytes;
+        return 0;
+    }
+    case CONFIG_TYPE_MODE: {
+        errno = 0;
+        guint64 value = g_ascii_strtoull(text, &end, 8);
+        if (errno != 0 || !g_ascii_isdigit(*text) || *end != '\0' || value > 0777) {
+            *error_r = g_strdup_printf("%s must be an octal mode from 0000 to 0777", key->name);
+            return -1;
+        }
+        *(guint *)field = (guint)value;
         return 0;
     }
     case CONFIG_TYPE_LIST: {
@@ -872,6 +884,8 @@ static char *config_format_value(const struct config_key *key, const void *base)
         return g_strdup_printf("%" G_GUINT64_FORMAT, *(const guint64 *)field);
     case CONFIG_TYPE_LIST:
         return g_strjoinv(", ", *(char **const *)field);
+    case CONFIG_TYPE_MODE:
+        return g_strdup_printf("%04o", *(const guint *)field);
     }
     return g_strdup("");
 }
@@ -884,7 +898,8 @@ static void config_print_group_defaults(GString *out, const struct config_group 
         g_string_append_printf(out, "# %s\n[%s]\n", group->doc, group->name);
     for (const struct config_key *key = group->keys; key->name != NULL; key++) {
         config_append_wrapped(out, "# ", key->doc);
-        g_string_append_printf(out, "#%s = %s\n", key->name, key->def);
+        g_string_append_printf(out, "#%s =%s%s\n", key->name, *key->def != '\0' ? " " : "",
+                               key->def);
     }
     g_string_append_c(out, '\n');
 }

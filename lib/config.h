@@ -22,6 +22,7 @@
 
 /* Choices of the ENUM keys, in the order of their declaration in config_keys.h. */
 enum config_provider { CONFIG_PROVIDER_OPENAI, CONFIG_PROVIDER_BUILTIN };
+enum config_on_error { CONFIG_ON_ERROR_ACCEPT, CONFIG_ON_ERROR_TEMPFAIL };
 enum config_mode { CONFIG_MODE_AUTO, CONFIG_MODE_DRAFT, CONFIG_MODE_OFF };
 enum config_action {
     CONFIG_ACTION_REPLY,
@@ -40,6 +41,7 @@ enum config_action {
 #define CONFIG_CTYPE_ENUM int
 #define CONFIG_CTYPE_DURATION gint64
 #define CONFIG_CTYPE_SIZE guint64
+#define CONFIG_CTYPE_MODE guint
 #define CONFIG_CTYPE_LIST char **
 #define CONFIG_FIELD(key, type, def, min, max, choices, doc) CONFIG_CTYPE_##type key;
 

@@ -88,14 +88,7 @@ static const char *const html_block_tags[] = {
 
 /* Verbs of reply attributions ("On ... wrote:") in the languages our users meet most. */
 static const char *const attribution_verbs[] = {
-    "wrote",
-    "schrieb",
-    "\xc3\xa9"
-    "crit",
-    "escribi\xc3\xb3",
-    "scritto",
-    "schreef",
-    "skrev",
+    "wrote", "schrieb", "\303\251crit", "escribi\303\263", "scritto", "schreef", "skrev",
 };
 
 /* First words of an attribution that a client wrapped onto two lines. */

@@ -381,7 +381,8 @@ static enum process_result process_plan_and_act(struct process_context *ctx,
     }
 
     plan->refusal = policy_reply_refusal(ctx->cfg, row->envelope_from, plan->msg);
-    if (plan->refusal == NULL) {
+    /* No tokens are spent on mail that gets no answer anyway. */
+    if (plan->refusal == NULL && plan->mailbox->mode != CONFIG_MODE_OFF) {
         enum process_result result = process_classify(ctx, row, plan);
         if (result != PROCESS_DONE)
             return result;

@@ -17,14 +17,42 @@ static gint64 queue_now(void)
     return g_get_real_time() / G_USEC_PER_SEC;
 }
 
+/* The first copy of ROW already recorded (same Message-ID, envelope sender and mailbox), or 0;
+ * < 0 on a database error. */
+static gint64 queue_find_original(sqlite3 *db, const struct queue_new *row, char **error_r)
+{
+    if (row->message_id == NULL)
+        return 0;
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "SELECT id FROM messages WHERE message_id = ?1 AND mailbox = ?2"
+                                    " AND envelope_from IS ?3 AND duplicate_of IS NULL"
+                                    " ORDER BY id LIMIT 1",
+                                    error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    db_bind_text(stmt, 1, row->message_id);
+    db_bind_text(stmt, 2, row->mailbox);
+    db_bind_text(stmt, 3, row->envelope_from);
+    int rc = sqlite3_step(stmt);
+    gint64 id = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        *error_r = db_error(db, "look for a duplicate");
+        id = db_status_of(rc);
+    }
+    sqlite3_finalize(stmt);
+    return id;
+}
+
 int queue_insert(sqlite3 *db, const struct queue_new *rows, size_t n_rows, gint64 *ids_r,
                  char **error_r)
 {
     static const char sql[] =
         "INSERT INTO messages (intake, mta_queue_id, mailbox, envelope_from, rcpts, client_addr,"
         " helo, from_addr, subject, message_id, in_reply_to, received_at, size, truncated, raw,"
-        " next_attempt_at, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?12, ?12)";
+        " next_attempt_at, updated_at, duplicate_of, state, last_error)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?12, ?12,"
+        " ?16, CASE WHEN ?16 IS NULL THEN 'queued' ELSE 'done' END,"
+        " CASE WHEN ?16 IS NULL THEN NULL ELSE 'duplicate of message ' || ?16 END)";
     int status = db_begin_immediate(db, error_r);
     if (status != DB_OK)
         return status;
@@ -36,6 +64,11 @@ int queue_insert(sqlite3 *db, const struct queue_new *rows, size_t n_rows, gint6
     gint64 now = queue_now();
     for (size_t i = 0; i < n_rows && status == DB_OK; i++) {
         const struct queue_new *row = &rows[i];
+        gint64 original = queue_find_original(db, row, error_r);
+        if (original < 0) {
+            status = (int)original;
+            break;
+        }
         sqlite3_reset(stmt);
         db_bind_text(stmt, 1, row->intake);
         db_bind_text(stmt, 2, row->mta_queue_id);
@@ -52,6 +85,10 @@ int queue_insert(sqlite3 *db, const struct queue_new *rows, size_t n_rows, gint6
         sqlite3_bind_int64(stmt, 13, (sqlite3_int64)row->size);
         sqlite3_bind_int(stmt, 14, row->truncated ? 1 : 0);
         sqlite3_bind_blob64(stmt, 15, row->raw, row->raw_len, SQLITE_STATIC);
+        if (original > 0)
+            sqlite3_bind_int64(stmt, 16, original);
+        else
+            sqlite3_bind_null(stmt, 16);
         int rc = sqlite3_step(stmt);
         if (rc != SQLITE_DONE) {
             *error_r = db_error(db, "record message");

@@ -2,7 +2,8 @@
  * queue: the messages table as a work queue.
  *
  * queue_insert() records messages (one row per monitored mailbox) in one committed
- * transaction. queue_claim() hands the oldest due row to one worker with a lease (BEGIN
+ * transaction; a message already recorded with the same Message-ID, envelope sender and
+ * mailbox is recorded as a duplicate of the first (state done, never processed). queue_claim() hands the oldest due row to one worker with a lease (BEGIN
  * IMMEDIATE: two workers never get the same row). A row whose lease expired, because its worker
  * died, goes back to the queue through queue_recover_expired() (failed once it has used
  * max_attempts); queue_recover_orphans() expires at once the leases of processes of this host

@@ -17,11 +17,15 @@
  *   70 internal error.
  */
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -29,12 +33,14 @@
 #include "db.h"
 #include "llm.h"
 #include "log.h"
+#include "milter.h"
 #include "pool.h"
 #include "process.h"
 #include "program.h"
 
 #define EX_USAGE 64
 #define EX_NOINPUT 66
+#define EX_UNAVAILABLE 69
 #define EX_SOFTWARE 70
 #define EX_CONFIG 78
 
@@ -46,6 +52,7 @@ struct daemon_options {
     char *try_file;
     char *try_mailbox;
     char *try_sender;
+    char *user;
 };
 
 static int daemon_try(struct config *cfg, const struct daemon_options *opts)
@@ -101,8 +108,104 @@ static int daemon_prepare_database(const struct config *cfg)
     return 0;
 }
 
-/* Run until SIGTERM or SIGINT; SIGHUP reloads. Signals are blocked in every thread and taken
- * here with sigwait(), so that no thread is interrupted at a random point. */
+/* Drop root for USER, once the socket is bound. */
+static int daemon_drop_privileges(const char *user, char **error_r)
+{
+    if (user == NULL || *user == '\0')
+        return 0;
+    struct passwd *entry = getpwnam(user);
+    if (entry == NULL) {
+        *error_r = g_strdup_printf("user %s: no such user", user);
+        return -1;
+    }
+    if (getuid() != 0 && geteuid() != 0) {
+        if (geteuid() == entry->pw_uid)
+            return 0;
+        *error_r = g_strdup_printf("cannot become %s: not started as root", user);
+        return -1;
+    }
+    if (initgroups(entry->pw_name, entry->pw_gid) < 0 || setgid(entry->pw_gid) < 0 ||
+        setuid(entry->pw_uid) < 0) {
+        *error_r = g_strdup_printf("cannot become %s: %s", user, g_strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) { /* cannot happen after a proper setuid() */
+        *error_r = g_strdup("privileges could be regained after dropping them");
+        return -1;
+    }
+    return 0;
+}
+
+struct daemon_state {
+    struct config *cfg;
+    struct pool *pool;
+    gboolean with_milter;
+    volatile gint stop;
+};
+
+static void daemon_reload(struct daemon_state *state)
+{
+    char *error = NULL;
+    struct config *fresh = config_load(state->cfg->path, &error);
+    if (fresh == NULL) {
+        log_error("reload refused, the running configuration stays: %s", error);
+        g_free(error);
+        return;
+    }
+    log_set_level((enum log_level)fresh->daemon.log_level);
+    log_set_mask_addresses(fresh->daemon.mask_addresses);
+    pool_set_config(state->pool, fresh);
+    if (state->with_milter)
+        milter_set_config(fresh);
+    config_unref(fresh);
+    log_info("configuration reloaded from %s (socket, user, workers and database need a "
+             "restart)",
+             state->cfg->path);
+}
+
+/* With the milter, libmilter's own thread takes SIGTERM, SIGINT and SIGHUP (all stop it);
+ * this one takes SIGUSR1. */
+static void *daemon_reload_thread(void *data)
+{
+    struct daemon_state *state = data;
+    sigset_t reload;
+    sigemptyset(&reload);
+    sigaddset(&reload, SIGUSR1);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&reload, &sig) != 0)
+            continue;
+        if (g_atomic_int_get(&state->stop))
+            break;
+        daemon_reload(state);
+    }
+    return NULL;
+}
+
+static void daemon_wake_pool(void *pool)
+{
+    pool_wake(pool);
+}
+
+/* Without the milter: the main thread takes every signal. */
+static void daemon_wait_for_stop(struct daemon_state *state, const sigset_t *signals)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(signals, &sig) != 0)
+            continue;
+        if (sig == SIGUSR1) {
+            daemon_reload(state);
+            continue;
+        }
+        log_info("signal %d: stopping; messages in hand are finished or released", sig);
+        return;
+    }
+}
+
+/* Run until SIGTERM, SIGINT or SIGHUP; SIGUSR1 reloads. These signals are blocked in every
+ * thread before any starts, and taken with sigwait(), so that no thread is interrupted at a
+ * random point. */
 static int daemon_run(struct config *cfg, const struct daemon_options *opts)
 {
     sigset_t signals;
@@ -110,38 +213,47 @@ static int daemon_run(struct config *cfg, const struct daemon_options *opts)
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGHUP);
+    sigaddset(&signals, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
+    struct daemon_state state = {cfg, NULL, *cfg->daemon.socket != '\0', 0};
+    char *error = NULL;
+    if (state.with_milter && milter_start(cfg, &error) < 0) {
+        log_error("milter: %s", error);
+        g_free(error);
+        return EX_UNAVAILABLE;
+    }
+    if (daemon_drop_privileges(opts->user != NULL ? opts->user : cfg->daemon.user, &error) < 0) {
+        log_error("%s", error);
+        g_free(error);
+        return EX_CONFIG;
+    }
     if (daemon_prepare_database(cfg) < 0)
         return EX_CONFIG;
-    log_info("mailtriaged %s starting: database %s, %u mailbox(es), provider %s", PACKAGE_VERSION,
-             cfg->daemon.database, cfg->mailboxes->len,
-             cfg->llm.provider == CONFIG_PROVIDER_OPENAI ? "openai" : "builtin");
-    struct pool *pool = pool_start(cfg);
-    for (;;) {
-        int sig = 0;
-        if (sigwait(&signals, &sig) != 0)
-            continue;
-        if (sig != SIGHUP) {
-            log_info("signal %d: stopping; messages in hand are finished or released", sig);
-            break;
+    log_info("mailtriaged %s starting: database %s, %u mailbox(es), provider %s, milter %s",
+             PACKAGE_VERSION, cfg->daemon.database, cfg->mailboxes->len,
+             cfg->llm.provider == CONFIG_PROVIDER_OPENAI ? "openai" : "builtin",
+             state.with_milter ? cfg->daemon.socket : "off");
+    state.pool = pool_start(cfg);
+    int status = 0;
+    if (state.with_milter) {
+        /* A pthread, not a GThread: it is woken by pthread_kill() to stop. */
+        pthread_t reloader;
+        if (pthread_create(&reloader, NULL, daemon_reload_thread, &state) != 0)
+            g_error("cannot start the reload thread");
+        if (milter_run(daemon_wake_pool, state.pool) < 0) {
+            log_error("milter: smfi_main failed");
+            status = EX_SOFTWARE;
         }
-        char *error = NULL;
-        struct config *fresh = config_load(cfg->path, &error);
-        if (fresh == NULL) {
-            log_error("reload refused, the running configuration stays: %s", error);
-            g_free(error);
-            continue;
-        }
-        log_set_level((enum log_level)fresh->daemon.log_level);
-        log_set_mask_addresses(fresh->daemon.mask_addresses);
-        pool_set_config(pool, fresh);
-        config_unref(fresh);
-        log_info("configuration reloaded from %s (workers and database need a restart)", cfg->path);
-    }
-    pool_stop(pool);
+        log_info("milter stopped; stopping the workers");
+        g_atomic_int_set(&state.stop, 1);
+        pthread_kill(reloader, SIGUSR1);
+        pthread_join(reloader, NULL);
+    } else
+        daemon_wait_for_stop(&state, &signals);
+    pool_stop(state.pool);
     log_info("stopped");
-    return 0;
+    return status;
 }
 
 static int daemon_main(const struct daemon_options *opts)
@@ -178,6 +290,8 @@ int main(int argc, char **argv)
          "With -t: the mailbox it arrived at (default: the first)", "ADDR"},
         {"sender", 0, 0, G_OPTION_ARG_STRING, &opts.try_sender,
          "With -t: the envelope sender (default: the From address)", "ADDR"},
+        {"user", 'u', 0, G_OPTION_ARG_STRING, &opts.user,
+         "Run as USER once the socket is bound (overrides [daemon] user)", "USER"},
         {"version", 'V', 0, G_OPTION_ARG_NONE, &opts.show_version, "Print the version", NULL},
         {NULL}};
     GOptionContext *options = g_option_context_new(NULL);
@@ -201,5 +315,6 @@ int main(int argc, char **argv)
     g_free(opts.try_file);
     g_free(opts.try_mailbox);
     g_free(opts.try_sender);
+    g_free(opts.user);
     return status;
 }

@@ -2,7 +2,8 @@
 -- Times are Unix seconds (UTC). Text is UTF-8. See README.schema.
 
 CREATE TABLE messages (
-    id              INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: an id, which the logs use as the queue id, is never reused.
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     intake          TEXT    NOT NULL CHECK (intake IN ('milter', 'pipe', 'test')),
     mta_queue_id    TEXT,
     mailbox         TEXT    NOT NULL,

@@ -88,6 +88,7 @@ mt_setup() {
 	PF_PORT=$(mt_free_port)
 	PF_PIPE_USER=$MT_USER
 	PF_MONITORED=${MT_MONITORED:-support@site.test}
+	PF_MILTER=${MT_PF_MILTER:-}
 	# shellcheck disable=SC2016 # Postfix expands these, not the shell
 	PF_PIPE_ARGV="$MT_DIR/bin/mailtriage-pipe -c $MT_DIR/mailtriage.conf -q \${queue_id} -f \${sender} -- \${recipient}"
 	mkdir -p "$PF_DIR"
@@ -105,6 +106,8 @@ database = $MT_DIR/db/mailtriage.db
 workers = 2
 log_level = debug
 hostname = mt.site.test
+socket = ${MT_SOCKET:-}
+add_header = ${MT_ADD_HEADER:-no}
 max_message_size = 64k
 busy_timeout = 2s
 retry_base = 1s

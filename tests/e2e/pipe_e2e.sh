@@ -120,7 +120,7 @@ check "bounce: nothing sent to MAILER-DAEMON" none_captured mailer-daemon@custom
 
 # 4. The LLM fails every time: after llm.max_attempts the builtin classifier answers.
 mt_write_config "openai" "http://127.0.0.1:$MT_LLM_PORT/error500/v1" "$MT_SENDMAIL"
-kill -HUP "$MT_DAEMON_PID"
+kill -USR1 "$MT_DAEMON_PID"
 wait_until 10 grep -q "configuration reloaded" "$MT_DIR/daemon.log"
 sed -e 's/alice@customer.test/carol@customer.test/; s/Alice Martin/Carol King/; s/pricing-1@/pricing-2@/' "$MAIL/pricing.eml" > "$MAIL/pricing2.eml"
 mt_send carol@customer.test support@site.test "$MAIL/pricing2.eml"
@@ -139,7 +139,7 @@ check "LLM down: two requests were made" test "$(grep -c '"mode": "error500"' "$
 printf '#!/bin/sh\necho "postdrop: warning: queue file write error" >&2\nexit 75\n' > "$MT_DIR/bin/sendmail-fail"
 chmod 755 "$MT_DIR/bin/sendmail-fail"
 mt_write_config "openai" "http://127.0.0.1:$MT_LLM_PORT/v1" "$MT_DIR/bin/sendmail-fail"
-kill -HUP "$MT_DAEMON_PID"
+kill -USR1 "$MT_DAEMON_PID"
 wait_until 10 test "$(grep -c "configuration reloaded" "$MT_DIR/daemon.log")" = 2
 sed -e 's/alice@customer.test/dave@customer.test/; s/Alice Martin/Dave Lee/; s/pricing-1@/pricing-3@/' "$MAIL/pricing.eml" > "$MAIL/pricing3.eml"
 mt_send dave@customer.test support@site.test "$MAIL/pricing3.eml"
@@ -147,7 +147,7 @@ deferred() { mt_sql "SELECT last_error FROM messages WHERE message_id = 'pricing
 check "sendmail tempfail: message deferred with sendmail's reason" wait_until 30 deferred
 check "sendmail tempfail: list shows the last error" grep -q "last error: .*exited with status 75" <<<"$(mtctl list --state queued)"
 mt_write_config "openai" "http://127.0.0.1:$MT_LLM_PORT/v1" "$MT_SENDMAIL"
-kill -HUP "$MT_DAEMON_PID"
+kill -USR1 "$MT_DAEMON_PID"
 check "sendmail back: the deferred reply goes out" pf_wait_captured dave@customer.test 1 60
 wait_until 20 mt_is_done pricing-3@customer.test
 check "sendmail back: the classification was not asked again" test "$(grep -c 'Dave Lee' "$MT_DIR/llm/requests.log")" = 1

@@ -1,0 +1,10 @@
+-- An aborted message leaves no row; the next message on the connection is recorded whole.
+conn = open_connection()
+start_message(conn, "QID0004", "<alice@customer.test>", {"<support@site.test>"}, "<aborted@customer.test>")
+mt.bodystring(conn, "half a message\r\n")
+mt.abort(conn)
+start_message(conn, "QID0005", "<carol@customer.test>", {"<support@site.test>"}, "<after-abort@customer.test>")
+mt.bodystring(conn, "a whole one\r\n")
+mt.eom(conn)
+mt.disconnect(conn)
+finish()

@@ -1,0 +1,10 @@
+-- add_header: X-Mailtriage-Id carries the queue ids, one per monitored mailbox.
+conn = open_connection()
+start_message(conn, "QID0007", "<alice@customer.test>", {"<support@site.test>", "<sales@site.test>", "<other@site.test>"}, "<h1@customer.test>")
+mt.bodystring(conn, "for two mailboxes\r\n")
+mt.eom(conn)
+expect(mt.eom_check(conn, MT_HDRADD, "X-Mailtriage-Id"), "the header is added")
+local value = mt.getheader(conn, "X-Mailtriage-Id", 0)
+expect(value == "1, 2" or value == " 1, 2", "its value lists both rows, got " .. tostring(value))
+mt.disconnect(conn)
+finish()

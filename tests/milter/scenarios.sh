@@ -1,0 +1,118 @@
+#!/bin/bash
+# The milter, one behaviour per miltertest scenario, each with its own configuration and
+# database: mailtriaged listens on a loopback port, miltertest plays the MTA, and the rows in
+# the database are checked afterwards. TAP: one line per check.
+set -u
+src=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
+build=$(cd "${top_builddir:-$src}" && pwd)
+here=$src/tests/milter
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+if ! command -v miltertest >/dev/null || ! command -v sqlite3 >/dev/null; then
+	if [ "${MAILTRIAGE_E2E_REQUIRED:-0}" = 1 ]; then echo "1..1"; echo "not ok 1 - miltertest or sqlite3 missing"; exit 1; fi
+	echo "1..0 # SKIP miltertest or sqlite3 is not installed"; exit 77
+fi
+tmp=$(mktemp -d)
+daemon_pid=
+cleanup() { [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
+
+free_port() {
+	for _ in $(seq 1 50); do
+		local port=$((20000 + RANDOM % 20000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+	done
+}
+
+# scenario NAME [CONFIG LINES for daemon] -- [miltertest -D definitions]
+scenario() {
+	local name=$1; shift
+	local extra=""
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do extra="$extra$1"$'\n'; shift; done
+	[ "${1:-}" = -- ] && shift
+	dir=$(mktemp -d "$tmp/$name.XXXX")
+	port=$(free_port)
+	cat > "$dir/mt.conf" <<CONF
+[daemon]
+database = $dir/mt.db
+socket = inet:$port@127.0.0.1
+busy_timeout = 1s
+workers = 1
+poll_interval = 1s
+${extra}
+[sendmail]
+path = /bin/true
+[mailbox support@site.test]
+escalate_to = human@site.test
+mode = off
+[mailbox sales@site.test]
+escalate_to = human@site.test
+mode = off
+CONF
+	"$build/milter/mailtriaged" -f -c "$dir/mt.conf" > "$dir/daemon.log" 2>&1 &
+	daemon_pid=$!
+	cat "$here/common.lua" "$here/$name.lua" > "$dir/script.lua"
+	"$@" # a hook run once the daemon is started (e.g. to lock the database)
+	miltertest -D port="$port" ${MT_DEFINE:+-D "$MT_DEFINE"} -s "$dir/script.lua" > "$dir/miltertest.out" 2>&1
+	mt_status=$?
+	kill -TERM "$daemon_pid"
+	for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+	wait "$daemon_pid"; daemon_status=$?
+	daemon_pid=
+	check "$name: miltertest scenario passes" test "$mt_status" = 0
+	[ "$mt_status" = 0 ] || sed 's/^/# /' "$dir/miltertest.out" "$dir/daemon.log"
+	check "$name: mailtriaged stops cleanly" test "$daemon_status" = 0
+}
+sql() { sqlite3 -cmd ".timeout 3000" "$dir/mt.db" "$@"; }
+none() { :; }
+
+scenario recorded -- none
+check "recorded: one row with the envelope, the MTA queue id and the message" test \
+	"$(sql "SELECT intake, mta_queue_id, mailbox, envelope_from, rcpts, client_addr, helo, message_id, truncated FROM messages")" = \
+	"milter|QID0001|support@site.test|alice@customer.test|Support@Site.Test|192.0.2.7|client.customer.test|m1@customer.test|0"
+check "recorded: the raw message has the headers and the body" grep -q "What does the pro plan cost" <<<"$(sql "SELECT raw FROM messages")"
+check "recorded: the worker picked it up" test "$(sql "SELECT state FROM messages")" = done
+
+scenario unmonitored -- none
+check "unmonitored: no row" test "$(sql "SELECT count(*) FROM messages")" = 0
+
+scenario oversized "max_message_size = 64k" -- none
+check "oversized: recorded cut at max_message_size and marked truncated" test \
+	"$(sql "SELECT truncated, length(raw), size > 190000 FROM messages")" = "1|65536|1"
+
+scenario abort -- none
+check "abort: no row for the aborted message, the next one recorded" test \
+	"$(sql "SELECT group_concat(message_id) FROM messages")" = "after-abort@customer.test"
+
+lock_database() {
+	# Create the schema, then hold the write lock longer than busy_timeout.
+	for _ in $(seq 1 50); do [ -s "$dir/mt.db" ] && break; sleep 0.1; done
+	python3 -c 'import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(4)
+db.execute("COMMIT")' "$dir/mt.db" "$dir/locked" &
+	for _ in $(seq 1 50); do [ -e "$dir/locked" ] && break; sleep 0.1; done
+}
+MT_DEFINE=expected=continue scenario dbdown "on_error = accept" -- lock_database
+check "database locked, on_error accept: logged with the queue id" grep -q "QID0006: cannot record the message: .*accepted untriaged" "$dir/daemon.log"
+wait
+check "database locked, on_error accept: no half-recorded row" test "$(sql "SELECT count(*) FROM messages")" = 0
+MT_DEFINE=expected=tempfail scenario dbdown "on_error = tempfail" -- lock_database
+check "database locked, on_error tempfail: logged, 451" grep -q "QID0006: cannot record the message: .*answered 451" "$dir/daemon.log"
+wait
+
+scenario header "add_header = yes" -- none
+check "header: one row per monitored mailbox, in one message" test \
+	"$(sql "SELECT group_concat(mailbox, ' ') FROM (SELECT mailbox FROM messages ORDER BY id)")" = "support@site.test sales@site.test"
+
+scenario duplicate -- none
+check "duplicate: the second copy points at the first and is done at once" test \
+	"$(sql "SELECT id, duplicate_of, state FROM messages ORDER BY id" | tr '\n' ' ')" = "1||done 2|1|done "
+check "duplicate: it says so" test "$(sql "SELECT last_error FROM messages WHERE id = 2")" = "duplicate of message 1"
+echo "1..$n"
+[ "$failed" = 0 ]
