@@ -2,19 +2,21 @@
  * mailtriaged: the mailtriage daemon.
  *
  * SYNOPSIS
- *   mailtriaged [-c CONF] [-f] [-n] [-t FILE.eml [--mailbox ADDR] [--sender ADDR]] [-V]
+ *   mailtriaged [-c CONF] [-f] [-n] [-u USER] [-t FILE.eml [--mailbox ADDR] [--sender ADDR]] [-V]
  *
- * It runs the worker pool that processes the queue (parse, policy, classification, action)
- * and the housekeeping that returns messages of dead workers to the queue. -n checks the
- * configuration and exits; -t runs one file through parse, policy and classification and
- * prints the decision without sending anything; -f stays in the foreground with the log on
- * stderr (otherwise the log goes to syslog, facility mail; run it under systemd or another
- * supervisor, which keeps it in the foreground too). SIGTERM and SIGINT stop it cleanly:
- * messages in hand are finished or released to the queue. SIGHUP reloads the configuration.
+ * It runs the milter (milter.c: Postfix smtpd_milters, Sendmail INPUT_MAIL_FILTER) that records
+ * mail for the monitored mailboxes in the queue during the SMTP session, the worker pool that
+ * processes the queue (parse, policy, classification, action; pool.c), and the housekeeping
+ * that returns messages of dead workers to the queue. The socket is bound first, then the
+ * daemon becomes USER. -n checks the configuration and exits; -t runs one file through parse,
+ * policy and classification and prints the decision without sending anything; -f logs to
+ * stderr (otherwise to syslog, facility mail). It never forks: run it under a supervisor.
+ * SIGTERM, SIGINT and SIGHUP stop it cleanly (messages in hand are finished or released to the
+ * queue); SIGUSR1 reloads the configuration.
  *
  * EXIT STATUS
- *   0 success, 64 bad usage, 66 the -t file cannot be read, 78 configuration error,
- *   70 internal error.
+ *   0 success, 64 bad usage, 66 the -t file cannot be read, 69 the socket cannot be bound,
+ *   70 internal error, 78 configuration error.
  */
 #include <errno.h>
 #include <grp.h>
