@@ -34,8 +34,8 @@ enum config_type {
 };
 
 static const char *const config_type_names[] = {
-    "string", "path", "address", "number", "number", "yes|no", "choice", "duration", "size", "list",
-    "octal mode",
+    "string", "path",     "address", "number", "number",     "yes|no",
+    "choice", "duration", "size",    "list",   "octal mode",
 };
 
 struct config_key {

@@ -18,21 +18,21 @@
       "The SQLite database that holds the queue and everything mailtriage saw, decided and "       \
       "sent. Its directory must be writable by every mailtriage program (WAL mode).")              \
     X(socket, STRING, "unix:/run/mailtriage/mailtriaged.sock", 0, 0, NULL,                         \
-      "The milter socket in libmilter syntax: unix:/path or inet:PORT@ADDRESS (inet6: too); "     \
+      "The milter socket in libmilter syntax: unix:/path or inet:PORT@ADDRESS (inet6: too); "      \
       "empty runs the workers without a milter (pipe intake only).")                               \
     X(socket_mode, MODE, "0660", 0, 511, NULL,                                                     \
-      "The permissions of a unix milter socket; the MTA's user (postfix) must be able to "        \
+      "The permissions of a unix milter socket; the MTA's user (postfix) must be able to "         \
       "write it, through socket_group or this mode.")                                              \
     X(socket_group, STRING, "", 0, 0, NULL,                                                        \
-      "The group of a unix milter socket (e.g. postfix); empty keeps the daemon's group.")        \
+      "The group of a unix milter socket (e.g. postfix); empty keeps the daemon's group.")         \
     X(user, STRING, "", 0, 0, NULL,                                                                \
-      "The user the daemon runs as once the socket is bound, when started as root (-u "           \
+      "The user the daemon runs as once the socket is bound, when started as root (-u "            \
       "overrides it).")                                                                            \
     X(on_error, ENUM, "accept", 0, 0, "accept|tempfail",                                           \
-      "When the milter cannot record a message (database locked past busy_timeout, disk "        \
-      "full): accept lets it through untriaged, tempfail answers 451 so the client retries.")     \
+      "When the milter cannot record a message (database locked past busy_timeout, disk "          \
+      "full): accept lets it through untriaged, tempfail answers 451 so the client retries.")      \
     X(add_header, BOOL, "false", 0, 0, NULL,                                                       \
-      "The milter adds an X-Mailtriage-Id header with the queue id(s) of the recorded message.")  \
+      "The milter adds an X-Mailtriage-Id header with the queue id(s) of the recorded message.")   \
     X(busy_timeout, DURATION, "10s", 1, 600, NULL,                                                 \
       "How long a program waits for the database when another holds its lock; past it the "        \
       "pipe exits 75 so that Postfix retries, and a worker tries again later.")                    \

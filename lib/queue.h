@@ -3,15 +3,15 @@
  *
  * queue_insert() records messages (one row per monitored mailbox) in one committed
  * transaction; a message already recorded with the same Message-ID, envelope sender and
- * mailbox is recorded as a duplicate of the first (state done, never processed). queue_claim() hands the oldest due row to one worker with a lease (BEGIN
- * IMMEDIATE: two workers never get the same row). A row whose lease expired, because its worker
- * died, goes back to the queue through queue_recover_expired() (failed once it has used
- * max_attempts); queue_recover_orphans() expires at once the leases of processes of this host
- * that are gone, so that a restarted daemon does not wait for lease_time. The worker ends its claim
- * with queue_complete(), queue_defer() (retry with exponential back-off and jitter; failed after
- * max_attempts), queue_fail() or queue_release() (shutdown: back to the queue, the attempt not
- * counted). Each of these checks that the caller still holds the lease. Functions return DB_OK,
- * DB_BUSY or DB_ERROR.
+ * mailbox is recorded as a duplicate of the first (state done, never processed). queue_claim()
+ * hands the oldest due row to one worker with a lease (BEGIN IMMEDIATE: two workers never get the
+ * same row). A row whose lease expired, because its worker died, goes back to the queue through
+ * queue_recover_expired() (failed once it has used max_attempts); queue_recover_orphans() expires
+ * at once the leases of processes of this host that are gone, so that a restarted daemon does not
+ * wait for lease_time. The worker ends its claim with queue_complete(), queue_defer() (retry with
+ * exponential back-off and jitter; failed after max_attempts), queue_fail() or queue_release()
+ * (shutdown: back to the queue, the attempt not counted). Each of these checks that the caller
+ * still holds the lease. Functions return DB_OK, DB_BUSY or DB_ERROR.
  */
 #ifndef MAILTRIAGE_QUEUE_H
 #define MAILTRIAGE_QUEUE_H

@@ -148,8 +148,7 @@ static sfsistat milter_negotiate(SMFICTX *ctx, unsigned long actions, unsigned l
 {
     /* Steps we do not need are switched off, replies we never vary are not sent. */
     static const unsigned long wanted = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC | SMFIP_SKIP |
-                                        SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR |
-                                        SMFIP_NR_EOH;
+                                        SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH;
     struct milter_conn *conn = g_new0(struct milter_conn, 1);
     conn->protocol = steps & wanted;
     *actions_r = actions & SMFIF_ADDHDRS;
@@ -180,8 +179,8 @@ static sfsistat milter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *address
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)address)->sin6_addr, text,
                   sizeof(text));
     g_free(conn->client_addr);
-    conn->client_addr = g_strndup(*text != '\0' ? text : (hostname != NULL ? hostname : ""),
-                                  MILTER_MAX_FIELD);
+    conn->client_addr =
+        g_strndup(*text != '\0' ? text : (hostname != NULL ? hostname : ""), MILTER_MAX_FIELD);
     return milter_continue(conn, SMFIP_NR_CONN);
 }
 
@@ -365,12 +364,13 @@ static sfsistat milter_eom(SMFICTX *ctx)
             gint64 id = g_array_index(ids, gint64, i);
             const struct config_mailbox *mailbox = g_ptr_array_index(conn->msg->mailboxes, i);
             g_string_append_printf(list, "%s%" G_GINT64_FORMAT, i > 0 ? ", " : "", id);
-            log_msg(LOG_LEVEL_INFO, id,
-                    "recorded: mta_queue_id=%s client=%s from=<%s> mailbox=<%s> size=%" G_GUINT64_FORMAT
-                    "%s",
-                    queue_id, conn->client_addr != NULL ? conn->client_addr : "-",
-                    log_addr(conn->msg->envelope_from, from), mailbox->address, conn->msg->size,
-                    conn->msg->truncated ? " truncated" : "");
+            log_msg(
+                LOG_LEVEL_INFO, id,
+                "recorded: mta_queue_id=%s client=%s from=<%s> mailbox=<%s> size=%" G_GUINT64_FORMAT
+                "%s",
+                queue_id, conn->client_addr != NULL ? conn->client_addr : "-",
+                log_addr(conn->msg->envelope_from, from), mailbox->address, conn->msg->size,
+                conn->msg->truncated ? " truncated" : "");
         }
         /* With SMFIP_HDR_LEADSPC agreed, values are passed with their leading space. */
         if (conn->protocol & SMFIP_HDR_LEADSPC)

@@ -61,8 +61,10 @@ out=$("$ctl" -c "$tmp/mt.conf" list); check "mailtriagectl list shows the messag
 "$ctl" -c "$tmp/mt.conf" retry 1 >/dev/null 2>&1; check "mailtriagectl retry of a queued message exits 1" test $? = 1
 "$pipe" -c "$tmp/mt.conf" -f ann@customer.test -- support@site.test < "$tmp/pricing.eml"
 "$ctl" -c "$tmp/mt.conf" nosuchcommand >/dev/null 2>&1; check "mailtriagectl unknown command exits 64" test $? = 64
-out=$("$ctl" -c "$tmp/mt.conf" --json list --state queued)
-check "mailtriagectl --json list is JSON with both queued rows" test "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <<<"$out")" = 2
+out=$("$ctl" -c "$tmp/mt.conf" --json list)
+check "mailtriagectl --json list: the same message again is a duplicate, done at once" test \
+	"$(python3 -c 'import json,sys; print(" ".join(r["state"] for r in json.load(sys.stdin)))' <<<"$out")" = "done queued"
+check "mailtriagectl show: the duplicate says of what" grep -q "^last error: *duplicate of message 1" <<<"$("$ctl" -c "$tmp/mt.conf" show 2)"
 # action webhook: a JSON record POSTed to the intent's webhook_url; a failure defers.
 src=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 python3 "$src/tests/fake-llm/fake_llm.py" --port-file "$tmp/port" --log "$tmp/hooks.log" \

@@ -766,7 +766,9 @@ static void test_print_defaults_has_every_key(void)
 
     config_print_defaults(out);
     for (size_t i = 0; i < G_N_ELEMENTS(table_keys); i++) {
-        char *line = g_strdup_printf("\n#%s = %s\n", table_keys[i].key, table_keys[i].def);
+        const char *def = table_keys[i].def;
+        char *line =
+            g_strdup_printf("\n#%s =%s%s\n", table_keys[i].key, *def != '\0' ? " " : "", def);
         assert_contains(out->str, line);
         g_free(line);
     }
@@ -783,7 +785,7 @@ static void test_print_defaults_uncommented_loads(struct fixture *fx, gconstpoin
     char **lines = g_strsplit(sample->str, "\n", -1);
     for (int i = 0; lines[i] != NULL; i++) {
         const char *line = lines[i];
-        if (strcmp(line, "#escalate_to = ") == 0)
+        if (strcmp(line, "#escalate_to =") == 0)
             line = "#escalate_to = boss@example.org";
         if (line[0] == '#' && line[1] != ' ' && line[1] != '\0')
             line++;

@@ -51,6 +51,12 @@ static void fixture_teardown(struct fixture *fx, gconstpointer data)
 }
 
 /* A message as the milter would record it; RAW is its whole text. */
+/* Distinct Message-IDs, so that sample messages are not duplicates of each other. */
+static const char *const sample_message_ids[] = {"1@example.net", "2@example.net", "3@example.net",
+                                                 "4@example.net", "5@example.net", "6@example.net",
+                                                 "7@example.net", "8@example.net"};
+static unsigned sample_count;
+
 static struct queue_new sample_message(const char *mailbox, const char *raw)
 {
     return (struct queue_new){
@@ -62,7 +68,7 @@ static struct queue_new sample_message(const char *mailbox, const char *raw)
         .client_addr = "192.0.2.1",
         .helo = "mail.example.net",
         .subject = "Prices?",
-        .message_id = "<1@example.net>",
+        .message_id = sample_message_ids[sample_count++ % G_N_ELEMENTS(sample_message_ids)],
         .raw = raw,
         .raw_len = strlen(raw),
         .size = strlen(raw),
@@ -584,6 +590,32 @@ static void test_recover_expired_counts(struct fixture *fx, gconstpointer data)
     queue_row_free(second);
 }
 
+static void test_duplicate_recorded_against_first_copy(struct fixture *fx, gconstpointer data)
+{
+    struct queue_new rows[3];
+    rows[0] = sample_message("support@example.org", "Subject: a\n\nb\n");
+    rows[1] = rows[0]; /* the same message again */
+    rows[2] = rows[0];
+    rows[2].mailbox = "sales@example.org"; /* the same message for another mailbox */
+    gint64 ids[3];
+    char *error = NULL;
+    g_assert_cmpint(queue_insert(fx->db, rows, 3, ids, &error), ==, DB_OK);
+    assert_state(fx->db, ids[0], "queued");
+    assert_state(fx->db, ids[1], "done");
+    assert_state(fx->db, ids[2], "queued");
+    assert_last_error(fx->db, ids[1], "duplicate of message 1");
+    g_assert_cmpint(testutil_db_int(fx->db, "SELECT duplicate_of FROM messages WHERE id = 2"), ==,
+                    ids[0]);
+
+    /* Without a Message-ID nothing can be recognised: every copy is processed. */
+    struct queue_new bare = sample_message("support@example.org", "Subject: a\n\nb\n");
+    bare.message_id = NULL;
+    g_assert_cmpint(queue_insert(fx->db, &bare, 1, ids, &error), ==, DB_OK);
+    g_assert_cmpint(queue_insert(fx->db, &bare, 1, ids + 1, &error), ==, DB_OK);
+    assert_state(fx->db, ids[0], "queued");
+    assert_state(fx->db, ids[1], "queued");
+}
+
 static void test_recover_fails_after_max_attempts(struct fixture *fx, gconstpointer data)
 {
     gint64 id = insert_one(fx->db);
@@ -748,6 +780,7 @@ int main(int argc, char **argv)
     add("/queue/fail_stores_reason", test_fail_stores_reason);
     add("/queue/recover_expired_counts", test_recover_expired_counts);
     add("/queue/recover_fails_after_max_attempts", test_recover_fails_after_max_attempts);
+    add("/queue/duplicate_recorded_against_first_copy", test_duplicate_recorded_against_first_copy);
     add("/queue/recover_orphans_of_dead_process", test_recover_orphans_of_dead_process);
     add("/queue/retry_now_requeues_failed", test_retry_now_requeues_failed);
     add("/queue/retry_now_requeues_done", test_retry_now_requeues_done);
