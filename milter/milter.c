@@ -30,6 +30,7 @@ static struct {
     GPtrArray *idle_dbs;
     void (*wake)(void *);
     void *wake_data;
+    char *socket; /* libmilter keeps the pointer given to smfi_setconn() until smfi_main() ends */
 } milter;
 
 struct milter_message {
@@ -460,6 +461,21 @@ static int milter_set_socket_access(const struct config *cfg, char **error_r)
     return 0;
 }
 
+/* Close the idle connections and drop what milter_start() took. */
+static void milter_release(void)
+{
+    g_mutex_lock(&milter.lock);
+    for (guint i = 0; i < milter.idle_dbs->len; i++)
+        db_close(g_ptr_array_index(milter.idle_dbs, i));
+    g_ptr_array_unref(milter.idle_dbs);
+    milter.idle_dbs = NULL;
+    config_unref(milter.cfg);
+    milter.cfg = NULL;
+    g_free(milter.socket);
+    milter.socket = NULL;
+    g_mutex_unlock(&milter.lock);
+}
+
 int milter_start(struct config *cfg, char **error_r)
 {
     g_mutex_lock(&milter.lock);
@@ -467,7 +483,7 @@ int milter_start(struct config *cfg, char **error_r)
     milter.idle_dbs = g_ptr_array_new();
     g_mutex_unlock(&milter.lock);
 
-    char *socket = g_strdup(cfg->daemon.socket);
+    char *socket = milter.socket = g_strdup(cfg->daemon.socket);
     int result = 0;
     if (smfi_setconn(socket) != MI_SUCCESS) {
         *error_r = g_strdup_printf("socket %s: not a milter socket specification", socket);
@@ -482,9 +498,8 @@ int milter_start(struct config *cfg, char **error_r)
         result = -1;
     } else
         result = milter_set_socket_access(cfg, error_r);
-    /* libmilter keeps the pointer given to smfi_setconn(). */
     if (result < 0)
-        g_free(socket);
+        milter_release();
     return result;
 }
 
@@ -493,13 +508,6 @@ int milter_run(void (*wake)(void *), void *wake_data)
     milter.wake = wake;
     milter.wake_data = wake_data;
     int status = smfi_main() == MI_SUCCESS ? 0 : -1;
-    g_mutex_lock(&milter.lock);
-    for (guint i = 0; i < milter.idle_dbs->len; i++)
-        db_close(g_ptr_array_index(milter.idle_dbs, i));
-    g_ptr_array_unref(milter.idle_dbs);
-    milter.idle_dbs = NULL;
-    config_unref(milter.cfg);
-    milter.cfg = NULL;
-    g_mutex_unlock(&milter.lock);
+    milter_release();
     return status;
 }

@@ -1,4 +1,5 @@
--- Shared steps of the miltertest scenarios. The runner defines `port` with -D and loads this
+-- Shared steps of the miltertest scenarios. The runner defines `port` (or `socketspec`) with -D
+-- and loads this
 -- file first; each scenario says what it checks and prints FAIL lines (a Lua error() exits 1
 -- without a message).
 failures = 0
@@ -10,7 +11,8 @@ function expect(condition, what)
 	if not condition then fail(what) end
 end
 function open_connection()
-	local conn = mt.connect("inet:" .. port .. "@127.0.0.1", 40, 0.25)
+	local spec = socketspec or ("inet:" .. port .. "@127.0.0.1")
+	local conn = mt.connect(spec, 40, 0.25)
 	if conn == nil then
 		print("FAIL cannot connect to the filter on port " .. port)
 		os.exit(1)

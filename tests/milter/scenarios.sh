@@ -34,11 +34,12 @@ scenario() {
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do extra="$extra$1"$'\n'; shift; done
 	[ "${1:-}" = -- ] && shift
 	dir=$(mktemp -d "$tmp/$name.XXXX")
+	[ -n "${MT_CHOWN:-}" ] && chown "$MT_CHOWN" "$dir"
 	port=$(free_port)
 	cat > "$dir/mt.conf" <<CONF
 [daemon]
 database = $dir/mt.db
-socket = inet:$port@127.0.0.1
+socket = ${MT_SOCKET_SPEC:-inet:$port@127.0.0.1}
 busy_timeout = 1s
 workers = 1
 poll_interval = 1s
@@ -54,6 +55,8 @@ mode = off
 CONF
 	"$build/milter/mailtriaged" -f -c "$dir/mt.conf" > "$dir/daemon.log" 2>&1 &
 	daemon_pid=$!
+	# Started: bound, permissions set, privileges dropped, workers running.
+	for _ in $(seq 1 100); do grep -q "workers started" "$dir/daemon.log" && break; sleep 0.1; done
 	cat "$here/common.lua" "$here/$name.lua" > "$dir/script.lua"
 	"$@" # a hook run once the daemon is started (e.g. to lock the database)
 	miltertest -D port="$port" ${MT_DEFINE:+-D "$MT_DEFINE"} -s "$dir/script.lua" > "$dir/miltertest.out" 2>&1
@@ -68,6 +71,13 @@ CONF
 }
 sql() { sqlite3 -cmd ".timeout 3000" "$dir/mt.db" "$@"; }
 none() { :; }
+check_unix_socket() {
+	check "unix: the socket has socket_mode" test "$(stat -c %a "$usock")" = 620
+	if [ -n "$as_root_lines" ]; then
+		check "unix: the socket has socket_group" test "$(stat -c %G "$usock")" = mailtriage
+		check "unix: the daemon runs as user after binding" test "$(ps -o user= -p "$daemon_pid")" = mailtriage
+	fi
+}
 
 scenario recorded -- none
 check "recorded: one row with the envelope, the MTA queue id and the message" test \
@@ -114,5 +124,21 @@ scenario duplicate -- none
 check "duplicate: the second copy points at the first and is done at once" test \
 	"$(sql "SELECT id, duplicate_of, state FROM messages ORDER BY id" | tr '\n' ' ')" = "1||done 2|1|done "
 check "duplicate: it says so" test "$(sql "SELECT last_error FROM messages WHERE id = 2")" = "duplicate of message 1"
+# A unix socket: a stale one left by a crash is replaced, and the new one gets socket_mode
+# (and, as root, socket_group, and the daemon drops to user once it is bound).
+usock=$tmp/run/mt.sock
+mkdir -p "$tmp/run"
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$usock"
+check "unix: a stale socket file is there before the start" test -S "$usock"
+as_root_lines=""
+if [ "$(id -u)" = 0 ] && id mailtriage >/dev/null 2>&1; then
+	chmod 755 "$tmp"
+	chmod 777 "$tmp/run"
+	export MT_CHOWN=mailtriage
+	as_root_lines="user = mailtriage"$'\n'"socket_group = mailtriage"
+fi
+MT_SOCKET_SPEC="unix:$usock" MT_DEFINE="socketspec=unix:$usock" \
+	scenario recorded "socket_mode = 0620" "$as_root_lines" -- check_unix_socket
+check "unix: recorded through the socket" test "$(sql "SELECT count(*) FROM messages")" = 1
 echo "1..$n"
 [ "$failed" = 0 ]
