@@ -9,6 +9,11 @@
  *   show ID                            one message: envelope, state, classification, actions,
  *                                      events
  *   retry ID                           queue a failed (or done) message again
+ *   draft list [--all]                 replies waiting for approval (all: every draft)
+ *   draft show ID [--raw]              one draft: its message, state and the reply (decoded,
+ *                                      or exactly as it will be sent)
+ *   draft approve ID                   send the reply (once) with the null envelope sender
+ *   draft reject ID [--reason TEXT]    never send it
  *   config check|defaults|show|man     check the file; print every key with its default;
  *                                      print the effective values; print the key table as
  *                                      roff (the body of mailtriage.conf(5))
@@ -16,8 +21,9 @@
  * Human tables by default; --json prints JSON for scripts. The log goes to stderr.
  *
  * EXIT STATUS
- *   0 success, 1 the command failed (no such message...), 64 bad usage, 75 database busy,
- *   78 configuration error.
+ *   0 success, 1 the command failed (no such message, a draft that is not pending, sendmail
+ *   failed...), 64 bad usage, 75 database busy or sendmail said try later (the draft stays
+ *   pending), 78 configuration error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +31,12 @@
 #include <time.h>
 
 #include <glib.h>
+#include <gmime/gmime.h>
 #include <json-c/json.h>
 
 #include "config.h"
 #include "db.h"
+#include "draft.h"
 #include "log.h"
 #include "program.h"
 #include "queue.h"
@@ -378,6 +386,316 @@ static int ctl_retry(struct ctl *ctl, int argc, char **argv)
     return 0;
 }
 
+/* ---- drafts ---- */
+
+/* The operator as the audit trail names them: the login name and, under sudo, who ran it (the
+ * command is usually run as the mailtriage user). */
+static char *ctl_operator(void)
+{
+    const char *user = g_get_user_name();
+    const char *sudo_user = g_getenv("SUDO_USER");
+    if (sudo_user != NULL && *sudo_user != '\0' && strcmp(sudo_user, user) != 0)
+        return g_strdup_printf("%s (sudo %s)", user, sudo_user);
+    return g_strdup(user);
+}
+
+static void ctl_json_add_string(json_object *object, const char *key, const char *value)
+{
+    json_object_object_add(object, key, value != NULL ? json_object_new_string(value) : NULL);
+}
+
+/* DRAFT as JSON, with the same keys as the human output's fields. */
+static json_object *ctl_draft_json(const struct draft *draft)
+{
+    json_object *object = json_object_new_object();
+    json_object_object_add(object, "id", json_object_new_int64(draft->id));
+    ctl_json_add_string(object, "state", draft_state_name(draft->state));
+    json_object_object_add(object, "message", json_object_new_int64(draft->message));
+    ctl_json_add_string(object, "mailbox", draft->mailbox);
+    ctl_json_add_string(object, "envelope_from", draft->envelope_from);
+    ctl_json_add_string(object, "subject", draft->subject);
+    ctl_json_add_string(object, "recipient", draft->recipient);
+    ctl_json_add_string(object, "message_id", draft->outgoing_message_id);
+    json_object_object_add(object, "created_at", json_object_new_int64(draft->created_at));
+    json_object_object_add(object, "decided_at",
+                           draft->decided_at > 0 ? json_object_new_int64(draft->decided_at) : NULL);
+    ctl_json_add_string(object, "decided_by", draft->decided_by);
+    ctl_json_add_string(object, "reason", draft->reason);
+    json_object_object_add(object, "sendmail_status",
+                           draft->sendmail_status >= 0 ? json_object_new_int(draft->sendmail_status)
+                                                       : NULL);
+    ctl_json_add_string(object, "error", draft->error);
+    if (draft->text != NULL)
+        ctl_json_add_string(object, "text", draft->text);
+    return object;
+}
+
+/* Print TEXT for a terminal: valid UTF-8, line ends as LF, no control characters (a reply
+ * written by a model from a stranger's mail may carry escape sequences). */
+static void ctl_print_clean(const char *text)
+{
+    char *valid = g_utf8_make_valid(text, -1);
+    GString *out = g_string_sized_new(strlen(valid) + 1);
+    for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+        if (c == '\r' && p[1] == '\n')
+            continue;
+        if (c != '\n' && c != '\t' && g_unichar_iscntrl(c))
+            g_string_append_c(out, '?');
+        else
+            g_string_append_unichar(out, c);
+    }
+    if (out->len == 0 || out->str[out->len - 1] != '\n')
+        g_string_append_c(out, '\n');
+    fputs(out->str, stdout);
+    g_string_free(out, TRUE);
+    g_free(valid);
+}
+
+static void ctl_find_text_plain(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+    GMimeTextPart **found = data;
+    if (*found == NULL && GMIME_IS_TEXT_PART(part) &&
+        g_mime_content_type_is_type(g_mime_object_get_content_type(part), "text", "plain"))
+        *found = GMIME_TEXT_PART(part);
+}
+
+/* The reply as a person reads it: its main header fields and its text part, decoded. */
+static void ctl_print_reply(const char *text)
+{
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(text, strlen(text));
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeMessage *message = g_mime_parser_construct_message(parser, NULL);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    if (message == NULL) {
+        ctl_print_clean(text);
+        return;
+    }
+    static const char *const headers[] = {"From", "To", "Subject", "Date"};
+    for (size_t i = 0; i < G_N_ELEMENTS(headers); i++) {
+        const char *value = g_mime_object_get_header(GMIME_OBJECT(message), headers[i]);
+        if (value == NULL)
+            continue;
+        char *decoded = g_mime_utils_header_decode_text(NULL, value);
+        char *line = g_strdup_printf("%s: %s", headers[i], decoded);
+        for (char *p = line; *p != '\0'; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+        ctl_print_clean(line);
+        g_free(line);
+        g_free(decoded);
+    }
+    GMimeTextPart *part = NULL;
+    g_mime_message_foreach(message, ctl_find_text_plain, &part);
+    char *body = part != NULL ? g_mime_text_part_get_text(part) : NULL;
+    putchar('\n');
+    ctl_print_clean(body != NULL ? body : "(no text/plain part: see draft show --raw)");
+    g_free(body);
+    g_object_unref(message);
+}
+
+static int ctl_draft_failure(int status, char *error)
+{
+    if (status == DRAFT_TRY_LATER)
+        log_error("%s; the draft stays pending: approve it again later", error);
+    else if (status == DB_BUSY)
+        log_error("%s; the database is busy and the draft unchanged: try again", error);
+    else
+        log_error("%s", error);
+    g_free(error);
+    return status == DRAFT_TRY_LATER || status == DB_BUSY ? EX_TEMPFAIL : EX_FAILED;
+}
+
+static int ctl_draft_list(struct ctl *ctl, int argc, char **argv)
+{
+    gboolean all = FALSE;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--all") == 0)
+            all = TRUE;
+        else
+            return ctl_usage("draft list [--all]");
+    }
+    GPtrArray *drafts = NULL;
+    char *error = NULL;
+    int status = draft_list(ctl->db, all, &drafts, &error);
+    if (status != DB_OK)
+        return ctl_draft_failure(status, error);
+    if (ctl->json) {
+        json_object *rows = json_object_new_array();
+        for (guint i = 0; i < drafts->len; i++)
+            json_object_array_add(rows, ctl_draft_json(g_ptr_array_index(drafts, i)));
+        ctl_print_json(rows);
+    } else {
+        printf("%-6s %-8s %-19s %-7s %-22s %-26s %s\n", "ID", "STATE", "CREATED", "MESSAGE",
+               "MAILBOX", "TO", "SUBJECT");
+        for (guint i = 0; i < drafts->len; i++) {
+            const struct draft *draft = g_ptr_array_index(drafts, i);
+            char *created = ctl_time(draft->created_at);
+            char *mailbox = ctl_cell((const unsigned char *)draft->mailbox, 22);
+            char *to = ctl_cell((const unsigned char *)draft->recipient, 26);
+            char *subject = ctl_cell((const unsigned char *)draft->subject, 40);
+            printf("%-6" G_GINT64_FORMAT " %-8s %-19s %-7" G_GINT64_FORMAT " %-22s %-26s %s\n",
+                   draft->id, draft_state_name(draft->state), created, draft->message, mailbox, to,
+                   subject);
+            if (draft->error != NULL && draft->state != DRAFT_SENT) {
+                char *why = ctl_cell((const unsigned char *)draft->error, 110);
+                printf("       last error: %s\n", why);
+                g_free(why);
+            }
+            g_free(created);
+            g_free(mailbox);
+            g_free(to);
+            g_free(subject);
+        }
+    }
+    g_ptr_array_unref(drafts);
+    return 0;
+}
+
+/* Draft ID, or an exit status after saying why there is none. */
+static int ctl_draft_get(struct ctl *ctl, gint64 id, struct draft **draft_r)
+{
+    char *error = NULL;
+    int found = draft_get(ctl->db, id, draft_r, &error);
+    if (found < 0)
+        return ctl_draft_failure(found, error);
+    if (found == 0) {
+        log_error("no draft %" G_GINT64_FORMAT, id);
+        return EX_FAILED;
+    }
+    return 0;
+}
+
+static int ctl_draft_show(struct ctl *ctl, int argc, char **argv)
+{
+    static const char *const fields[][2] = {
+        {"id", "draft:"},
+        {"state", "state:"},
+        {"error", "last error:"},
+        {"message", "message:"},
+        {"mailbox", "mailbox:"},
+        {"envelope_from", "envelope from:"},
+        {"subject", "subject:"},
+        {"recipient", "to:"},
+        {"message_id", "message-id:"},
+        {"created_at", "created:"},
+        {"decided_at", "decided:"},
+        {"decided_by", "decided by:"},
+        {"reason", "reason:"},
+        {"sendmail_status", "sendmail status:"},
+    };
+    gint64 id = 0;
+    gboolean raw = FALSE;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--raw") == 0)
+            raw = TRUE;
+        else if (id != 0 || ctl_parse_id(argv[i], &id) < 0)
+            return ctl_usage("draft show ID [--raw]");
+    }
+    if (id == 0)
+        return ctl_usage("draft show ID [--raw]");
+    struct draft *draft = NULL;
+    int status = ctl_draft_get(ctl, id, &draft);
+    if (status != 0)
+        return status;
+    if (raw)
+        fputs(draft->text, stdout);
+    else if (ctl->json)
+        ctl_print_json(ctl_draft_json(draft));
+    else {
+        json_object *object = ctl_draft_json(draft);
+        for (size_t i = 0; i < G_N_ELEMENTS(fields); i++)
+            ctl_print_field(object, fields[i][0], fields[i][1]);
+        json_object_put(object);
+        printf("\n----- the reply -----\n");
+        ctl_print_reply(draft->text);
+    }
+    draft_free(draft);
+    return 0;
+}
+
+/* After a decision: the draft again, for --json, or SUMMARY for a person. */
+static int ctl_draft_done(struct ctl *ctl, gint64 id, const char *summary)
+{
+    if (!ctl->json) {
+        printf("%s\n", summary);
+        return 0;
+    }
+    struct draft *draft = NULL;
+    int status = ctl_draft_get(ctl, id, &draft);
+    if (status != 0)
+        return status;
+    g_clear_pointer(&draft->text, g_free);
+    ctl_print_json(ctl_draft_json(draft));
+    draft_free(draft);
+    return 0;
+}
+
+static int ctl_draft_approve(struct ctl *ctl, int argc, char **argv)
+{
+    gint64 id;
+    if (argc != 2 || ctl_parse_id(argv[1], &id) < 0)
+        return ctl_usage("draft approve ID");
+    struct draft *draft = NULL;
+    int status = ctl_draft_get(ctl, id, &draft);
+    if (status != 0)
+        return status;
+    char *who = ctl_operator();
+    char *error = NULL;
+    status = draft_approve(ctl->db, ctl->cfg, id, who, &error);
+    g_free(who);
+    if (status == DB_OK) {
+        char *summary = g_strdup_printf("draft %" G_GINT64_FORMAT " sent to <%s>, message-id <%s>",
+                                        id, draft->recipient, draft->outgoing_message_id);
+        status = ctl_draft_done(ctl, id, summary);
+        g_free(summary);
+    } else
+        status = ctl_draft_failure(status, error);
+    draft_free(draft);
+    return status;
+}
+
+static int ctl_draft_reject(struct ctl *ctl, int argc, char **argv)
+{
+    gint64 id = 0;
+    const char *reason = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+            reason = argv[++i];
+        else if (id != 0 || ctl_parse_id(argv[i], &id) < 0)
+            return ctl_usage("draft reject ID [--reason TEXT]");
+    }
+    if (id == 0)
+        return ctl_usage("draft reject ID [--reason TEXT]");
+    char *who = ctl_operator();
+    char *error = NULL;
+    int status = draft_reject(ctl->db, id, who, reason, &error);
+    g_free(who);
+    if (status != DB_OK)
+        return ctl_draft_failure(status, error);
+    char *summary = g_strdup_printf("draft %" G_GINT64_FORMAT " rejected; it will not be sent", id);
+    status = ctl_draft_done(ctl, id, summary);
+    g_free(summary);
+    return status;
+}
+
+static const struct ctl_command ctl_draft_commands[] = {
+    {"list", "draft list [--all]", ctl_draft_list, TRUE},
+    {"show", "draft show ID [--raw]", ctl_draft_show, TRUE},
+    {"approve", "draft approve ID", ctl_draft_approve, TRUE},
+    {"reject", "draft reject ID [--reason TEXT]", ctl_draft_reject, TRUE},
+};
+
+static int ctl_draft(struct ctl *ctl, int argc, char **argv)
+{
+    for (size_t i = 0; argc >= 2 && i < G_N_ELEMENTS(ctl_draft_commands); i++)
+        if (strcmp(argv[1], ctl_draft_commands[i].name) == 0)
+            return ctl_draft_commands[i].run(ctl, argc - 1, argv + 1);
+    return ctl_usage("draft list [--all] | show ID [--raw] | approve ID | reject ID [--reason "
+                     "TEXT]");
+}
+
 static int ctl_config(struct ctl *ctl, int argc, char **argv)
 {
     if (argc != 2)
@@ -411,6 +729,8 @@ static const struct ctl_command ctl_commands[] = {
     {"list", "list [--state STATE] [--limit N]", ctl_list, TRUE},
     {"show", "show ID", ctl_show, TRUE},
     {"retry", "retry ID", ctl_retry, TRUE},
+    {"draft", "draft list [--all] | show ID [--raw] | approve ID | reject ID [--reason TEXT]",
+     ctl_draft, TRUE},
     {"config", "config check|defaults|show|man", ctl_config, FALSE},
 };
 

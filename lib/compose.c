@@ -102,39 +102,145 @@ static char *compose_to_string(GMimeMessage *message)
     return text;
 }
 
-/* Collapse runs of more than one blank line, left when a variable renders empty. */
-static char *compose_tidy(char *text)
+/* A body part of TEXT labelled UTF-8, which is what the reply templates are (and what an HTML
+ * template's <meta charset> says), in the transfer encoding that keeps it 7-bit with short
+ * lines: 7bit, quoted-printable or base64. */
+static GMimeTextPart *compose_utf8_part(const char *subtype, const char *text)
 {
-    GString *out = g_string_sized_new(strlen(text));
-    int newlines = 0;
-    for (const char *p = text; *p != '\0'; p++) {
-        newlines = *p == '\n' ? newlines + 1 : 0;
-        if (newlines <= 2)
+    GMimeTextPart *part = g_mime_text_part_new_with_subtype(subtype);
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(text, strlen(text));
+    GMimeDataWrapper *content =
+        g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+    g_mime_part_set_content(GMIME_PART(part), content);
+    g_object_unref(content);
+    g_object_unref(stream);
+    g_mime_text_part_set_charset(part, "utf-8");
+    g_mime_part_set_content_encoding(
+        GMIME_PART(part),
+        g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT));
+    return part;
+}
+
+/* TEXT as plain lines: valid UTF-8, every line ended by LF (CRLF and CR become LF), control
+ * characters other than tab and LF removed. The model's reply and the configured signature
+ * and disclaimer go through this before they reach a template. */
+static char *compose_plain_lines(const char *text)
+{
+    char *valid = g_utf8_make_valid(text != NULL ? text : "", -1);
+    GString *out = g_string_sized_new(strlen(valid));
+    for (const char *p = valid; *p != '\0'; p++) {
+        if (*p == '\r' && p[1] != '\n')
+            g_string_append_c(out, '\n');
+        else if (*p == '\n' || *p == '\t' || ((unsigned char)*p >= ' ' && *p != 0x7f))
             g_string_append_c(out, *p);
     }
+    g_free(valid);
+    return g_string_free(out, FALSE);
+}
+
+/* The rendered text with blank lines tidied where a value was empty: lines of spaces become
+ * empty, runs of blank lines become one, none are left at either end, and the text ends with
+ * one newline; a template's CRLF becomes LF. Spaces at the end of other lines stay ("-- " is
+ * the signature separator). */
+static char *compose_tidy(char *text)
+{
+    GString *out = g_string_sized_new(strlen(text) + 1);
+    gboolean pending_blank = FALSE;
+    char **lines = g_strsplit(text, "\n", -1);
+    for (char **line = lines; *line != NULL; line++) {
+        size_t len = strlen(*line);
+        if (len > 0 && (*line)[len - 1] == '\r')
+            (*line)[len - 1] = '\0';
+        if ((*line)[strspn(*line, " \t")] == '\0') {
+            pending_blank = out->len > 0;
+            continue;
+        }
+        if (pending_blank)
+            g_string_append_c(out, '\n');
+        pending_blank = FALSE;
+        g_string_append(out, *line);
+        g_string_append_c(out, '\n');
+    }
+    g_strfreev(lines);
     g_free(text);
     return g_string_free(out, FALSE);
 }
 
-char *compose_reply_text(const struct compose_reply *in)
+/* The values of a reply's templates and the strings they point into. */
+struct compose_reply_values {
+    struct template_values values;
+    char *date, *sender_name, *subject, *summary, *reply, *signature, *disclaimer;
+};
+
+static void compose_reply_values_init(struct compose_reply_values *v,
+                                      const struct compose_reply *in)
 {
     const struct mime_message *original = in->original;
     GDateTime *now = g_date_time_new_now_local();
-    char *date = g_date_time_format(now, "%Y-%m-%d");
+    v->date = g_date_time_format(now, "%Y-%m-%d");
     g_date_time_unref(now);
-    char *subject = compose_one_line(original->subject);
-    struct template_values values = {
-        .reply = in->classification->reply,
-        .sender_name = original->from_name != NULL ? original->from_name : "",
-        .original_subject = subject,
+    v->sender_name = compose_one_line(original->from_name);
+    v->subject = compose_one_line(original->subject);
+    v->summary = compose_one_line(in->classification->summary);
+    v->reply = compose_plain_lines(in->classification->reply);
+    v->signature = compose_plain_lines(in->mailbox->signature);
+    v->disclaimer = compose_plain_lines(in->mailbox->disclaimer);
+    v->values = (struct template_values){
+        .reply = v->reply,
+        .sender_name = v->sender_name,
+        .original_subject = v->subject,
         .mailbox = *in->mailbox->name != '\0' ? in->mailbox->name : in->mailbox->address,
-        .date = date,
-        .summary = in->classification->summary,
+        .date = v->date,
+        .summary = v->summary,
+        .signature = v->signature,
+        .disclaimer = v->disclaimer,
     };
-    char *text = compose_tidy(template_render(in->intent->template_text, &values, FALSE));
-    g_free(subject);
-    g_free(date);
+}
+
+static void compose_reply_values_clear(struct compose_reply_values *v)
+{
+    g_free(v->date);
+    g_free(v->sender_name);
+    g_free(v->subject);
+    g_free(v->summary);
+    g_free(v->reply);
+    g_free(v->signature);
+    g_free(v->disclaimer);
+}
+
+char *compose_reply_text(const struct compose_reply *in)
+{
+    struct compose_reply_values v;
+    compose_reply_values_init(&v, in);
+    char *text = compose_tidy(template_render(in->intent->template_text, &v.values, FALSE));
+    compose_reply_values_clear(&v);
     return text;
+}
+
+/* The body of a reply: multipart/alternative, the text part first and the HTML part last (the
+ * one a reader prefers, RFC 2046 section 5.1.4); text alone when the intent has no HTML. */
+static GMimeObject *compose_reply_body(const struct compose_reply *in)
+{
+    struct compose_reply_values v;
+    compose_reply_values_init(&v, in);
+    char *text = compose_tidy(template_render(in->intent->template_text, &v.values, FALSE));
+    GMimeTextPart *text_part = compose_utf8_part("plain", text);
+    g_free(text);
+    if (in->intent->template_html_text == NULL) {
+        compose_reply_values_clear(&v);
+        return GMIME_OBJECT(text_part);
+    }
+    char *html = template_render(in->intent->template_html_text, &v.values, TRUE);
+    GMimeTextPart *html_part = compose_utf8_part("html", html);
+    g_free(html);
+    compose_reply_values_clear(&v);
+
+    GMimeMultipart *alternative = g_mime_multipart_new_with_subtype("alternative");
+    g_mime_multipart_add(alternative, GMIME_OBJECT(text_part));
+    g_mime_multipart_add(alternative, GMIME_OBJECT(html_part));
+    g_object_unref(text_part);
+    g_object_unref(html_part);
+    return GMIME_OBJECT(alternative);
 }
 
 char *compose_reply(const struct compose_reply *in, char **message_id_r)
@@ -167,11 +273,9 @@ char *compose_reply(const struct compose_reply *in, char **message_id_r)
         g_ptr_array_unref(ids);
     }
 
-    char *text = compose_reply_text(in);
-    GMimeTextPart *part = compose_text_part(text);
-    g_free(text);
-    g_mime_message_set_mime_part(message, GMIME_OBJECT(part));
-    g_object_unref(part);
+    GMimeObject *body = compose_reply_body(in);
+    g_mime_message_set_mime_part(message, body);
+    g_object_unref(body);
     char *result = compose_to_string(message);
     g_object_unref(message);
     return result;

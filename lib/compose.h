@@ -4,7 +4,9 @@
  * compose_reply() builds an automatic reply (RFC 3834 section 3 and REFERENCE.md section 2):
  * From the mailbox, To the one recipient given, "Re: " added once to the original subject,
  * In-Reply-To and References, Auto-Submitted: auto-replied, the loop marker, a fresh
- * Message-ID and Date; the body is the intent's template rendered with the model's reply.
+ * Message-ID and Date. Its body is multipart/alternative: text/plain rendered from the intent's
+ * text template, then text/html rendered from its HTML template with every value escaped and
+ * the reply, signature and disclaimer in paragraphs; both UTF-8 in a 7-bit transfer encoding.
  * compose_escalation() builds the mail to a human: the classification on top, the sender in
  * Reply-To, Auto-Submitted: auto-generated, the original attached as message/rfc822, and for a
  * draft the proposed reply. Untrusted text reaches headers only through GMime's encoders,
@@ -39,7 +41,8 @@ struct compose_escalation {
     const char *draft;                           /* the proposed reply, for drafts; else NULL */
 };
 
-/* The rendered reply text of a reply or draft. */
+/* The text part of a reply, or the text of a draft: the intent's text template rendered, with
+ * the blank lines left by empty values tidied away. */
 char *compose_reply_text(const struct compose_reply *in);
 
 /* Each returns the message as text and its Message-ID (without angle brackets). */

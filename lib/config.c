@@ -53,12 +53,14 @@ struct config_key {
 #define DAEMON_ENTRY(...) CONFIG_ENTRY(config_daemon, __VA_ARGS__)
 #define LLM_ENTRY(...) CONFIG_ENTRY(config_llm, __VA_ARGS__)
 #define SENDMAIL_ENTRY(...) CONFIG_ENTRY(config_sendmail, __VA_ARGS__)
+#define POLICY_ENTRY(...) CONFIG_ENTRY(config_policy, __VA_ARGS__)
 #define MAILBOX_ENTRY(...) CONFIG_ENTRY(config_mailbox, __VA_ARGS__)
 #define INTENT_ENTRY(...) CONFIG_ENTRY(config_intent, __VA_ARGS__)
 
 static const struct config_key daemon_keys[] = {CONFIG_DAEMON_KEYS(DAEMON_ENTRY){NULL}};
 static const struct config_key llm_keys[] = {CONFIG_LLM_KEYS(LLM_ENTRY){NULL}};
 static const struct config_key sendmail_keys[] = {CONFIG_SENDMAIL_KEYS(SENDMAIL_ENTRY){NULL}};
+static const struct config_key policy_keys[] = {CONFIG_POLICY_KEYS(POLICY_ENTRY){NULL}};
 static const struct config_key mailbox_keys[] = {CONFIG_MAILBOX_KEYS(MAILBOX_ENTRY){NULL}};
 static const struct config_key intent_keys[] = {CONFIG_INTENT_KEYS(INTENT_ENTRY){NULL}};
 
@@ -74,6 +76,8 @@ static const struct config_group config_groups[] = {
     {"daemon", daemon_keys, "The daemon, the queue and the database.", NULL},
     {"llm", llm_keys, "The classifier.", NULL},
     {"sendmail", sendmail_keys, "How replies and escalations leave.", NULL},
+    {"policy", policy_keys, "When an automatic reply may go out (beyond RFC 3834, always on).",
+     NULL},
     {"mailbox", mailbox_keys, "One group per monitored mailbox: [mailbox ADDRESS].",
      "support@example.org"},
     {"intent", intent_keys, "One group per intent: [intent NAME].", "send_info"},
@@ -100,7 +104,25 @@ static const char config_builtin_template[] = "Hello {{sender_name}},\n"
                                               "{{reply}}\n"
                                               "\n"
                                               "Kind regards,\n"
-                                              "{{mailbox}}\n";
+                                              "{{mailbox}}\n"
+                                              "{{signature}}\n"
+                                              "\n"
+                                              "{{disclaimer}}\n";
+
+static const char config_builtin_template_html[] =
+    "<!DOCTYPE html>\n"
+    "<html><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\n"
+    "<body>\n"
+    "<div style=\"max-width: 600px; font-family: -apple-system, Segoe UI, Roboto, Helvetica, "
+    "Arial, sans-serif; font-size: 15px; line-height: 1.5; color: #222;\">\n"
+    "<p>Hello {{sender_name}},</p>\n"
+    "<div>{{reply}}</div>\n"
+    "<p>Kind regards,<br>{{mailbox}}</p>\n"
+    "<div style=\"color: #555;\">{{signature}}</div>\n"
+    "<div style=\"color: #888; font-size: 12px;\">{{disclaimer}}</div>\n"
+    "</div>\n"
+    "</body></html>\n";
 
 /* --- parsing values --- */
 
@@ -490,6 +512,7 @@ static void config_intent_free(gpointer data)
     config_free_values(intent_keys, intent);
     g_free(intent->intent);
     g_free(intent->template_text);
+    g_free(intent->template_html_text);
     g_free(intent);
 }
 
@@ -504,39 +527,51 @@ static gboolean config_intent_name_is_valid(const char *name)
     return TRUE;
 }
 
-static int config_load_template(const struct config_loader *loader, const char *group,
-                                struct config_intent *intent, char **error_r)
+/* Read the template file PATH (KEY names it in errors) into *TEXT_R, or BUILTIN when empty. */
+static int config_load_template_file(const struct config_loader *loader, const char *group,
+                                     const char *key, const char *path, const char *builtin,
+                                     char **text_r, char **error_r)
 {
-    if (intent->template == NULL || *intent->template == '\0') {
-        intent->template_text = g_strdup(config_builtin_template);
+    if (path == NULL || *path == '\0') {
+        *text_r = g_strdup(builtin);
         return 0;
     }
     char *text = NULL;
     gsize len = 0;
     GError *gerror = NULL;
-    if (!g_file_get_contents(intent->template, &text, &len, &gerror)) {
-        int result = config_fail(loader, group, "template",
-                                 g_strdup_printf("template: %s", gerror->message), error_r);
+    if (!g_file_get_contents(path, &text, &len, &gerror)) {
+        int result = config_fail(loader, group, key,
+                                 g_strdup_printf("%s: %s", key, gerror->message), error_r);
         g_error_free(gerror);
         return result;
     }
     char *reason = NULL;
     if (len > CONFIG_MAX_TEMPLATE)
-        reason = g_strdup_printf("template %s is larger than %d bytes", intent->template,
-                                 CONFIG_MAX_TEMPLATE);
+        reason = g_strdup_printf("%s %s is larger than %d bytes", key, path, CONFIG_MAX_TEMPLATE);
     else if (!g_utf8_validate(text, (gssize)len, NULL))
-        reason = g_strdup_printf("template %s is not valid UTF-8", intent->template);
+        reason = g_strdup_printf("%s %s is not valid UTF-8", key, path);
     else if (template_check(text, &reason) < 0) {
         char *detail = reason;
-        reason = g_strdup_printf("template %s: %s", intent->template, detail);
+        reason = g_strdup_printf("%s %s: %s", key, path, detail);
         g_free(detail);
     }
     if (reason != NULL) {
         g_free(text);
-        return config_fail(loader, group, "template", reason, error_r);
+        return config_fail(loader, group, key, reason, error_r);
     }
-    intent->template_text = text;
+    *text_r = text;
     return 0;
+}
+
+static int config_load_template(const struct config_loader *loader, const char *group,
+                                struct config_intent *intent, char **error_r)
+{
+    if (config_load_template_file(loader, group, "template", intent->template,
+                                  config_builtin_template, &intent->template_text, error_r) < 0)
+        return -1;
+    return config_load_template_file(loader, group, "template_html", intent->template_html,
+                                     config_builtin_template_html, &intent->template_html_text,
+                                     error_r);
 }
 
 static int config_read_intent(const struct config_loader *loader, struct config *cfg,
@@ -592,6 +627,7 @@ static void config_add_default_intent(struct config *cfg, size_t index)
     config_set_value(config_key_find(intent_keys, "keywords"),
                      config_default_intents[index].keywords, intent, &unused);
     intent->template_text = g_strdup(config_builtin_template);
+    intent->template_html_text = g_strdup(config_builtin_template_html);
     g_ptr_array_add(cfg->intents, intent);
 }
 
@@ -686,6 +722,12 @@ static int config_check_whole(const struct config_loader *loader, struct config 
                            g_strdup("llm.max_attempts must be less than daemon.max_attempts, or "
                                     "messages fail before the builtin fallback"),
                            error_r);
+    if (cfg->policy.require_auth != CONFIG_REQUIRE_AUTH_NONE &&
+        g_strv_length(cfg->policy.trusted_authserv_ids) == 0)
+        return config_fail(loader, "policy", "require_auth",
+                           g_strdup("require_auth needs trusted_authserv_ids: no "
+                                    "Authentication-Results header would be believed"),
+                           error_r);
     if (cfg->daemon.retry_max < cfg->daemon.retry_base)
         return config_fail(loader, "daemon", "retry_max",
                            g_strdup("retry_max must not be shorter than retry_base"), error_r);
@@ -701,7 +743,8 @@ static int config_read_groups(const struct config_loader *loader, struct config 
 {
     if (config_read_group(loader, "daemon", daemon_keys, &cfg->daemon, error_r) < 0 ||
         config_read_group(loader, "llm", llm_keys, &cfg->llm, error_r) < 0 ||
-        config_read_group(loader, "sendmail", sendmail_keys, &cfg->sendmail, error_r) < 0)
+        config_read_group(loader, "sendmail", sendmail_keys, &cfg->sendmail, error_r) < 0 ||
+        config_read_group(loader, "policy", policy_keys, &cfg->policy, error_r) < 0)
         return -1;
 
     gsize n_groups = 0;
@@ -717,11 +760,11 @@ static int config_read_groups(const struct config_loader *loader, struct config 
                 result =
                     config_read_mailbox(loader, cfg, group, group + strlen("mailbox "), error_r);
             else if (pass == 0 && strcmp(group, "daemon") != 0 && strcmp(group, "llm") != 0 &&
-                     strcmp(group, "sendmail") != 0 && !g_str_has_prefix(group, "intent ") &&
-                     !g_str_has_prefix(group, "mailbox "))
+                     strcmp(group, "sendmail") != 0 && strcmp(group, "policy") != 0 &&
+                     !g_str_has_prefix(group, "intent ") && !g_str_has_prefix(group, "mailbox "))
                 result = config_fail(loader, group, NULL,
                                      g_strdup("unknown group (expected daemon, llm, sendmail, "
-                                              "mailbox ADDRESS or intent NAME)"),
+                                              "policy, mailbox ADDRESS or intent NAME)"),
                                      error_r);
         }
     }
@@ -797,6 +840,7 @@ void config_unref(struct config *cfg)
     config_free_values(daemon_keys, &cfg->daemon);
     config_free_values(llm_keys, &cfg->llm);
     config_free_values(sendmail_keys, &cfg->sendmail);
+    config_free_values(policy_keys, &cfg->policy);
     g_ptr_array_unref(cfg->mailboxes);
     g_ptr_array_unref(cfg->intents);
     if (cfg->api_key != NULL)
@@ -927,6 +971,7 @@ void config_print(const struct config *cfg, GString *out)
     config_print_values(out, "daemon", daemon_keys, &cfg->daemon);
     config_print_values(out, "llm", llm_keys, &cfg->llm);
     config_print_values(out, "sendmail", sendmail_keys, &cfg->sendmail);
+    config_print_values(out, "policy", policy_keys, &cfg->policy);
     for (guint i = 0; i < cfg->mailboxes->len; i++) {
         const struct config_mailbox *mailbox = g_ptr_array_index(cfg->mailboxes, i);
         char *header = g_strdup_printf("mailbox %s", mailbox->address);

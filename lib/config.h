@@ -23,6 +23,11 @@
 /* Choices of the ENUM keys, in the order of their declaration in config_keys.h. */
 enum config_provider { CONFIG_PROVIDER_OPENAI, CONFIG_PROVIDER_BUILTIN };
 enum config_on_error { CONFIG_ON_ERROR_ACCEPT, CONFIG_ON_ERROR_TEMPFAIL };
+enum config_require_auth {
+    CONFIG_REQUIRE_AUTH_NONE,
+    CONFIG_REQUIRE_AUTH_SPF_OR_DKIM,
+    CONFIG_REQUIRE_AUTH_DMARC
+};
 enum config_mode { CONFIG_MODE_AUTO, CONFIG_MODE_DRAFT, CONFIG_MODE_OFF };
 enum config_action {
     CONFIG_ACTION_REPLY,
@@ -54,6 +59,9 @@ struct config_llm {
 struct config_sendmail {
     CONFIG_SENDMAIL_KEYS(CONFIG_FIELD)
 };
+struct config_policy {
+    CONFIG_POLICY_KEYS(CONFIG_FIELD)
+};
 struct config_mailbox {
     char *address; /* lowercased */
     CONFIG_MAILBOX_KEYS(CONFIG_FIELD)
@@ -61,7 +69,8 @@ struct config_mailbox {
 struct config_intent {
     char *intent; /* the group's NAME */
     CONFIG_INTENT_KEYS(CONFIG_FIELD)
-    char *template_text; /* the template's contents, read and checked at load time */
+    char *template_text;      /* the template's contents, read and checked at load time */
+    char *template_html_text; /* likewise, the HTML template */
 };
 
 struct config {
@@ -69,6 +78,7 @@ struct config {
     struct config_daemon daemon;
     struct config_llm llm;
     struct config_sendmail sendmail;
+    struct config_policy policy;
     GPtrArray *mailboxes; /* of struct config_mailbox * */
     GPtrArray *intents;   /* of struct config_intent *, defined and defaulted */
     char *api_key;        /* read from llm.api_key_file, NULL when none */

@@ -91,6 +91,35 @@
       "shell.")                                                                                    \
     X(timeout, DURATION, "2m", 1, 3600, NULL, "The longest one sendmail run may take.")
 
+#define CONFIG_POLICY_KEYS(X)                                                                      \
+    X(trusted_authserv_ids, LIST, "", 0, 0, NULL,                                                  \
+      "The authserv-ids (RFC 8601) of the hosts whose Authentication-Results headers are "         \
+      "believed, e.g. mx.example.org; headers from any other host are ignored.")                   \
+    X(require_auth, ENUM, "none", 0, 0, "none|spf_or_dkim|dmarc",                                  \
+      "What a trusted Authentication-Results must show before a reply goes out: nothing "          \
+      "more (an explicit dmarc=fail always stops it), an aligned SPF or DKIM pass, or a DMARC "    \
+      "pass.")                                                                                     \
+    X(classify_suppressed, BOOL, "false", 0, 0, NULL,                                              \
+      "Classify (and record) mail that the policy already stops; it is still not answered. "       \
+      "Off saves the tokens.")                                                                     \
+    X(allow_senders, LIST, "", 0, 0, NULL,                                                         \
+      "Addresses or @domains whose mail skips the spam, authentication and rate rules (never "     \
+      "the automatic-mail rules of RFC 3834).")                                                    \
+    X(block_senders, LIST, "", 0, 0, NULL,                                                         \
+      "Addresses or @domains that never get an automatic reply nor an escalation.")                \
+    X(spam_threshold, DOUBLE, "5", 0, 1000, NULL,                                                  \
+      "A SpamAssassin or rspamd score at or above this stops the reply.")                          \
+    X(rspamd_spam_actions, LIST, "reject, add header, rewrite subject, soft reject", 0, 0, NULL,   \
+      "X-Rspamd-Action values that count as spam.")                                                \
+    X(loop_window, DURATION, "10m", 60, 86400, NULL, "The window of the loop caps below.")         \
+    X(loop_limit_mailbox, UINT, "10", 1, 10000, NULL,                                              \
+      "At most this many automatic mails from one mailbox to one counterpart per loop_window.")    \
+    X(loop_limit_total, UINT, "30", 1, 100000, NULL,                                               \
+      "At most this many automatic mails to one counterpart from all mailboxes per "               \
+      "loop_window.")                                                                              \
+    X(bounce_block, DURATION, "60d", 0, 31536000, NULL,                                            \
+      "An address that hard-bounced one of our replies gets no automatic reply for this long.")
+
 #define CONFIG_MAILBOX_KEYS(X)                                                                     \
     X(name, STRING, "", 0, 0, NULL, "The display name in the From header of replies.")             \
     X(persona, STRING,                                                                             \
@@ -106,7 +135,17 @@
       "The human address that receives escalations and drafts. Required unless mode is off.")      \
     X(reply_interval, DURATION, "7d", 0, 31536000, NULL,                                           \
       "At most one automatic reply per sender in this interval (RFC 3834); 0 answers every "       \
-      "message, which is dangerous.")
+      "message, which is dangerous.")                                                              \
+    X(escalate_suppressed, BOOL, "true", 0, 0, NULL,                                               \
+      "Mail from a person that the policy keeps from an automatic reply (failed "                  \
+      "authentication, reply interval, loop caps, a recent bounce) goes to escalate_to instead "   \
+      "of being only recorded.")                                                                   \
+    X(signature, STRING, "", 0, 0, NULL,                                                           \
+      "Text added under every reply of this mailbox ({{signature}} in templates; \\n for a new "   \
+      "line).")                                                                                    \
+    X(disclaimer, STRING, "", 0, 0, NULL,                                                          \
+      "Text added at the very end of every reply ({{disclaimer}} in templates; \\n for a new "     \
+      "line).")
 
 #define CONFIG_INTENT_KEYS(X)                                                                      \
     X(description, STRING, "", 0, 0, NULL, "What the sender wants, told to the model.")            \
@@ -114,7 +153,12 @@
       "What is done with a message of this intent.")                                               \
     X(template, PATH, "", 0, 0, NULL,                                                              \
       "The text template of replies ({{reply}}, {{sender_name}}, {{original_subject}}, "           \
-      "{{mailbox}}); empty for the built-in one.")                                                 \
+      "{{mailbox}}, {{date}}, {{summary}}, {{signature}}, {{disclaimer}}); empty for the "         \
+      "built-in one.")                                                                             \
+    X(template_html, PATH, "", 0, 0, NULL,                                                         \
+      "The HTML template of replies, sent with the text one as multipart/alternative (values "     \
+      "are HTML-escaped; reply, signature and disclaimer become paragraphs, so place them in a "   \
+      "<div> or <td>, not in a <p>); empty for the built-in one.")                                 \
     X(keywords, LIST, "", 0, 0, NULL,                                                              \
       "Words that select this intent in the builtin classifier (case-insensitive).")               \
     X(webhook_url, STRING, "", 0, 0, NULL,                                                         \

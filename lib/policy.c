@@ -1,6 +1,7 @@
 /*
  * policy: the rules that stop an automatic reply before any LLM is asked; see policy.h.
  */
+#include <math.h>
 #include <string.h>
 
 #include <glib.h>
@@ -199,4 +200,208 @@ char *policy_reply_refusal(const struct config *cfg, const char *envelope_from,
     if (reason == NULL)
         reason = policy_machine_headers(msg);
     return reason;
+}
+
+/* --- the site's rules: lists, upstream verdicts, authentication --- */
+
+gboolean policy_sender_listed(char *const *list, const char *address)
+{
+    if (address == NULL || *address == '\0' || list == NULL)
+        return FALSE;
+    const char *at = strrchr(address, '@');
+    for (char *const *entry = list; *entry != NULL; entry++) {
+        if (**entry == '@' ? at != NULL && g_ascii_strcasecmp(at, *entry) == 0
+                           : g_ascii_strcasecmp(address, *entry) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* The number after KEY= in TEXT (e.g. "score=7.1"), or NAN. */
+static double policy_number_after(const char *text, const char *key)
+{
+    const char *found = strstr(text, key);
+    if (found == NULL)
+        return NAN;
+    char *end;
+    double value = g_ascii_strtod(found + strlen(key), &end);
+    return end == found + strlen(key) ? NAN : value;
+}
+
+static char *policy_score_verdict(const struct config *cfg, const char *header, double score)
+{
+    if (isnan(score) || score < cfg->policy.spam_threshold)
+        return NULL;
+    return g_strdup_printf("spam: %s score %.1f is at or above spam_threshold %.1f", header, score,
+                           cfg->policy.spam_threshold);
+}
+
+char *policy_spam_verdict(const struct config *cfg, const struct mime_message *msg)
+{
+    char *reason = NULL;
+    char *value = mime_header_first(msg, "X-Virus-Status");
+    if (value != NULL && g_ascii_strncasecmp(g_strstrip(value), "infected", 8) == 0)
+        reason = g_strdup_printf("virus: X-Virus-Status: %.80s", value);
+    g_free(value);
+    if (reason == NULL && (value = mime_header_first(msg, "X-Spam-Flag")) != NULL) {
+        if (g_ascii_strcasecmp(g_strstrip(value), "yes") == 0)
+            reason = g_strdup("spam: X-Spam-Flag: YES");
+        g_free(value);
+    }
+    if (reason == NULL && (value = mime_header_first(msg, "X-Spam-Status")) != NULL) {
+        if (g_ascii_strncasecmp(g_strstrip(value), "yes", 3) == 0)
+            reason = g_strdup("spam: X-Spam-Status: Yes");
+        else
+            reason =
+                policy_score_verdict(cfg, "X-Spam-Status", policy_number_after(value, "score="));
+        g_free(value);
+    }
+    static const char *const score_headers[] = {"X-Spam-Score", "X-Rspamd-Score"};
+    for (size_t i = 0; reason == NULL && i < G_N_ELEMENTS(score_headers); i++) {
+        if ((value = mime_header_first(msg, score_headers[i])) == NULL)
+            continue;
+        char *end;
+        double score = g_ascii_strtod(g_strstrip(value), &end);
+        reason = policy_score_verdict(cfg, score_headers[i], end == value ? NAN : score);
+        g_free(value);
+    }
+    if (reason == NULL && (value = mime_header_first(msg, "X-Spamd-Result")) != NULL) {
+        /* rspamd: "default: False [3.50 / 15.00]; ..." */
+        const char *open = strchr(value, '[');
+        reason = policy_score_verdict(cfg, "X-Spamd-Result",
+                                      open != NULL ? g_ascii_strtod(open + 1, NULL) : NAN);
+        g_free(value);
+    }
+    if (reason == NULL && (value = mime_header_first(msg, "X-Rspamd-Action")) != NULL) {
+        char *action = g_ascii_strdown(g_strstrip(value), -1);
+        gboolean spam =
+            g_strv_contains((const char *const *)cfg->policy.rspamd_spam_actions, action);
+        g_free(action);
+        if (spam)
+            reason = g_strdup_printf("spam: X-Rspamd-Action: %.40s", value);
+        g_free(value);
+    }
+    return reason;
+}
+
+/* Relaxed alignment, approximated: one domain is the other or ends with "." and the other. */
+static gboolean policy_aligned(const char *domain, const char *from_domain)
+{
+    if (domain == NULL || from_domain == NULL)
+        return FALSE;
+    size_t a = strlen(domain), b = strlen(from_domain);
+    if (g_ascii_strcasecmp(domain, from_domain) == 0)
+        return TRUE;
+    if (a > b)
+        return domain[a - b - 1] == '.' && g_ascii_strcasecmp(domain + a - b, from_domain) == 0;
+    return from_domain[b - a - 1] == '.' && g_ascii_strcasecmp(from_domain + b - a, domain) == 0;
+}
+
+/* The value of PROPERTY (e.g. "header.d=") in one result, without any "@" prefix. */
+static char *policy_property(const char *result, const char *property)
+{
+    const char *found = strstr(result, property);
+    if (found == NULL)
+        return NULL;
+    found += strlen(property);
+    size_t len = strcspn(found, " \t;()");
+    char *value = g_strndup(found, len);
+    char *at = strrchr(value, '@');
+    if (at != NULL)
+        memmove(value, at + 1, strlen(at + 1) + 1);
+    return value;
+}
+
+char *policy_auth_verdict(const struct config *cfg, const struct mime_message *msg)
+{
+    char **trusted = cfg->policy.trusted_authserv_ids;
+    if (trusted == NULL || *trusted == NULL)
+        return NULL;
+    GPtrArray *headers = mime_header_all(msg, "Authentication-Results");
+    const char *chosen = NULL;
+    for (guint i = 0; i < headers->len && chosen == NULL; i++) {
+        const char *value = g_ptr_array_index(headers, i);
+        char *id = g_strndup(value, strcspn(value, ";"));
+        char *bare = policy_strip_comments(id);
+        bare[strcspn(bare, " \t")] = '\0'; /* an optional version follows the id */
+        for (char **t = trusted; *t != NULL && chosen == NULL; t++)
+            if (g_ascii_strcasecmp(bare, *t) == 0)
+                chosen = value;
+        g_free(bare);
+        g_free(id);
+    }
+    const char *at = msg->from_addr != NULL ? strrchr(msg->from_addr, '@') : NULL;
+    const char *from_domain = at != NULL ? at + 1 : NULL;
+    gboolean dmarc_pass = FALSE, dmarc_fail = FALSE, aligned_pass = FALSE;
+    if (chosen != NULL) {
+        char **results = g_strsplit(chosen, ";", -1);
+        for (char **r = results + 1; *r != NULL; r++) {
+            char *result = policy_strip_comments(*r);
+            char *lower = g_ascii_strdown(result, -1);
+            if (g_str_has_prefix(lower, "dmarc=pass"))
+                dmarc_pass = TRUE;
+            else if (g_str_has_prefix(lower, "dmarc=fail"))
+                dmarc_fail = TRUE;
+            else if (g_str_has_prefix(lower, "dkim=pass") || g_str_has_prefix(lower, "spf=pass")) {
+                char *domain = policy_property(
+                    lower, g_str_has_prefix(lower, "dkim") ? "header.d=" : "smtp.mailfrom=");
+                if (domain == NULL && g_str_has_prefix(lower, "dkim"))
+                    domain = policy_property(lower, "header.i=");
+                aligned_pass = aligned_pass || policy_aligned(domain, from_domain);
+                g_free(domain);
+            }
+            g_free(lower);
+            g_free(result);
+        }
+        g_strfreev(results);
+    }
+    g_ptr_array_unref(headers);
+
+    if (dmarc_fail)
+        return g_strdup("sender authentication: dmarc=fail (a reply would be backscatter to a "
+                        "forged address)");
+    switch ((enum config_require_auth)cfg->policy.require_auth) {
+    case CONFIG_REQUIRE_AUTH_DMARC:
+        return dmarc_pass ? NULL
+                          : g_strdup("sender authentication: no dmarc=pass from a trusted "
+                                     "Authentication-Results (require_auth = dmarc)");
+    case CONFIG_REQUIRE_AUTH_SPF_OR_DKIM:
+        return dmarc_pass || aligned_pass
+                   ? NULL
+                   : g_strdup("sender authentication: no aligned SPF or DKIM pass from a trusted "
+                              "Authentication-Results (require_auth = spf_or_dkim)");
+    case CONFIG_REQUIRE_AUTH_NONE:
+    default:
+        return NULL;
+    }
+}
+
+void policy_decide(const struct config *cfg, const char *envelope_from,
+                   const struct mime_message *msg, struct policy_decision *decision_r)
+{
+    struct policy_decision decision = {POLICY_REPLY, NULL, FALSE};
+    if ((decision.reason = policy_reply_refusal(cfg, envelope_from, msg)) != NULL)
+        decision.verdict = POLICY_AUTOMATED;
+    else if (policy_sender_listed(cfg->policy.block_senders, envelope_from) ||
+             policy_sender_listed(cfg->policy.block_senders, msg->from_addr)) {
+        decision.verdict = POLICY_REFUSED;
+        decision.reason = g_strdup("the sender is in block_senders");
+    } else {
+        decision.allowed = policy_sender_listed(cfg->policy.allow_senders, envelope_from);
+        if (!decision.allowed && (decision.reason = policy_spam_verdict(cfg, msg)) != NULL)
+            decision.verdict = POLICY_REFUSED;
+        else if ((decision.reason = policy_auth_verdict(cfg, msg)) != NULL) {
+            /* An explicit dmarc=fail stops the reply even for an allowed sender. */
+            if (!decision.allowed || strstr(decision.reason, "dmarc=fail") != NULL)
+                decision.verdict = POLICY_HELD_BACK;
+            else
+                g_clear_pointer(&decision.reason, g_free);
+        }
+    }
+    *decision_r = decision;
+}
+
+void policy_decision_clear(struct policy_decision *decision)
+{
+    g_clear_pointer(&decision->reason, g_free);
 }

@@ -24,4 +24,31 @@
 char *policy_reply_refusal(const struct config *cfg, const char *envelope_from,
                            const struct mime_message *msg);
 
+/* What the rules that need no database say about an automatic reply. */
+enum policy_verdict {
+    POLICY_REPLY,     /* a reply may go (the database rules are still to be asked) */
+    POLICY_AUTOMATED, /* automatic mail (policy_reply_refusal): recorded only */
+    POLICY_REFUSED,   /* blocked sender, spam or virus: recorded only */
+    POLICY_HELD_BACK  /* a person's mail that gets no automatic reply (failed authentication) */
+};
+struct policy_decision {
+    enum policy_verdict verdict;
+    char *reason;     /* NULL for POLICY_REPLY */
+    gboolean allowed; /* the sender is in allow_senders: spam, auth and rate rules skipped */
+};
+
+/* The whole verdict: policy_reply_refusal(), then block_senders, upstream spam and virus
+ * verdicts, then sender authentication from trusted Authentication-Results headers (only the
+ * topmost header of a trusted authserv-id counts: a sender can forge lower ones). Free the
+ * reason with policy_decision_clear(). */
+void policy_decide(const struct config *cfg, const char *envelope_from,
+                   const struct mime_message *msg, struct policy_decision *decision_r);
+void policy_decision_clear(struct policy_decision *decision);
+
+/* The pieces, for tests: is ADDRESS in LIST (addresses or @domains)? The spam or virus verdict
+ * of upstream filters, or NULL. The authentication verdict, or NULL when it passes. */
+gboolean policy_sender_listed(char *const *list, const char *address);
+char *policy_spam_verdict(const struct config *cfg, const struct mime_message *msg);
+char *policy_auth_verdict(const struct config *cfg, const struct mime_message *msg);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "compose.h"
 #include "db.h"
+#include "draft.h"
 #include "inject.h"
 #include "log.h"
 #include "mime.h"
@@ -20,7 +21,7 @@
 struct process_plan {
     const struct config_mailbox *mailbox;
     struct mime_message *msg;
-    char *refusal; /* why no automatic reply may go, or NULL */
+    struct policy_decision policy; /* may a reply go, and if not, why */
     struct classification *classification;
     const struct config_intent *intent;
     enum store_action_kind action;
@@ -30,7 +31,7 @@ struct process_plan {
 static void process_plan_clear(struct process_plan *plan)
 {
     mime_message_free(plan->msg);
-    g_free(plan->refusal);
+    policy_decision_clear(&plan->policy);
     classification_free(plan->classification);
     g_free(plan->reason);
 }
@@ -110,18 +111,26 @@ static enum process_result process_release(struct process_context *ctx, const st
 }
 
 /* Choose the action from the policy verdict, the intent's rule and the mailbox's mode. */
-static void process_choose(const struct config *cfg, struct process_plan *plan,
-                           gboolean replied_recently)
+static void process_choose(const struct config *cfg, struct process_plan *plan)
 {
     const struct config_mailbox *mailbox = plan->mailbox;
-    if (plan->refusal != NULL) {
+    enum policy_verdict verdict = plan->policy.verdict;
+    if (verdict == POLICY_AUTOMATED || verdict == POLICY_REFUSED ||
+        (verdict == POLICY_HELD_BACK && !mailbox->escalate_suppressed)) {
         plan->action = STORE_ACTION_NONE;
-        plan->reason = g_strdup_printf("no reply: %s", plan->refusal);
+        plan->reason = g_strdup_printf("no reply: %s", plan->policy.reason);
         return;
     }
     if (mailbox->mode == CONFIG_MODE_OFF) {
         plan->action = STORE_ACTION_NONE;
         plan->reason = g_strdup("mailbox mode is off: recorded only");
+        return;
+    }
+    if (verdict == POLICY_HELD_BACK) {
+        plan->action = STORE_ACTION_ESCALATE;
+        plan->reason = g_strdup_printf("no automatic reply (%s); escalated for a person "
+                                       "(escalate_suppressed)",
+                                       plan->policy.reason);
         return;
     }
     const struct classification *c = plan->classification;
@@ -134,11 +143,6 @@ static void process_choose(const struct config *cfg, struct process_plan *plan,
         if (mailbox->mode == CONFIG_MODE_DRAFT) {
             plan->action = STORE_ACTION_DRAFT;
             plan->reason = g_strdup_printf("intent %s: reply, mailbox mode draft", name);
-        } else if (replied_recently) {
-            plan->action = STORE_ACTION_ESCALATE;
-            plan->reason = g_strdup_printf("intent %s: the sender already had an automatic "
-                                           "reply within reply_interval",
-                                           name);
         } else {
             plan->action = STORE_ACTION_REPLY;
             plan->reason = g_strdup_printf("intent %s: reply", name);
@@ -225,10 +229,12 @@ static enum process_result process_classify(struct process_context *ctx,
     return PROCESS_DONE;
 }
 
-/* The mail an action sends: its text, recipient, envelope sender and Message-ID. */
+/* The mail an action sends: its text, recipient, envelope sender and Message-ID. A draft
+ * stores the reply itself for approval and sends the person the proposal with the draft's
+ * number. NULL, with the reason, when the draft cannot be stored. */
 static char *process_compose(struct process_context *ctx, const struct queue_row *row,
                              const struct process_plan *plan, const char **recipient_r,
-                             const char **sender_r, char **message_id_r)
+                             const char **sender_r, char **message_id_r, char **error_r)
 {
     struct compose_reply reply = {ctx->cfg,  plan->mailbox,      plan->intent,
                                   plan->msg, row->envelope_from, plan->classification};
@@ -237,14 +243,35 @@ static char *process_compose(struct process_context *ctx, const struct queue_row
         *sender_r = ""; /* null envelope sender: a bounce of a reply cannot loop */
         return compose_reply(&reply, message_id_r);
     }
-    char *draft = plan->action == STORE_ACTION_DRAFT ? compose_reply_text(&reply) : NULL;
-    struct compose_escalation escalation = {
-        ctx->cfg,           plan->mailbox,        plan->msg,    row->id,
-        row->envelope_from, plan->classification, plan->reason, draft};
+    char *draft = NULL, *why = NULL;
+    if (plan->action == STORE_ACTION_DRAFT) {
+        char *reply_id = NULL;
+        char *reply_text = compose_reply(&reply, &reply_id);
+        gint64 draft_id = 0;
+        int status = draft_add(ctx->db, row->id, row->envelope_from, reply_id, reply_text,
+                               &draft_id, error_r);
+        g_free(reply_text);
+        g_free(reply_id);
+        if (status != DB_OK)
+            return NULL;
+        draft = compose_reply_text(&reply);
+        why = g_strdup_printf("%s; draft %" G_GINT64_FORMAT " waits for approval: "
+                              "mailtriagectl draft approve %" G_GINT64_FORMAT,
+                              plan->reason, draft_id, draft_id);
+    }
+    struct compose_escalation escalation = {ctx->cfg,
+                                            plan->mailbox,
+                                            plan->msg,
+                                            row->id,
+                                            row->envelope_from,
+                                            plan->classification,
+                                            why != NULL ? why : plan->reason,
+                                            draft};
     *recipient_r = plan->mailbox->escalate_to;
     *sender_r = plan->mailbox->address;
     char *text = compose_escalation(&escalation, message_id_r);
     g_free(draft);
+    g_free(why);
     return text;
 }
 
@@ -254,7 +281,12 @@ static enum process_result process_send(struct process_context *ctx, const struc
 {
     const char *recipient, *sender;
     char *message_id = NULL, *error = NULL;
-    char *text = process_compose(ctx, row, plan, &recipient, &sender, &message_id);
+    char *text = process_compose(ctx, row, plan, &recipient, &sender, &message_id, &error);
+    if (text == NULL) {
+        enum process_result result = process_defer(ctx, row, error, FALSE, 0);
+        g_free(error);
+        return result;
+    }
     struct store_action action = {plan->action, plan->reason, recipient, sender, message_id};
     gint64 action_id = 0;
     enum process_result result = PROCESS_DONE;
@@ -355,16 +387,140 @@ static enum process_result process_act(struct process_context *ctx, const struct
     return process_send(ctx, row, plan);
 }
 
-/* Was an automatic reply sent to this sender by this mailbox within its reply_interval? */
-static int process_replied_recently(struct process_context *ctx, const struct queue_row *row,
-                                    const struct process_plan *plan, char **error_r)
+/* The rules that need the database: a recent hard bounce, the reply interval, the loop caps.
+ * They hold back a reply that the other rules let go; 0, or < 0 on a database error. */
+static int process_database_rules(struct process_context *ctx, const struct queue_row *row,
+                                  struct process_plan *plan, char **error_r)
 {
-    gint64 interval = plan->mailbox->reply_interval;
-    if (interval == 0 || plan->refusal != NULL)
+    if (plan->policy.verdict != POLICY_REPLY || plan->policy.allowed)
         return 0;
+    const struct config_policy *policy = &ctx->cfg->policy;
+    const struct config_mailbox *mailbox = plan->mailbox;
+    const char *sender = row->envelope_from;
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-    return store_replied_since(ctx->db, plan->mailbox->address, row->envelope_from, now - interval,
-                               error_r);
+    char *reason = NULL;
+    int found;
+
+    if (policy->bounce_block > 0 &&
+        (found = store_bounced_since(ctx->db, sender, now - policy->bounce_block, error_r)) != 0) {
+        if (found < 0)
+            return found;
+        reason = g_strdup("a reply to this address hard-bounced within bounce_block");
+    }
+    if (reason == NULL && mailbox->reply_interval > 0 &&
+        (found = store_replied_since(ctx->db, mailbox->address, sender,
+                                     now - mailbox->reply_interval, error_r)) != 0) {
+        if (found < 0)
+            return found;
+        reason = g_strdup("the sender had an automatic reply within reply_interval (RFC 3834)");
+    }
+    if (reason == NULL) {
+        int from_mailbox = store_replies_to_since(ctx->db, mailbox->address, sender,
+                                                  now - policy->loop_window, error_r);
+        int from_all =
+            from_mailbox < 0
+                ? from_mailbox
+                : store_replies_to_since(ctx->db, NULL, sender, now - policy->loop_window, error_r);
+        if (from_all < 0)
+            return from_all;
+        if ((guint)from_mailbox >= policy->loop_limit_mailbox)
+            reason = g_strdup_printf("loop cap: %d automatic replies to this address from this "
+                                     "mailbox within loop_window",
+                                     from_mailbox);
+        else if ((guint)from_all >= policy->loop_limit_total)
+            reason = g_strdup_printf("loop cap: %d automatic replies to this address within "
+                                     "loop_window",
+                                     from_all);
+    }
+    if (reason != NULL) {
+        plan->policy.verdict = POLICY_HELD_BACK;
+        plan->policy.reason = reason;
+    }
+    return 0;
+}
+
+/* Our own Message-IDs ("....mailtriage@HOST") quoted in TEXT. */
+static GPtrArray *process_our_message_ids(const char *text, size_t len)
+{
+    static const char marker[] = ".mailtriage@";
+    GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+    const char *end = text + len;
+    for (const char *p = g_strstr_len(text, (gssize)len, marker); p != NULL && ids->len < 20;
+         p = g_strstr_len(p + 1, end - p - 1, marker)) {
+        const char *open = p;
+        while (open > text && open[-1] != '<' && p - open < 64)
+            open--;
+        const char *close = memchr(p, '>', (size_t)MIN(end - p, 300));
+        if (open == text || open[-1] != '<' || close == NULL)
+            continue;
+        char *id = g_strndup(open, (gsize)(close - open));
+        if (strpbrk(id, " \t\r\n<") == NULL &&
+            !g_ptr_array_find_with_equal_func(ids, id, g_str_equal, NULL))
+            g_ptr_array_add(ids, id);
+        else
+            g_free(id);
+    }
+    return ids;
+}
+
+/* The value of the first "NAME: value" line in TEXT, capped, or NULL. */
+static char *process_field(const char *text, size_t len, const char *name)
+{
+    const char *end = text + len;
+    for (const char *p = g_strstr_len(text, (gssize)len, name); p != NULL;
+         p = g_strstr_len(p + 1, end - p - 1, name)) {
+        if (p != text && p[-1] != '\n')
+            continue;
+        const char *value = p + strlen(name);
+        size_t n = strcspn(value, "\r\n");
+        return g_strstrip(g_strndup(value, MIN(n, (size_t)300)));
+    }
+    return NULL;
+}
+
+/* A delivery report for one of our replies: a hard bounce (5.x.x) blocks the address for
+ * bounce_block. The report itself gets no reply (it is automatic mail). */
+static int process_bounce(struct process_context *ctx, const struct queue_row *row,
+                          const struct process_plan *plan, char **error_r)
+{
+    if (plan->policy.verdict != POLICY_AUTOMATED)
+        return 0;
+    gsize len = 0;
+    const char *raw = g_bytes_get_data(row->raw, &len);
+    if (raw == NULL || g_strstr_len(raw, (gssize)len, "Status:") == NULL)
+        return 0;
+    char *status = process_field(raw, len, "Status:");
+    if (status == NULL || status[0] != '5') {
+        g_free(status);
+        return 0;
+    }
+    char *diagnostic = process_field(raw, len, "Diagnostic-Code:");
+    GPtrArray *ids = process_our_message_ids(raw, len);
+    int result = 0;
+    for (guint i = 0; i < ids->len && result == 0; i++) {
+        gint64 action = 0;
+        char *recipient = NULL;
+        int found =
+            store_reply_find(ctx->db, g_ptr_array_index(ids, i), &action, &recipient, error_r);
+        if (found < 0)
+            result = found;
+        else if (found == 1) {
+            result =
+                store_bounce_add(ctx->db, recipient, action, row->id, status, diagnostic, error_r);
+            char buf[LOG_ADDR_MAX];
+            if (result == 0)
+                process_note(ctx, row->id, LOG_LEVEL_WARNING,
+                             "our reply <%s> to <%s> hard-bounced (%s): no automatic reply to "
+                             "it for bounce_block",
+                             (const char *)g_ptr_array_index(ids, i), log_addr(recipient, buf),
+                             status);
+            g_free(recipient);
+        }
+    }
+    g_ptr_array_unref(ids);
+    g_free(diagnostic);
+    g_free(status);
+    return result;
 }
 
 static enum process_result process_plan_and_act(struct process_context *ctx,
@@ -380,20 +536,22 @@ static enum process_result process_plan_and_act(struct process_context *ctx,
         return result;
     }
 
-    plan->refusal = policy_reply_refusal(ctx->cfg, row->envelope_from, plan->msg);
-    /* No tokens are spent on mail that gets no answer anyway. */
-    if (plan->refusal == NULL && plan->mailbox->mode != CONFIG_MODE_OFF) {
-        enum process_result result = process_classify(ctx, row, plan);
-        if (result != PROCESS_DONE)
-            return result;
-    }
-    int recently = process_replied_recently(ctx, row, plan, &error);
-    if (recently < 0) {
+    policy_decide(ctx->cfg, row->envelope_from, plan->msg, &plan->policy);
+    if (process_database_rules(ctx, row, plan, &error) < 0 ||
+        process_bounce(ctx, row, plan, &error) < 0) {
         enum process_result result = process_defer(ctx, row, error, FALSE, 0);
         g_free(error);
         return result;
     }
-    process_choose(ctx->cfg, plan, recently == 1);
+    /* No tokens are spent on mail that gets no answer, unless classify_suppressed asks. */
+    gboolean answerable = plan->policy.verdict == POLICY_REPLY;
+    if (plan->mailbox->mode != CONFIG_MODE_OFF &&
+        (answerable || ctx->cfg->policy.classify_suppressed)) {
+        enum process_result result = process_classify(ctx, row, plan);
+        if (result != PROCESS_DONE)
+            return result;
+    }
+    process_choose(ctx->cfg, plan);
     return process_act(ctx, row, plan);
 }
 
@@ -450,10 +608,13 @@ int process_try(struct config *cfg, struct llm_client *llm, const char *raw, siz
     if (mime_parse(raw, len, &limits, &plan.msg, error_r) < 0)
         return -1;
     mime_message_dump(plan.msg, out);
-    plan.refusal = policy_reply_refusal(cfg, envelope_from, plan.msg);
+    policy_decide(cfg, envelope_from, plan.msg, &plan.policy);
     g_string_append_printf(out, "\npolicy: %s\n",
-                           plan.refusal != NULL ? plan.refusal : "a reply may go");
-    if (plan.refusal == NULL) {
+                           plan.policy.reason != NULL ? plan.policy.reason
+                                                      : "a reply may go (the database rules, "
+                                                        "reply interval, loop caps and bounces, "
+                                                        "are not applied by -t)");
+    if (plan.policy.verdict == POLICY_REPLY || cfg->policy.classify_suppressed) {
         struct llm_request request = {cfg, plan.mailbox, plan.msg};
         struct llm_failure failure = {NULL, 0};
         if (llm_classify(llm, &request, &plan.classification, &failure) != LLM_ANSWERED) {
@@ -469,7 +630,7 @@ int process_try(struct config *cfg, struct llm_client *llm, const char *raw, siz
                                c->intent, c->provider, c->confidence, c->error ? " error=" : "",
                                c->error ? c->error : "", c->summary ? c->summary : "");
     }
-    process_choose(cfg, &plan, FALSE);
+    process_choose(cfg, &plan);
     g_string_append_printf(out, "action: %s (%s)\n", store_action_kind_name(plan.action),
                            plan.reason);
     if (plan.action == STORE_ACTION_REPLY || plan.action == STORE_ACTION_DRAFT) {

@@ -186,6 +186,80 @@ int store_replied_since(sqlite3 *db, const char *mailbox, const char *recipient,
     return store_count_positive(db, stmt, error_r);
 }
 
+int store_replies_to_since(sqlite3 *db, const char *mailbox, const char *recipient, gint64 since,
+                           char **error_r)
+{
+    sqlite3_stmt *stmt =
+        db_prepare(db,
+                   "SELECT COUNT(*) FROM actions JOIN messages ON messages.id = actions.message"
+                   " WHERE actions.kind = 'reply' AND actions.state = 'sent'"
+                   " AND actions.recipient = ?2 COLLATE NOCASE AND actions.sent_at >= ?3"
+                   " AND (?1 IS NULL OR messages.mailbox = ?1)",
+                   error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    db_bind_text(stmt, 1, mailbox);
+    db_bind_text(stmt, 2, recipient);
+    sqlite3_bind_int64(stmt, 3, since);
+    int rc = sqlite3_step(stmt);
+    int count = rc == SQLITE_ROW ? (int)MIN(sqlite3_column_int64(stmt, 0), G_MAXINT) : 0;
+    if (rc != SQLITE_ROW)
+        *error_r = db_error(db, "count replies");
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? count : db_status_of(rc);
+}
+
+int store_reply_find(sqlite3 *db, const char *message_id, gint64 *action_r, char **recipient_r,
+                     char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "SELECT id, recipient FROM actions WHERE kind = 'reply'"
+                                    " AND state = 'sent' AND outgoing_message_id = ?1 LIMIT 1",
+                                    error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    db_bind_text(stmt, 1, message_id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *action_r = sqlite3_column_int64(stmt, 0);
+        *recipient_r = db_column_dup(stmt, 1);
+    } else if (rc != SQLITE_DONE)
+        *error_r = db_error(db, "find reply");
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : db_status_of(rc);
+}
+
+int store_bounce_add(sqlite3 *db, const char *address, gint64 action, gint64 report,
+                     const char *status, const char *diagnostic, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "INSERT INTO bounces (address, action, report, status,"
+                                    " diagnostic, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                    error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    db_bind_text(stmt, 1, address);
+    sqlite3_bind_int64(stmt, 2, action);
+    sqlite3_bind_int64(stmt, 3, report);
+    db_bind_text(stmt, 4, status);
+    db_bind_text(stmt, 5, diagnostic);
+    sqlite3_bind_int64(stmt, 6, store_now());
+    return store_finish_statement(db, stmt, "record bounce", error_r);
+}
+
+int store_bounced_since(sqlite3 *db, const char *address, gint64 since, char **error_r)
+{
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT COUNT(*) FROM bounces WHERE address = ?1 AND time >= ?2", error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    db_bind_text(stmt, 1, address);
+    sqlite3_bind_int64(stmt, 2, since);
+    return store_count_positive(db, stmt, error_r);
+}
+
 int store_actions_interrupted(sqlite3 *db, gint64 message, char **error_r)
 {
     sqlite3_stmt *stmt = db_prepare(db,

@@ -62,6 +62,21 @@ int store_actions_interrupted(sqlite3 *db, gint64 message,
 int store_replied_since(sqlite3 *db, const char *mailbox, const char *recipient, gint64 since,
                         char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
+/* How many automatic replies went to RECIPIENT since SINCE: from MAILBOX, or from any mailbox
+ * when MAILBOX is NULL. >= 0, or DB_BUSY/DB_ERROR. */
+int store_replies_to_since(sqlite3 *db, const char *mailbox, const char *recipient, gint64 since,
+                           char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* The sent reply with Message-ID MESSAGE_ID: 1 with its action id and recipient, 0 when none. */
+int store_reply_find(sqlite3 *db, const char *message_id, gint64 *action_r, char **recipient_r,
+                     char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* A hard bounce of reply ACTION to ADDRESS, reported by message REPORT. */
+int store_bounce_add(sqlite3 *db, const char *address, gint64 action, gint64 report,
+                     const char *status, const char *diagnostic,
+                     char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* 1 when ADDRESS hard-bounced one of our replies since SINCE, else 0. */
+int store_bounced_since(sqlite3 *db, const char *address, gint64 since,
+                        char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Audit trail; MESSAGE 0 for an event of the daemon. Failures are ignored: the log has it. */
 void store_event(sqlite3 *db, gint64 message, const char *level, const char *text);
 

@@ -8,16 +8,20 @@
 
 #include "template.h"
 
+/* BLOCK marks running text: in HTML its paragraphs become <p> elements. */
 static const struct {
     const char *name;
     size_t offset;
+    gboolean block;
 } template_variables[] = {
-    {"reply", offsetof(struct template_values, reply)},
-    {"sender_name", offsetof(struct template_values, sender_name)},
-    {"original_subject", offsetof(struct template_values, original_subject)},
-    {"mailbox", offsetof(struct template_values, mailbox)},
-    {"date", offsetof(struct template_values, date)},
-    {"summary", offsetof(struct template_values, summary)},
+    {"reply", offsetof(struct template_values, reply), TRUE},
+    {"sender_name", offsetof(struct template_values, sender_name), FALSE},
+    {"original_subject", offsetof(struct template_values, original_subject), FALSE},
+    {"mailbox", offsetof(struct template_values, mailbox), FALSE},
+    {"date", offsetof(struct template_values, date), FALSE},
+    {"summary", offsetof(struct template_values, summary), FALSE},
+    {"signature", offsetof(struct template_values, signature), TRUE},
+    {"disclaimer", offsetof(struct template_values, disclaimer), TRUE},
 };
 
 /* The variable named by the LEN bytes at NAME (spaces around it allowed), or -1. */
@@ -58,11 +62,71 @@ int template_check(const char *text, char **error_r)
     return 0;
 }
 
-static void template_append_html(GString *out, const char *value)
+/* TEXT as HTML text, also safe inside a quoted attribute. &#39; rather than &apos;, which
+ * HTML 4 mail readers show literally. Control characters other than tab are dropped: they
+ * have no meaning in HTML and some readers choke on them. */
+static void template_append_escaped(GString *out, const char *text)
 {
-    char *escaped = g_markup_escape_text(value, -1);
-    g_string_append(out, escaped);
-    g_free(escaped);
+    for (const char *p = text; *p != '\0'; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '&')
+            g_string_append(out, "&amp;");
+        else if (c == '<')
+            g_string_append(out, "&lt;");
+        else if (c == '>')
+            g_string_append(out, "&gt;");
+        else if (c == '"')
+            g_string_append(out, "&quot;");
+        else if (c == '\'')
+            g_string_append(out, "&#39;");
+        else if ((c >= ' ' && c != 0x7f) || c == '\t')
+            g_string_append_c(out, (char)c);
+    }
+}
+
+/* The lines of VALUE (made valid UTF-8; LF, CRLF or CR end a line), without the blank lines
+ * at either end and each stripped of the spaces around it; g_strfreev() them. */
+static char **template_lines(const char *value)
+{
+    char *valid = g_utf8_make_valid(value, -1);
+    GString *text = g_string_new(NULL);
+    for (const char *p = valid; *p != '\0'; p++)
+        if (*p != '\r')
+            g_string_append_c(text, *p);
+        else if (p[1] != '\n')
+            g_string_append_c(text, '\n');
+    g_free(valid);
+    char **lines = g_strsplit(g_strstrip(text->str), "\n", -1);
+    g_string_free(text, TRUE);
+    for (char **line = lines; *line != NULL; line++)
+        g_strstrip(*line);
+    return lines;
+}
+
+/* VALUE as escaped HTML. Running text (BLOCK) becomes one <p> per paragraph, paragraphs being
+ * separated by blank lines; within a paragraph, and in any other value, a newline is <br>. */
+static void template_append_html(GString *out, const char *value, gboolean block)
+{
+    char **lines = template_lines(value);
+    gboolean in_paragraph = FALSE, first = TRUE;
+    for (char **line = lines; *line != NULL; line++) {
+        if (block && **line == '\0') {
+            if (in_paragraph)
+                g_string_append(out, "</p>");
+            in_paragraph = FALSE;
+            continue;
+        }
+        if (block && !in_paragraph)
+            g_string_append(out, first ? "<p>" : "\n<p>");
+        else if (!first)
+            g_string_append(out, "<br>\n");
+        template_append_escaped(out, *line);
+        in_paragraph = TRUE;
+        first = FALSE;
+    }
+    if (block && in_paragraph)
+        g_string_append(out, "</p>");
+    g_strfreev(lines);
 }
 
 char *template_render(const char *text, const struct template_values *values, gboolean html)
@@ -79,7 +143,7 @@ char *template_render(const char *text, const struct template_values *values, gb
         const char *value =
             *(const char *const *)((const char *)values + template_variables[index].offset);
         if (value != NULL && html)
-            template_append_html(out, value);
+            template_append_html(out, value, template_variables[index].block);
         else if (value != NULL)
             g_string_append(out, value);
         p = close + 1;

@@ -1,10 +1,14 @@
 /*
  * template: reply templates with {{variable}} placeholders.
  *
- * The known variables are reply, sender_name, original_subject, mailbox, date and summary;
- * template_check() rejects any other name and unclosed braces, so that a broken template is a
- * configuration error found at load time, never at send time. template_render() substitutes
- * values (NULL renders as nothing) and, for HTML templates, escapes them.
+ * The known variables are reply, sender_name, original_subject, mailbox, date, summary,
+ * signature and disclaimer; template_check() rejects any other name and unclosed braces, so
+ * that a broken template is a configuration error found at load time, never at send time.
+ * template_render() substitutes values (NULL renders as nothing). For HTML templates every
+ * value is escaped (& < > " ' and control characters), so it is safe as text and inside a
+ * quoted attribute. reply, signature and disclaimer are running text: each paragraph (lines
+ * separated by a blank line) becomes <p>...</p>, so they belong in a block such as <div> or
+ * <td>, never inside <p>; within a paragraph, and in the other values, a newline is <br>.
  */
 #ifndef MAILTRIAGE_TEMPLATE_H
 #define MAILTRIAGE_TEMPLATE_H
@@ -18,6 +22,8 @@ struct template_values {
     const char *mailbox;
     const char *date;
     const char *summary;
+    const char *signature;
+    const char *disclaimer;
 };
 
 int template_check(const char *text, char **error_r) G_GNUC_WARN_UNUSED_RESULT;

@@ -136,10 +136,12 @@ intents = send_info, create_account, speak_to_human, unknown
 [intent send_info]
 action = reply
 template = $MT_DIR/templates/send_info.txt
+template_html = $MT_DIR/templates/send_info.html
 
 [intent create_account]
 action = reply
 template = $MT_DIR/templates/create_account.txt
+${MT_EXTRA_CONF:-}
 CONF
 	mv "$MT_DIR/mailtriage.conf.new" "$MT_DIR/mailtriage.conf"
 }

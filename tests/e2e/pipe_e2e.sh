@@ -140,7 +140,8 @@ printf '#!/bin/sh\necho "postdrop: warning: queue file write error" >&2\nexit 75
 chmod 755 "$MT_DIR/bin/sendmail-fail"
 mt_write_config "openai" "http://127.0.0.1:$MT_LLM_PORT/v1" "$MT_DIR/bin/sendmail-fail"
 kill -USR1 "$MT_DAEMON_PID"
-wait_until 10 test "$(grep -c "configuration reloaded" "$MT_DIR/daemon.log")" = 2
+reloaded_twice() { [ "$(grep -c "configuration reloaded" "$MT_DIR/daemon.log")" = 2 ]; }
+wait_until 10 reloaded_twice
 sed -e 's/alice@customer.test/dave@customer.test/; s/Alice Martin/Dave Lee/; s/pricing-1@/pricing-3@/' "$MAIL/pricing.eml" > "$MAIL/pricing3.eml"
 mt_send dave@customer.test support@site.test "$MAIL/pricing3.eml"
 deferred() { mt_sql "SELECT last_error FROM messages WHERE message_id = 'pricing-3@customer.test' AND state = 'queued'" | grep -q "status 75: postdrop: warning: queue file write error"; }

@@ -2,10 +2,14 @@
  * compose_test: the specification of lib/compose.c, read back the way a mail client would.
  *
  * Each case builds a reply or an escalation from a parsed original, parses the output again
- * with GMime and checks the headers and the decoded text; header-injection cases also look at
- * the raw header block. The reply template has UTF-8 ("€") of its own so that the
- * transfer-encoding and charset are checked with real non-ASCII text. The subject and
- * Message-ID rules are tables: one row per original subject or msg-id.
+ * with GMime and checks the headers and the decoded parts (a reply is multipart/alternative:
+ * text, then HTML); header-injection cases also look at the raw header block. The reply
+ * templates have UTF-8 ("€") of their own so that the transfer-encoding and charset are checked
+ * with real non-ASCII text. Intent send_info has templates without {{signature}} or
+ * {{disclaimer}}, create_account has templates with both; the support mailbox has a signature
+ * and a disclaimer, the sales mailbox neither. The shipped templates in contrib/templates are
+ * rendered too. The subject and Message-ID rules are tables: one row per original subject or
+ * msg-id.
  */
 #include <string.h>
 
@@ -27,16 +31,51 @@ static const char compose_template[] = "Bonjour {{sender_name}},\n"
                                        "-- \n"
                                        "{{mailbox}}\n";
 
+static const char compose_template_html[] = "<html><body>\n"
+                                            "<p>Bonjour {{sender_name}},</p>\n"
+                                            "<div>{{reply}}</div>\n"
+                                            "<p>Tarif de base : 10 \u20ac.</p>\n"
+                                            "<p>{{mailbox}}</p>\n"
+                                            "</body></html>\n";
+
+static const char signed_template[] = "Hello {{sender_name}},\n"
+                                      "\n"
+                                      "{{reply}}\n"
+                                      "\n"
+                                      "Kind regards,\n"
+                                      "{{mailbox}}\n"
+                                      "{{signature}}\n"
+                                      "\n"
+                                      "-- \n"
+                                      "{{disclaimer}}\n";
+
+static const char signed_template_html[] = "<div>{{reply}}</div>\n"
+                                           "<p>Kind regards,<br>{{mailbox}}</p>\n"
+                                           "<div class=\"signature\">{{signature}}</div>\n"
+                                           "<div class=\"disclaimer\">{{disclaimer}}</div>\n";
+
+/* The directory is filled in four times: send_info.txt, send_info.html, signed.txt and
+ * signed.html. In the file, "\\n" is the escape the loader turns into a newline. */
 static const char compose_ini_format[] = "[daemon]\n"
                                          "hostname = mx.test.example\n"
                                          "[intent send_info]\n"
                                          "description = Asks for prices.\n"
                                          "action = reply\n"
-                                         "template = %s\n"
+                                         "template = %s/send_info.txt\n"
+                                         "template_html = %s/send_info.html\n"
+                                         "[intent create_account]\n"
+                                         "description = Wants an account.\n"
+                                         "action = reply\n"
+                                         "template = %s/signed.txt\n"
+                                         "template_html = %s/signed.html\n"
                                          "[mailbox support@example.org]\n"
                                          "name = Example Support\n"
-                                         "intents = send_info, speak_to_human\n"
+                                         "intents = send_info, create_account, speak_to_human\n"
                                          "escalate_to = staff@example.org\n"
+                                         "signature = Jane Doe\\nSupport & Billing, "
+                                         "Caf\u00e9 d\u00e9partement\n"
+                                         "disclaimer = This message is confidential.\\n\\nIf "
+                                         "it reached you by mistake, delete it.\n"
                                          "[mailbox sales@example.org]\n"
                                          "intents = send_info\n"
                                          "escalate_to = staff@example.org\n";
@@ -56,6 +95,11 @@ static const char original_eml[] = "From: Alice Martin <alice@example.com>\n"
                                    "How much is the yearly plan?\n";
 
 #define REPLY_TEXT "Our plans start at 10 \u20ac a month."
+#define SIGNATURE_TEXT "Jane Doe\nSupport & Billing, Caf\u00e9 d\u00e9partement"
+#define SIGNATURE_HTML "<p>Jane Doe<br>\nSupport &amp; Billing, Caf\u00e9 d\u00e9partement</p>"
+#define DISCLAIMER_TEXT "This message is confidential.\n\nIf it reached you by mistake, delete it."
+#define DISCLAIMER_HTML                                                                            \
+    "<p>This message is confidential.</p>\n<p>If it reached you by mistake, delete it.</p>"
 
 struct compose_fixture {
     char *dir;
@@ -72,12 +116,22 @@ static void compose_fixture_init(struct compose_fixture *f, const char *eml)
 {
     memset(f, 0, sizeof(*f));
     f->dir = testdata_tmpdir();
-    char *template_path = g_build_filename(f->dir, "send_info.txt", NULL);
-    testdata_write(template_path, compose_template, -1, 0644);
-    char *ini = g_strdup_printf(compose_ini_format, template_path);
+    static const struct {
+        const char *name, *text;
+    } templates[] = {
+        {"send_info.txt", compose_template},
+        {"send_info.html", compose_template_html},
+        {"signed.txt", signed_template},
+        {"signed.html", signed_template_html},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(templates); i++) {
+        char *path = g_build_filename(f->dir, templates[i].name, NULL);
+        testdata_write(path, templates[i].text, -1, 0644);
+        g_free(path);
+    }
+    char *ini = g_strdup_printf(compose_ini_format, f->dir, f->dir, f->dir, f->dir);
     f->cfg = testdata_config(ini);
     g_free(ini);
-    g_free(template_path);
     f->mailbox = config_mailbox_find(f->cfg, "support@example.org");
     f->intent = config_intent_find(f->cfg, "send_info");
     g_assert_nonnull(f->mailbox);
@@ -585,7 +639,50 @@ static void test_reply_has_fresh_message_id_and_date(void)
     compose_fixture_clear(&f);
 }
 
-static void test_reply_text_is_rendered_template_in_utf8(void)
+/* ---- reply bodies ---- */
+
+/* Part INDEX of the reply's body when that is multipart/alternative, else NULL. */
+static GMimeObject *alternative_part(GMimeMessage *message, int index)
+{
+    GMimeObject *body = g_mime_message_get_mime_part(message);
+    if (!GMIME_IS_MULTIPART(body) || index >= g_mime_multipart_get_count(GMIME_MULTIPART(body)))
+        return NULL;
+    return g_mime_multipart_get_part(GMIME_MULTIPART(body), index);
+}
+
+/* A reply as a mail client sees it: the raw text, the parsed message, the decoded text/plain
+ * and text/html parts ("" when missing, which the asserting test reports). */
+struct reply_output {
+    char *raw;
+    char *id;
+    GMimeMessage *message;
+    char *plain;
+    char *html;
+};
+
+static void reply_output_init(struct reply_output *out, const struct compose_fixture *f)
+{
+    out->id = NULL;
+    out->raw = compose_reply(&f->reply, &out->id);
+    out->message = parse_output(out->raw);
+    GMimeObject *plain = alternative_part(out->message, 0);
+    GMimeObject *html = alternative_part(out->message, 1);
+    g_assert_nonnull(plain);
+    g_assert_nonnull(html);
+    out->plain = plain != NULL ? decoded_text(plain, NULL) : g_strdup("");
+    out->html = html != NULL ? decoded_text(html, NULL) : g_strdup("");
+}
+
+static void reply_output_clear(struct reply_output *out)
+{
+    g_free(out->plain);
+    g_free(out->html);
+    g_object_unref(out->message);
+    g_free(out->raw);
+    g_free(out->id);
+}
+
+static void test_reply_is_alternative_text_then_html(void)
 {
     struct compose_fixture f;
     compose_fixture_init(&f, NULL);
@@ -594,26 +691,382 @@ static void test_reply_text_is_rendered_template_in_utf8(void)
     GMimeMessage *message = parse_output(text);
 
     GMimeObject *body = g_mime_message_get_mime_part(message);
-    GMimeContentEncoding encoding = GMIME_CONTENT_ENCODING_DEFAULT;
-    char *decoded = decoded_text(body, &encoding);
-    g_assert_true(encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-                  encoding == GMIME_CONTENT_ENCODING_BASE64);
-    g_assert_cmpstr(g_mime_object_get_content_type_parameter(body, "charset"), ==, "utf-8");
-    g_assert_cmpstr(decoded, ==,
+    char *body_type = body != NULL ? mime_type_of(body) : NULL;
+    g_assert_cmpstr(body_type, ==, "multipart/alternative");
+    g_assert_cmpint(
+        GMIME_IS_MULTIPART(body) ? g_mime_multipart_get_count(GMIME_MULTIPART(body)) : 0, ==, 2);
+    static const char *const expected[] = {"text/plain", "text/html"};
+    for (int i = 0; i < (int)G_N_ELEMENTS(expected); i++) {
+        GMimeObject *part = alternative_part(message, i);
+        char *part_type = part != NULL ? mime_type_of(part) : NULL;
+        g_assert_cmpstr(part_type, ==, expected[i]);
+        g_assert_false(part != NULL && g_mime_object_get_disposition(part) != NULL);
+        g_free(part_type);
+    }
+
+    g_free(body_type);
+    g_object_unref(message);
+    g_free(text);
+    g_free(id);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_parts_are_utf8_in_7bit_transfer_encoding(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    char *id = NULL;
+    char *text = compose_reply(&f.reply, &id);
+    GMimeMessage *message = parse_output(text);
+
+    for (int i = 0; i < 2; i++) {
+        GMimeObject *part = alternative_part(message, i);
+        g_assert_nonnull(part);
+        if (part == NULL)
+            continue;
+        GMimeContentEncoding encoding = GMIME_CONTENT_ENCODING_DEFAULT;
+        g_free(decoded_text(part, &encoding));
+        g_assert_true(encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+                      encoding == GMIME_CONTENT_ENCODING_BASE64);
+        g_assert_cmpstr(g_mime_object_get_content_type_parameter(part, "charset"), ==, "utf-8");
+    }
+    /* On the wire the message is 7-bit. */
+    for (const char *p = text; *p != '\0'; p++)
+        g_assert_cmpint((unsigned char)*p, <, 0x80);
+
+    g_object_unref(message);
+    g_free(text);
+    g_free(id);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_text_part_is_rendered_template(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    g_assert_cmpstr(out.plain, ==,
                     "Bonjour Alice Martin,\n"
                     "\n" REPLY_TEXT "\n"
                     "\n"
                     "Tarif de base : 10 \u20ac.\n"
                     "-- \n"
                     "Example Support\n");
-    /* On the wire the message is 7-bit. */
-    for (const char *p = text; *p != '\0'; p++)
-        g_assert_cmpint((unsigned char)*p, <, 0x80);
+
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_html_part_is_rendered_html_template(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    g_assert_cmpstr(out.html, ==,
+                    "<html><body>\n"
+                    "<p>Bonjour Alice Martin,</p>\n"
+                    "<div><p>" REPLY_TEXT "</p></div>\n"
+                    "<p>Tarif de base : 10 \u20ac.</p>\n"
+                    "<p>Example Support</p>\n"
+                    "</body></html>\n");
+
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_html_escapes_markup_in_the_reply(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    f.classification.reply = "<script>alert(1)</script> & \"quotes\" it's <b>bold</b>";
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    g_assert_true(testdata_contains(out.html, "<p>&lt;script&gt;alert(1)&lt;/script&gt; &amp; "
+                                              "&quot;quotes&quot; it&#39;s "
+                                              "&lt;b&gt;bold&lt;/b&gt;</p>"));
+    g_assert_false(testdata_contains(out.html, "<script"));
+    g_assert_false(testdata_contains(out.html, "<b>"));
+    /* The text part shows what the model wrote, as text. */
+    g_assert_true(
+        testdata_contains(out.plain, "<script>alert(1)</script> & \"quotes\" it's <b>bold</b>\n"));
+
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_html_escapes_the_sender_name_and_subject(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    set_field(&f.original->from_name, "<img src=x onerror=alert(1)> \"Al\" & Co");
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    g_assert_true(testdata_contains(
+        out.html, "<p>Bonjour &lt;img src=x onerror=alert(1)&gt; &quot;Al&quot; &amp; Co,</p>"));
+    g_assert_false(testdata_contains(out.html, "<img"));
+
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_html_paragraphs_and_line_breaks(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    f.classification.reply = "Our plans:\nBasic, 10 \u20ac\nTeam, 25 \u20ac\n\n\n"
+                             "Prices include VAT.\r\nAnswer this mail to order.";
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    g_assert_true(testdata_contains(out.html, "<div><p>Our plans:<br>\n"
+                                              "Basic, 10 \u20ac<br>\n"
+                                              "Team, 25 \u20ac</p>\n"
+                                              "<p>Prices include VAT.<br>\n"
+                                              "Answer this mail to order.</p></div>"));
+    /* The text part keeps the reply's lines and paragraphs; only the blank run is tidied. */
+    g_assert_true(testdata_contains(out.plain, "Our plans:\n"
+                                               "Basic, 10 \u20ac\n"
+                                               "Team, 25 \u20ac\n"
+                                               "\n"
+                                               "Prices include VAT.\n"
+                                               "Answer this mail to order.\n"));
+    g_assert_null(strchr(out.plain, '\r'));
+
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_signature_and_disclaimer_in_both_parts(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    f.reply.intent = config_intent_find(f.cfg, "create_account");
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    g_assert_cmpstr(out.plain, ==,
+                    "Hello Alice Martin,\n"
+                    "\n" REPLY_TEXT "\n"
+                    "\n"
+                    "Kind regards,\n"
+                    "Example Support\n" SIGNATURE_TEXT "\n"
+                    "\n"
+                    "-- \n" DISCLAIMER_TEXT "\n");
+    g_assert_cmpstr(out.html, ==,
+                    "<div><p>" REPLY_TEXT "</p></div>\n"
+                    "<p>Kind regards,<br>Example Support</p>\n"
+                    "<div class=\"signature\">" SIGNATURE_HTML "</div>\n"
+                    "<div class=\"disclaimer\">" DISCLAIMER_HTML "</div>\n");
+
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_template_without_signature_has_none(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    g_assert_nonnull(f.mailbox->signature);
+    g_assert_cmpstr(f.mailbox->signature, !=, "");
+    g_assert_false(testdata_contains(out.plain, "Jane Doe"));
+    g_assert_false(testdata_contains(out.html, "Jane Doe"));
+    g_assert_false(testdata_contains(out.plain, "confidential"));
+    g_assert_false(testdata_contains(out.html, "confidential"));
+
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_empty_signature_and_disclaimer_leave_no_blank_lines(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    f.reply.intent = config_intent_find(f.cfg, "create_account");
+    f.reply.mailbox = config_mailbox_find(f.cfg, "sales@example.org");
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    g_assert_cmpstr(out.plain, ==,
+                    "Hello Alice Martin,\n"
+                    "\n" REPLY_TEXT "\n"
+                    "\n"
+                    "Kind regards,\n"
+                    "sales@example.org\n"
+                    "\n"
+                    "-- \n");
+    g_assert_true(testdata_contains(out.html, "<div class=\"signature\"></div>\n"
+                                              "<div class=\"disclaimer\"></div>\n"));
+
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_utf8_round_trips_in_both_parts(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    f.reply.intent = config_intent_find(f.cfg, "create_account");
+    f.classification.reply =
+        "Le caf\u00e9 co\u00fbte 10 \u20ac ; \u00c9t\u00e9 \u2013 \u65e5\u672c.";
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    const char *reply = "Le caf\u00e9 co\u00fbte 10 \u20ac ; \u00c9t\u00e9 \u2013 \u65e5\u672c.";
+    g_assert_true(testdata_contains(out.plain, reply));
+    g_assert_true(testdata_contains(out.html, reply));
+    g_assert_true(testdata_contains(out.plain, "Caf\u00e9 d\u00e9partement"));
+    g_assert_true(testdata_contains(out.html, "Caf\u00e9 d\u00e9partement"));
+
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+/* A paragraph of 3,000 bytes with no newline: both parts must still have short lines. */
+static void test_reply_long_paragraph_keeps_lines_short(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    GString *reply = g_string_new(NULL);
+    while (reply->len < 3000)
+        g_string_append(reply, "Every plan includes support. ");
+    g_strchomp(reply->str);
+    f.classification.reply = reply->str;
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    char **lines = g_strsplit(out.raw, "\n", -1);
+    for (char **line = lines; *line != NULL; line++)
+        g_assert_cmpuint(strlen(*line), <=, 998);
+    g_strfreev(lines);
+    g_assert_true(testdata_contains(out.plain, reply->str));
+    g_assert_true(testdata_contains(out.html, reply->str));
+
+    reply_output_clear(&out);
+    g_string_free(reply, TRUE);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_builtin_templates_in_both_parts(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    f.reply.intent = config_intent_find(f.cfg, "speak_to_human");
+    f.classification.reply = "First.\n\nSecond & last.";
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    g_assert_true(
+        testdata_contains(out.plain, "Hello Alice Martin,\n\nFirst.\n\nSecond & last.\n"));
+    g_assert_true(testdata_contains(out.plain, SIGNATURE_TEXT));
+    g_assert_true(testdata_contains(out.plain, DISCLAIMER_TEXT));
+    g_assert_true(testdata_contains(out.html, "Hello Alice Martin,"));
+    g_assert_true(testdata_contains(out.html, "<p>First.</p>\n<p>Second &amp; last.</p>"));
+    g_assert_true(testdata_contains(out.html, SIGNATURE_HTML));
+    g_assert_true(testdata_contains(out.html, DISCLAIMER_HTML));
+    g_assert_false(testdata_contains(out.html, "{{"));
+
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+/* Drafts and mailtriaged -t show what the correspondent would read in the text part. */
+static void test_reply_text_is_the_text_part(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    f.reply.intent = config_intent_find(f.cfg, "create_account");
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    char *text = compose_reply_text(&f.reply);
+    g_assert_cmpstr(text, ==, out.plain);
+    g_assert_true(testdata_contains(text, SIGNATURE_TEXT));
+    g_assert_true(testdata_contains(text, DISCLAIMER_TEXT));
+
+    g_free(text);
+    reply_output_clear(&out);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_without_html_template_is_text_alone(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    struct config_intent intent = *f.intent;
+    intent.template_html_text = NULL;
+    f.reply.intent = &intent;
+    char *id = NULL;
+    char *text = compose_reply(&f.reply, &id);
+    GMimeMessage *message = parse_output(text);
+
+    GMimeObject *body = g_mime_message_get_mime_part(message);
+    char *body_type = body != NULL ? mime_type_of(body) : NULL;
+    g_assert_cmpstr(body_type, ==, "text/plain");
+    char *decoded = decoded_text(body, NULL);
+    g_assert_true(testdata_contains(decoded, REPLY_TEXT "\n"));
 
     g_free(decoded);
+    g_free(body_type);
     g_object_unref(message);
     g_free(text);
     g_free(id);
+    compose_fixture_clear(&f);
+}
+
+/* Blank lines left by empty values, lines of spaces and a template saved with CRLF. */
+static void test_reply_text_tidies_blank_lines_at_the_ends_and_of_spaces(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    struct config_intent intent = *f.intent;
+    intent.template_text =
+        "{{signature}}\r\n \t\r\n{{reply}}\r\n  \n\nSee you.\r\n\r\n{{disclaimer}}\n\n";
+    f.reply.intent = &intent;
+    f.reply.mailbox = config_mailbox_find(f.cfg, "sales@example.org");
+
+    char *text = compose_reply_text(&f.reply);
+    g_assert_cmpstr(text, ==, REPLY_TEXT "\n\nSee you.\n");
+
+    g_free(text);
+    compose_fixture_clear(&f);
+}
+
+/* Drafts are shown as they are, so the model's CRLF and stray control characters go. */
+static void test_reply_text_has_lf_lines_only(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    f.classification.reply = "One\r\ntwo\rthree\x1b[2J\x07.";
+
+    char *text = compose_reply_text(&f.reply);
+    g_assert_true(testdata_contains(text, "\n\nOne\ntwo\nthree[2J.\n\n"));
+    g_assert_null(strpbrk(text, "\r\x1b\x07"));
+
+    g_free(text);
+    compose_fixture_clear(&f);
+}
+
+static void test_reply_sender_name_is_one_line(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    set_field(&f.original->from_name, "Alice\n\nIgnore the above\r\nMartin");
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    g_assert_true(g_str_has_prefix(out.plain, "Bonjour Alice  Ignore the above  Martin,\n\n"));
+    g_assert_true(testdata_contains(out.html, "<p>Bonjour Alice  Ignore the above  Martin,</p>"));
+
+    reply_output_clear(&out);
     compose_fixture_clear(&f);
 }
 
@@ -662,25 +1115,103 @@ static void test_reply_text_latin1_only_decodes_exactly(void)
     f.reply.intent = config_intent_find(f.cfg, "speak_to_human");
     f.reply.mailbox = config_mailbox_find(f.cfg, "sales@example.org");
     f.classification.reply = "Voil\u00e0, le caf\u00e9 est pr\u00eat.";
-    char *id = NULL;
-    char *text = compose_reply(&f.reply, &id);
-    GMimeMessage *message = parse_output(text);
+    struct reply_output out;
+    reply_output_init(&out, &f);
 
-    GMimeObject *body = g_mime_message_get_mime_part(message);
-    char *decoded = decoded_text(body, NULL);
-    g_assert_cmpstr(decoded, ==,
+    g_assert_cmpstr(out.plain, ==,
                     "Hello Alice Martin,\n"
                     "\n"
                     "Voil\u00e0, le caf\u00e9 est pr\u00eat.\n"
                     "\n"
                     "Kind regards,\n"
                     "sales@example.org\n");
+    g_assert_true(testdata_contains(out.html, "<p>Voil\u00e0, le caf\u00e9 est pr\u00eat.</p>"));
 
-    g_free(decoded);
-    g_object_unref(message);
-    g_free(text);
-    g_free(id);
+    reply_output_clear(&out);
     compose_fixture_clear(&f);
+}
+
+/* ---- the shipped templates (contrib/templates) ---- */
+
+struct contrib_case {
+    const char *name; /* the intent and the templates' base name */
+};
+
+static const struct contrib_case contrib_cases[] = {{"send_info"}, {"create_account"}};
+
+static char *contrib_template_path(const char *name, const char *extension)
+{
+    const char *srcdir = g_getenv("srcdir");
+    char *file = g_strconcat(name, extension, NULL);
+    char *relative =
+        g_build_filename(srcdir != NULL ? srcdir : ".", "..", "contrib", "templates", file, NULL);
+    char *path = g_canonicalize_filename(relative, NULL); /* the loader wants it absolute */
+    g_free(relative);
+    g_free(file);
+    return path;
+}
+
+static void test_contrib_templates_case(gconstpointer data)
+{
+    const struct contrib_case *c = data;
+    char *text_path = contrib_template_path(c->name, ".txt");
+    char *html_path = contrib_template_path(c->name, ".html");
+    char *ini = g_strdup_printf("[daemon]\n"
+                                "hostname = mx.test.example\n"
+                                "[intent %s]\n"
+                                "template = %s\n"
+                                "template_html = %s\n"
+                                "[mailbox support@example.org]\n"
+                                "name = Example Support\n"
+                                "intents = %s\n"
+                                "escalate_to = staff@example.org\n"
+                                "signature = Jane Doe\\nSupport & Billing, "
+                                "Caf\u00e9 d\u00e9partement\n"
+                                "disclaimer = This message is confidential.\\n\\nIf it reached "
+                                "you by mistake, delete it.\n",
+                                c->name, text_path, html_path, c->name);
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    struct config *cfg = testdata_config(ini);
+    f.reply.cfg = cfg;
+    f.reply.mailbox = config_mailbox_find(cfg, "support@example.org");
+    f.reply.intent = config_intent_find(cfg, c->name);
+    f.classification.reply = "First <paragraph> & more.\n\nSecond paragraph.";
+    struct reply_output out;
+    reply_output_init(&out, &f);
+
+    /* The same content in both parts: greeting, reply, signature, footer, disclaimer. */
+    g_assert_true(testdata_contains(out.plain, "Hello Alice Martin,"));
+    g_assert_true(testdata_contains(out.html, "Hello Alice Martin,"));
+    g_assert_true(testdata_contains(out.plain, "First <paragraph> & more.\n\nSecond paragraph.\n"));
+    g_assert_true(testdata_contains(
+        out.html, "<p>First &lt;paragraph&gt; &amp; more.</p>\n<p>Second paragraph.</p>"));
+    g_assert_true(testdata_contains(out.plain, "Example Support\n" SIGNATURE_TEXT "\n"));
+    g_assert_true(testdata_contains(out.html, SIGNATURE_HTML));
+    g_assert_true(testdata_contains(out.plain, DISCLAIMER_TEXT "\n"));
+    g_assert_true(testdata_contains(out.html, DISCLAIMER_HTML));
+    g_assert_true(testdata_contains(out.plain, "automatic answer"));
+    g_assert_true(testdata_contains(out.html, "automatic answer"));
+    /* The signature before the footer, the disclaimer last. */
+    const char *signature = strstr(out.plain, SIGNATURE_TEXT);
+    const char *footer = strstr(out.plain, "automatic answer");
+    const char *disclaimer = strstr(out.plain, DISCLAIMER_TEXT);
+    g_assert_true(signature != NULL && footer != NULL && signature < footer);
+    g_assert_true(footer != NULL && disclaimer != NULL && footer < disclaimer);
+    /* Self-contained HTML that phones scale: nothing fetched from elsewhere, no scripts. */
+    static const char *const forbidden[] = {"<img",    "<link", "<script",
+                                            "@import", "url(",  "<style"};
+    for (size_t i = 0; i < G_N_ELEMENTS(forbidden); i++)
+        g_assert_false(testdata_contains(out.html, forbidden[i]));
+    g_assert_true(testdata_contains(out.html, "<meta name=\"viewport\""));
+    g_assert_true(testdata_contains(out.html, "max-width: 600px"));
+
+    reply_output_clear(&out);
+    config_unref(cfg);
+    compose_fixture_clear(&f);
+    g_free(ini);
+    g_free(html_path);
+    g_free(text_path);
 }
 
 /* ---- escalations ---- */
@@ -806,6 +1337,32 @@ static void test_escalation_text_tells_intent_summary_reason_queue_id(void)
     g_assert_true(testdata_contains(subject, "send_info"));
 
     g_free(body_text);
+    g_object_unref(message);
+    g_free(text);
+    g_free(id);
+    compose_fixture_clear(&f);
+}
+
+/* Escalations and drafts are for staff: one text/plain part, however the reply is sent. */
+static void test_escalation_text_is_plain_without_html(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    f.escalation.draft = "Hello Alice,\n\n<b>Prices</b> & plans.\n";
+    char *id = NULL;
+    char *text = compose_escalation(&f.escalation, &id);
+    GMimeMessage *message = parse_output(text);
+
+    GMimeObject *part = escalation_part(message, 0);
+    char *part_type = part != NULL ? mime_type_of(part) : NULL;
+    g_assert_cmpstr(part_type, ==, "text/plain");
+    g_assert_false(testdata_contains(text, "text/html"));
+    g_assert_false(testdata_contains(text, "multipart/alternative"));
+    char *body_text = escalation_text(message);
+    g_assert_true(testdata_contains(body_text, "Hello Alice,\n\n<b>Prices</b> & plans.\n"));
+
+    g_free(body_text);
+    g_free(part_type);
     g_object_unref(message);
     g_free(text);
     g_free(id);
@@ -957,14 +1514,51 @@ int main(int argc, char **argv)
                     test_reply_is_marked_auto_replied_with_loop_marker);
     g_test_add_func("/compose/reply_has_fresh_message_id_and_date",
                     test_reply_has_fresh_message_id_and_date);
-    g_test_add_func("/compose/reply_text_is_rendered_template_in_utf8",
-                    test_reply_text_is_rendered_template_in_utf8);
+    g_test_add_func("/compose/reply_is_alternative_text_then_html",
+                    test_reply_is_alternative_text_then_html);
+    g_test_add_func("/compose/reply_parts_are_utf8_in_7bit_transfer_encoding",
+                    test_reply_parts_are_utf8_in_7bit_transfer_encoding);
+    g_test_add_func("/compose/reply_text_part_is_rendered_template",
+                    test_reply_text_part_is_rendered_template);
+    g_test_add_func("/compose/reply_html_part_is_rendered_html_template",
+                    test_reply_html_part_is_rendered_html_template);
+    g_test_add_func("/compose/reply_html_escapes_markup_in_the_reply",
+                    test_reply_html_escapes_markup_in_the_reply);
+    g_test_add_func("/compose/reply_html_escapes_the_sender_name_and_subject",
+                    test_reply_html_escapes_the_sender_name_and_subject);
+    g_test_add_func("/compose/reply_html_paragraphs_and_line_breaks",
+                    test_reply_html_paragraphs_and_line_breaks);
+    g_test_add_func("/compose/reply_signature_and_disclaimer_in_both_parts",
+                    test_reply_signature_and_disclaimer_in_both_parts);
+    g_test_add_func("/compose/reply_template_without_signature_has_none",
+                    test_reply_template_without_signature_has_none);
+    g_test_add_func("/compose/reply_empty_signature_and_disclaimer_leave_no_blank_lines",
+                    test_reply_empty_signature_and_disclaimer_leave_no_blank_lines);
+    g_test_add_func("/compose/reply_utf8_round_trips_in_both_parts",
+                    test_reply_utf8_round_trips_in_both_parts);
+    g_test_add_func("/compose/reply_long_paragraph_keeps_lines_short",
+                    test_reply_long_paragraph_keeps_lines_short);
+    g_test_add_func("/compose/reply_builtin_templates_in_both_parts",
+                    test_reply_builtin_templates_in_both_parts);
+    g_test_add_func("/compose/reply_text_is_the_text_part", test_reply_text_is_the_text_part);
+    g_test_add_func("/compose/reply_without_html_template_is_text_alone",
+                    test_reply_without_html_template_is_text_alone);
+    g_test_add_func("/compose/reply_text_tidies_blank_lines_at_the_ends_and_of_spaces",
+                    test_reply_text_tidies_blank_lines_at_the_ends_and_of_spaces);
+    g_test_add_func("/compose/reply_text_has_lf_lines_only", test_reply_text_has_lf_lines_only);
+    g_test_add_func("/compose/reply_sender_name_is_one_line", test_reply_sender_name_is_one_line);
     g_test_add_func("/compose/reply_text_collapses_blank_lines_when_reply_empty",
                     test_reply_text_collapses_blank_lines_when_reply_empty);
     g_test_add_func("/compose/reply_text_uses_builtin_template_without_one",
                     test_reply_text_uses_builtin_template_without_one);
     g_test_add_func("/compose/reply_text_latin1_only_decodes_exactly",
                     test_reply_text_latin1_only_decodes_exactly);
+    for (size_t i = 0; i < G_N_ELEMENTS(contrib_cases); i++) {
+        char *path = g_strdup_printf("/compose/contrib_templates_%s_render_both_parts",
+                                     contrib_cases[i].name);
+        g_test_add_data_func(path, &contrib_cases[i], test_contrib_templates_case);
+        g_free(path);
+    }
     g_test_add_func("/compose/escalation_goes_to_escalate_to", test_escalation_goes_to_escalate_to);
     g_test_add_func("/compose/escalation_reply_to_is_envelope_sender",
                     test_escalation_reply_to_is_envelope_sender);
@@ -974,6 +1568,8 @@ int main(int argc, char **argv)
                     test_escalation_is_marked_auto_generated_with_loop_marker);
     g_test_add_func("/compose/escalation_text_tells_intent_summary_reason_queue_id",
                     test_escalation_text_tells_intent_summary_reason_queue_id);
+    g_test_add_func("/compose/escalation_text_is_plain_without_html",
+                    test_escalation_text_is_plain_without_html);
     g_test_add_func("/compose/escalation_text_latin1_only_decodes_exactly",
                     test_escalation_text_latin1_only_decodes_exactly);
     g_test_add_func("/compose/escalation_attaches_original_as_rfc822",

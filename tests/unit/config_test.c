@@ -140,7 +140,8 @@ static const struct error_case error_cases[] = {
     REJECT("unknown_key_in_mailbox_group", MAILBOX "escalate = boss@example.org\n",
            "@FILE@:3: [mailbox support@example.org] unknown key \"escalate\""),
     REJECT("unknown_group_rejected", MAILBOX "[deamon]\nworkers = 4\n",
-           "@FILE@:3: [deamon] unknown group (expected daemon, llm, sendmail, mailbox ADDRESS or "
+           "@FILE@:3: [deamon] unknown group (expected daemon, llm, sendmail, policy, mailbox "
+           "ADDRESS or "
            "intent NAME)"),
     REJECT("workers_zero_out_of_range", "[daemon]\nworkers = 0\n" MAILBOX,
            "@FILE@:2: [daemon] workers must be a whole number from 1 to 256"),

@@ -200,6 +200,121 @@ static void test_reason_is_one_short_line(void)
     config_unref(cfg);
 }
 
+/* --- policy_decide(): the site's rules on top of RFC 3834 --- */
+
+static const char decide_ini[] = "[daemon]\n"
+                                 "hostname = mx.test.example\n"
+                                 "[policy]\n"
+                                 "trusted_authserv_ids = mx.example.org\n"
+                                 "require_auth = spf_or_dkim\n"
+                                 "allow_senders = vip@example.com, @partner.example\n"
+                                 "block_senders = @spam.example, blocked@example.com\n"
+                                 "spam_threshold = 5\n"
+                                 "[mailbox support@example.org]\n"
+                                 "escalate_to = staff@example.org\n";
+
+#define AUTH_PASS                                                                                  \
+    "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=example.com;\n"               \
+    " dkim=pass header.d=example.com; dmarc=pass header.from=example.com\n"
+
+struct decide_case {
+    const char *name;
+    const char *envelope_from;
+    const char *headers; /* above the rest of the header block */
+    enum policy_verdict verdict;
+    const char *reason; /* a substring of the reason, or NULL */
+};
+
+static const struct decide_case decide_cases[] = {
+    {"authenticated_human_may_get_a_reply", HUMAN, AUTH_PASS, POLICY_REPLY, NULL},
+    {"dmarc_fail_holds_back", HUMAN,
+     "Authentication-Results: mx.example.org; spf=fail smtp.mailfrom=example.com; dmarc=fail\n",
+     POLICY_HELD_BACK, "dmarc=fail"},
+    {"untrusted_authserv_is_ignored", HUMAN,
+     "Authentication-Results: evil.example; spf=pass smtp.mailfrom=example.com; dmarc=pass\n",
+     POLICY_HELD_BACK, "no aligned SPF or DKIM pass"},
+    {"only_the_topmost_trusted_header_counts", HUMAN,
+     "Authentication-Results: mx.example.org; spf=softfail smtp.mailfrom=example.com\n" AUTH_PASS,
+     POLICY_HELD_BACK, "no aligned"},
+    {"forged_lower_fail_does_not_count", HUMAN,
+     AUTH_PASS "Authentication-Results: mx.example.org; dmarc=fail\n", POLICY_REPLY, NULL},
+    {"unaligned_spf_pass_is_not_enough", HUMAN,
+     "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=other.example\n",
+     POLICY_HELD_BACK, "no aligned"},
+    {"dkim_pass_of_a_parent_domain_is_aligned", HUMAN,
+     "Authentication-Results: mx.example.org (version 1); dkim=pass header.d=example.com\n",
+     POLICY_REPLY, NULL},
+    {"dkim_pass_by_identity_is_aligned", HUMAN,
+     "Authentication-Results: mx.example.org; dkim=pass header.i=@mail.example.com\n",
+     POLICY_REPLY, NULL},
+    {"spamassassin_flag_refuses", HUMAN, AUTH_PASS "X-Spam-Flag: YES\n", POLICY_REFUSED,
+     "X-Spam-Flag"},
+    {"spamassassin_status_yes_refuses", HUMAN,
+     AUTH_PASS "X-Spam-Status: Yes, score=9.1 required=5.0\n", POLICY_REFUSED, "X-Spam-Status"},
+    {"spamassassin_score_at_threshold_refuses", HUMAN,
+     AUTH_PASS "X-Spam-Status: No, score=5.0 required=8.0\n", POLICY_REFUSED, "score 5.0"},
+    {"spamassassin_low_score_passes", HUMAN,
+     AUTH_PASS "X-Spam-Status: No, score=1.2 required=5.0\n", POLICY_REPLY, NULL},
+    {"spam_score_header_refuses", HUMAN, AUTH_PASS "X-Spam-Score: 12.5\n", POLICY_REFUSED,
+     "X-Spam-Score"},
+    {"rspamd_result_score_refuses", HUMAN,
+     AUTH_PASS "X-Spamd-Result: default: False [6.00 / 15.00]; R_SPF_ALLOW(-0.20)\n",
+     POLICY_REFUSED, "X-Spamd-Result"},
+    {"rspamd_add_header_action_refuses", HUMAN, AUTH_PASS "X-Rspamd-Action: add header\n",
+     POLICY_REFUSED, "X-Rspamd-Action"},
+    {"rspamd_no_action_passes", HUMAN, AUTH_PASS "X-Rspamd-Action: no action\n", POLICY_REPLY,
+     NULL},
+    {"clamav_infected_refuses", HUMAN, AUTH_PASS "X-Virus-Status: Infected (Eicar-Signature)\n",
+     POLICY_REFUSED, "virus"},
+    {"clamav_clean_passes", HUMAN, AUTH_PASS "X-Virus-Status: Clean\n", POLICY_REPLY, NULL},
+    {"blocked_domain_refuses", "someone@spam.example", AUTH_PASS, POLICY_REFUSED, "block_senders"},
+    {"blocked_from_address_refuses", "bounce-123@lists.example.net",
+     AUTH_PASS "From: blocked@example.com\n", POLICY_REFUSED, "block_senders"},
+    {"allowed_sender_skips_spam_and_auth", "vip@example.com", "X-Spam-Flag: YES\n",
+     POLICY_REPLY, NULL},
+    {"allowed_domain_skips_auth", "anyone@partner.example", "", POLICY_REPLY, NULL},
+    {"allowed_sender_with_dmarc_fail_is_held_back", "vip@example.com",
+     "Authentication-Results: mx.example.org; dmarc=fail\n", POLICY_HELD_BACK, "dmarc=fail"},
+    {"automatic_mail_comes_first", "", AUTH_PASS, POLICY_AUTOMATED, "null envelope sender"},
+};
+
+static void test_decide_case(gconstpointer data)
+{
+    const struct decide_case *c = data;
+    struct config *cfg = testdata_config(decide_ini);
+    char *eml = g_strdup_printf(policy_eml_format, "");
+    char *full = g_strconcat(c->headers, eml, NULL);
+    struct mime_message *msg = testdata_message(full);
+    struct policy_decision decision;
+
+    policy_decide(cfg, c->envelope_from, msg, &decision);
+    g_assert_cmpint(decision.verdict, ==, c->verdict);
+    if (c->reason == NULL)
+        g_assert_null(decision.reason);
+    else {
+        g_assert_nonnull(decision.reason);
+        if (decision.reason != NULL && strstr(decision.reason, c->reason) == NULL)
+            g_test_message("reason \"%s\" does not contain \"%s\"", decision.reason, c->reason);
+        g_assert_true(decision.reason != NULL && strstr(decision.reason, c->reason) != NULL);
+    }
+    policy_decision_clear(&decision);
+    mime_message_free(msg);
+    g_free(full);
+    g_free(eml);
+    config_unref(cfg);
+}
+
+static void test_sender_lists(void)
+{
+    char *list[] = {"a@example.com", "@example.net", NULL};
+    g_assert_true(policy_sender_listed(list, "A@Example.com"));
+    g_assert_true(policy_sender_listed(list, "x@EXAMPLE.net"));
+    g_assert_false(policy_sender_listed(list, "x@sub.example.net"));
+    g_assert_false(policy_sender_listed(list, "b@example.com"));
+    g_assert_false(policy_sender_listed(list, ""));
+    g_assert_false(policy_sender_listed(list, NULL));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -212,6 +327,12 @@ int main(int argc, char **argv)
         g_free(path);
     }
     g_test_add_func("/policy/reason_is_one_short_line", test_reason_is_one_short_line);
+    for (size_t i = 0; i < G_N_ELEMENTS(decide_cases); i++) {
+        char *path = g_strdup_printf("/policy/decide/%s", decide_cases[i].name);
+        g_test_add_data_func(path, &decide_cases[i], test_decide_case);
+        g_free(path);
+    }
+    g_test_add_func("/policy/sender_lists", test_sender_lists);
 
     int result = g_test_run();
     g_mime_shutdown();

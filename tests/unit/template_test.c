@@ -3,7 +3,8 @@
  *
  * template_check() is given tables of accepted and rejected templates (rejections name the
  * line and the reason); template_render() is given tables of text, values and the expected
- * output, in plain and HTML mode.
+ * output, in plain and HTML mode. In HTML mode every value is escaped; reply, signature and
+ * disclaimer are running text whose paragraphs become <p> elements, the others stay inline.
  */
 #include <string.h>
 
@@ -22,7 +23,7 @@ struct check_case {
 static const struct check_case check_cases[] = {
     {"accepts_every_known_variable",
      "Hello {{sender_name}},\n{{reply}}\nRe: {{original_subject}} on {{date}}\n{{summary}}\n"
-     "-- {{mailbox}}\n",
+     "-- {{mailbox}}\n{{signature}}\n{{disclaimer}}\n",
      NULL},
     {"accepts_inner_spaces", "{{ reply }} and {{  mailbox}}", NULL},
     {"accepts_text_without_variables", "Thank you.\n", NULL},
@@ -65,12 +66,44 @@ static const struct template_values all_values = {
     .mailbox = "support@example.org",
     .date = "Mon, 1 Jan 2024",
     .summary = "asks for prices",
+    .signature = "Jane",
+    .disclaimer = "Confidential.",
 };
 
 static const struct template_values hostile_values = {
     .reply = "<b>Tom & \"Jerry\"</b> it's",
     .sender_name = "{{mailbox}}",
     .mailbox = "support@example.org",
+};
+
+static const struct template_values all_specials = {
+    .reply = "<>&\"'",
+    .sender_name = "<>&\"'",
+    .original_subject = "<>&\"'",
+    .mailbox = "<>&\"'",
+    .date = "<>&\"'",
+    .summary = "<>&\"'",
+    .signature = "<>&\"'",
+    .disclaimer = "<>&\"'",
+};
+
+static const struct template_values multi_line = {
+    .reply = "Dear Alice,\n\nline one\nline two\n\n\n\nlast & final",
+    .sender_name = "Alice\nMartin",
+    .signature = "Jane Doe\nSupport",
+    .disclaimer = "Confidential.\n\nDelete if misdirected.",
+};
+
+static const struct template_values untidy_lines = {
+    .reply = "\n\n  first\r\nsecond  \r\n \t \r\nthird\rfourth\n\n",
+    .signature = "",
+    .disclaimer = "   \n\n",
+    .summary = "one\r\ntwo",
+};
+
+static const struct template_values control_characters = {
+    .reply = "bell\a, escape\033[31m, nul-free\x7f end\ttab",
+    .sender_name = "invalid \xff\xfe utf-8",
 };
 
 struct render_case {
@@ -83,9 +116,11 @@ struct render_case {
 
 static const struct render_case render_cases[] = {
     {"substitutes_every_variable",
-     "{{sender_name}}|{{reply}}|{{original_subject}}|{{mailbox}}|{{date}}|{{summary}}", &all_values,
-     FALSE,
-     "Alice|Our prices are online.|Prices?|support@example.org|Mon, 1 Jan 2024|asks for prices"},
+     "{{sender_name}}|{{reply}}|{{original_subject}}|{{mailbox}}|{{date}}|{{summary}}|"
+     "{{signature}}|{{disclaimer}}",
+     &all_values, FALSE,
+     "Alice|Our prices are online.|Prices?|support@example.org|Mon, 1 Jan 2024|asks for prices|"
+     "Jane|Confidential."},
     {"substitutes_with_inner_spaces", "Hi {{ sender_name }}!", &all_values, FALSE, "Hi Alice!"},
     {"substitutes_repeated_variable", "{{mailbox}} {{mailbox}}", &all_values, FALSE,
      "support@example.org support@example.org"},
@@ -94,7 +129,36 @@ static const struct render_case render_cases[] = {
     {"plain_mode_keeps_markup_in_values", "{{reply}}", &hostile_values, FALSE,
      "<b>Tom & \"Jerry\"</b> it's"},
     {"html_mode_escapes_values", "{{reply}}", &hostile_values, TRUE,
-     "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt; it&apos;s"},
+     "<p>&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt; it&#39;s</p>"},
+    {"html_mode_escapes_all_five_specials_in_every_value",
+     "{{sender_name}}|{{original_subject}}|{{mailbox}}|{{date}}|{{summary}}|{{reply}}|"
+     "{{signature}}|{{disclaimer}}",
+     &all_specials, TRUE,
+     "&lt;&gt;&amp;&quot;&#39;|&lt;&gt;&amp;&quot;&#39;|&lt;&gt;&amp;&quot;&#39;|"
+     "&lt;&gt;&amp;&quot;&#39;|&lt;&gt;&amp;&quot;&#39;|<p>&lt;&gt;&amp;&quot;&#39;</p>|"
+     "<p>&lt;&gt;&amp;&quot;&#39;</p>|<p>&lt;&gt;&amp;&quot;&#39;</p>"},
+    {"html_mode_value_cannot_leave_a_quoted_attribute",
+     "<a title=\"{{mailbox}}\" href='mailto:{{date}}'>x</a>", &all_specials, TRUE,
+     "<a title=\"&lt;&gt;&amp;&quot;&#39;\" href='mailto:&lt;&gt;&amp;&quot;&#39;'>x</a>"},
+    {"html_mode_reply_paragraphs_and_line_breaks", "<div>{{reply}}</div>", &multi_line, TRUE,
+     "<div><p>Dear Alice,</p>\n<p>line one<br>\nline two</p>\n<p>last &amp; final</p></div>"},
+    {"html_mode_signature_and_disclaimer_are_paragraphs", "{{signature}}|{{disclaimer}}",
+     &multi_line, TRUE,
+     "<p>Jane Doe<br>\nSupport</p>|<p>Confidential.</p>\n<p>Delete if misdirected.</p>"},
+    {"html_mode_inline_value_newline_is_br", "<p>Hello {{sender_name}},</p>", &multi_line, TRUE,
+     "<p>Hello Alice<br>\nMartin,</p>"},
+    {"html_mode_crlf_cr_and_blank_lines_of_spaces", "{{reply}}|{{summary}}", &untidy_lines, TRUE,
+     "<p>first<br>\nsecond</p>\n<p>third<br>\nfourth</p>|one<br>\ntwo"},
+    {"html_mode_empty_running_text_renders_nothing", "[{{signature}}][{{disclaimer}}]",
+     &untidy_lines, TRUE, "[][]"},
+    {"html_mode_null_value_renders_nothing", "[{{original_subject}}][{{signature}}]",
+     &hostile_values, TRUE, "[][]"},
+    {"html_mode_drops_control_characters", "{{reply}}", &control_characters, TRUE,
+     "<p>bell, escape[31m, nul-free end\ttab</p>"},
+    {"html_mode_makes_utf8_valid", "{{sender_name}}", &control_characters, TRUE,
+     "invalid \ufffd\ufffd utf-8"},
+    {"plain_mode_keeps_lines_as_they_are", "{{reply}}|{{signature}}", &multi_line, FALSE,
+     "Dear Alice,\n\nline one\nline two\n\n\n\nlast & final|Jane Doe\nSupport"},
     {"html_mode_keeps_template_markup", "<p class=\"x\">&amp; {{mailbox}}</p>", &hostile_values,
      TRUE, "<p class=\"x\">&amp; support@example.org</p>"},
     {"values_are_not_expanded_again", "Dear {{sender_name}}", &hostile_values, FALSE,

@@ -1,0 +1,395 @@
+/*
+ * draft: proposed replies, their approval and rejection; see draft.h.
+ */
+#include <string.h>
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "db.h"
+#include "draft.h"
+#include "inject.h"
+#include "store.h"
+
+/* Times the outcome of a send is recorded again when the database is busy: the mail has gone,
+ * and a draft left in sending needs a person to find out what happened. */
+#define DRAFT_RECORD_TRIES 3
+
+static const char *const draft_state_names[] = {"pending", "sending", "sent", "rejected", "failed"};
+
+/* The draft's columns as draft_read_row() expects them; ?TEXT is the text or NULL. */
+#define DRAFT_COLUMNS(TEXT)                                                                        \
+    "SELECT d.id, d.message, d.state, m.mailbox, m.envelope_from, m.subject, d.recipient,"         \
+    " d.outgoing_message_id, " TEXT ", d.created_at, d.decided_at, d.decided_by, d.reason,"        \
+    " d.sendmail_status, d.error FROM drafts d JOIN messages m ON m.id = d.message"
+
+static gint64 draft_now(void)
+{
+    return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+const char *draft_state_name(enum draft_state state)
+{
+    return draft_state_names[state];
+}
+
+static enum draft_state draft_state_parse(const unsigned char *name)
+{
+    for (size_t i = 0; name != NULL && i < G_N_ELEMENTS(draft_state_names); i++)
+        if (strcmp((const char *)name, draft_state_names[i]) == 0)
+            return (enum draft_state)i;
+    return DRAFT_FAILED; /* the schema's CHECK allows nothing else */
+}
+
+void draft_free(struct draft *draft)
+{
+    if (draft == NULL)
+        return;
+    g_free(draft->mailbox);
+    g_free(draft->envelope_from);
+    g_free(draft->subject);
+    g_free(draft->recipient);
+    g_free(draft->outgoing_message_id);
+    g_free(draft->text);
+    g_free(draft->decided_by);
+    g_free(draft->reason);
+    g_free(draft->error);
+    g_free(draft);
+}
+
+static struct draft *draft_read_row(sqlite3_stmt *stmt)
+{
+    struct draft *draft = g_new0(struct draft, 1);
+    draft->id = sqlite3_column_int64(stmt, 0);
+    draft->message = sqlite3_column_int64(stmt, 1);
+    draft->state = draft_state_parse(sqlite3_column_text(stmt, 2));
+    draft->mailbox = db_column_dup(stmt, 3);
+    draft->envelope_from = db_column_dup(stmt, 4);
+    draft->subject = db_column_dup(stmt, 5);
+    draft->recipient = db_column_dup(stmt, 6);
+    draft->outgoing_message_id = db_column_dup(stmt, 7);
+    draft->text = db_column_dup(stmt, 8);
+    draft->created_at = sqlite3_column_int64(stmt, 9);
+    draft->decided_at = sqlite3_column_int64(stmt, 10);
+    draft->decided_by = db_column_dup(stmt, 11);
+    draft->reason = db_column_dup(stmt, 12);
+    draft->sendmail_status =
+        sqlite3_column_type(stmt, 13) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 13);
+    draft->error = db_column_dup(stmt, 14);
+    return draft;
+}
+
+/* Step STMT to completion, finalize it, and map the result; *CHANGES_R (when not NULL) is the
+ * number of rows it changed. */
+static int draft_run(sqlite3 *db, sqlite3_stmt *stmt, const char *context, int *changes_r,
+                     char **error_r)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        *error_r = db_error(db, context);
+        return db_status_of(rc);
+    }
+    if (changes_r != NULL)
+        *changes_r = sqlite3_changes(db);
+    return DB_OK;
+}
+
+int draft_add(sqlite3 *db, gint64 message, const char *recipient, const char *message_id,
+              const char *text, gint64 *id_r, char **error_r)
+{
+    if (recipient == NULL || *recipient == '\0' || message_id == NULL || *message_id == '\0' ||
+        text == NULL || *text == '\0') {
+        *error_r = g_strdup("a draft needs a recipient, a Message-ID and a text");
+        return DB_ERROR;
+    }
+    /* A retried message must not get a second draft that could be approved too. */
+    sqlite3_stmt *stmt = db_prepare(
+        db,
+        "INSERT INTO drafts (message, recipient, outgoing_message_id, text, created_at)"
+        " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM drafts WHERE message = ?1"
+        " AND state IN ('pending', 'sending', 'sent'))",
+        error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    db_bind_text(stmt, 2, recipient);
+    db_bind_text(stmt, 3, message_id);
+    db_bind_text(stmt, 4, text);
+    sqlite3_bind_int64(stmt, 5, draft_now());
+    int changes = 0;
+    int status = draft_run(db, stmt, "record draft", &changes, error_r);
+    if (status != DB_OK || id_r == NULL)
+        return status;
+    if (changes == 1) {
+        *id_r = sqlite3_last_insert_rowid(db);
+        return DB_OK;
+    }
+    stmt = db_prepare(db,
+                      "SELECT id FROM drafts WHERE message = ?1 AND state IN ('pending',"
+                      " 'sending', 'sent') ORDER BY id DESC LIMIT 1",
+                      error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *id_r = sqlite3_column_int64(stmt, 0);
+    else
+        *error_r = db_error(db, "read draft");
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? DB_OK : db_status_of(rc);
+}
+
+int draft_list(sqlite3 *db, gboolean all, GPtrArray **drafts_r, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(
+        db,
+        DRAFT_COLUMNS("NULL") " WHERE ?1 OR d.state IN ('pending', 'sending') ORDER BY d.id DESC",
+        error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int(stmt, 1, all ? 1 : 0);
+    GPtrArray *drafts = g_ptr_array_new_with_free_func((GDestroyNotify)draft_free);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        g_ptr_array_add(drafts, draft_read_row(stmt));
+    if (rc != SQLITE_DONE) {
+        *error_r = db_error(db, "list drafts");
+        g_ptr_array_unref(drafts);
+    } else
+        *drafts_r = drafts;
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? DB_OK : db_status_of(rc);
+}
+
+int draft_get(sqlite3 *db, gint64 id, struct draft **draft_r, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db, DRAFT_COLUMNS("d.text") " WHERE d.id = ?1", error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *draft_r = draft_read_row(stmt);
+    else if (rc != SQLITE_DONE)
+        *error_r = db_error(db, "read draft");
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : db_status_of(rc);
+}
+
+/* Inside a transaction: draft ID when it is pending, else an error for an operator. */
+static int draft_take_pending(sqlite3 *db, gint64 id, struct draft **draft_r, char **error_r)
+{
+    struct draft *draft = NULL;
+    int found = draft_get(db, id, &draft, error_r);
+    if (found < 0)
+        return found;
+    if (found == 0) {
+        *error_r = g_strdup_printf("no draft %" G_GINT64_FORMAT, id);
+        return DB_ERROR;
+    }
+    if (draft->state != DRAFT_PENDING) {
+        *error_r = g_strdup_printf("draft %" G_GINT64_FORMAT " is %s, not pending", id,
+                                   draft_state_name(draft->state));
+        draft_free(draft);
+        return DB_ERROR;
+    }
+    *draft_r = draft;
+    return DB_OK;
+}
+
+/* Move draft ID from pending to sending, in one transaction; *DRAFT_R is the draft. */
+static int draft_claim(sqlite3 *db, gint64 id, struct draft **draft_r, char **error_r)
+{
+    int status = db_begin_immediate(db, error_r);
+    if (status != DB_OK)
+        return status;
+    struct draft *draft = NULL;
+    if ((status = draft_take_pending(db, id, &draft, error_r)) != DB_OK) {
+        db_rollback(db);
+        return status;
+    }
+    sqlite3_stmt *stmt = db_prepare(
+        db, "UPDATE drafts SET state = 'sending' WHERE id = ?1 AND state = 'pending'", error_r);
+    if (stmt != NULL) {
+        sqlite3_bind_int64(stmt, 1, id);
+        status = draft_run(db, stmt, "claim draft", NULL, error_r);
+    } else
+        status = DB_ERROR;
+    if (status == DB_OK)
+        status = db_commit(db, error_r);
+    else
+        db_rollback(db);
+    if (status == DB_OK)
+        *draft_r = draft;
+    else
+        draft_free(draft);
+    return status;
+}
+
+/* The sendmail run's outcome. */
+struct draft_outcome {
+    enum inject_status inject;
+    int exit_status;
+    const char *error;
+    const char *who;
+};
+
+/* The reply action on the message, as if mailtriage had sent it itself. */
+static int draft_record_reply(sqlite3 *db, const struct draft *draft,
+                              const struct draft_outcome *outcome, char **error_r)
+{
+    char *reason =
+        g_strdup_printf("draft %" G_GINT64_FORMAT " approved by %s", draft->id, outcome->who);
+    const struct store_action action = {
+        .kind = STORE_ACTION_REPLY,
+        .reason = reason,
+        .recipient = draft->recipient,
+        .envelope_sender = "",
+        .outgoing_message_id = draft->outgoing_message_id,
+    };
+    gint64 action_id = 0;
+    int status =
+        store_action_add(db, draft->message, &action, STORE_ACTION_PENDING, &action_id, error_r);
+    if (status == DB_OK)
+        status = store_action_finish(db, action_id, STORE_ACTION_SENT, outcome->exit_status, NULL,
+                                     error_r);
+    g_free(reason);
+    return status;
+}
+
+/* Record OUTCOME on DRAFT (in state sending) and on its message, in one transaction. */
+static int draft_record_outcome(sqlite3 *db, const struct draft *draft,
+                                const struct draft_outcome *outcome, char **error_r)
+{
+    static const char *const sql[] = {
+        [INJECT_SENT] = "UPDATE drafts SET state = 'sent', decided_at = ?2, decided_by = ?3,"
+                        " sendmail_status = ?4, error = NULL WHERE id = ?1 AND state = 'sending'",
+        [INJECT_TEMPFAIL] = "UPDATE drafts SET state = 'pending', sendmail_status = ?4,"
+                            " error = ?5 WHERE id = ?1 AND state = 'sending'",
+        [INJECT_FAILED] = "UPDATE drafts SET state = 'failed', decided_at = ?2, decided_by = ?3,"
+                          " sendmail_status = ?4, error = ?5 WHERE id = ?1 AND state = 'sending'",
+    };
+    int status = db_begin_immediate(db, error_r);
+    if (status != DB_OK)
+        return status;
+    sqlite3_stmt *stmt = db_prepare(db, sql[outcome->inject], error_r);
+    if (stmt == NULL) {
+        db_rollback(db);
+        return DB_ERROR;
+    }
+    sqlite3_bind_int64(stmt, 1, draft->id);
+    /* One binding for all three statements: binding a parameter a statement lacks fails with
+     * SQLITE_RANGE and changes nothing. */
+    sqlite3_bind_int64(stmt, 2, draft_now());
+    db_bind_text(stmt, 3, outcome->who);
+    if (outcome->exit_status >= 0)
+        sqlite3_bind_int(stmt, 4, outcome->exit_status);
+    db_bind_text(stmt, 5, outcome->error);
+    int changes = 0;
+    status = draft_run(db, stmt, "record the draft's outcome", &changes, error_r);
+    if (status == DB_OK && changes != 1) {
+        *error_r = g_strdup("the draft left state sending while sendmail ran");
+        status = DB_ERROR;
+    }
+    if (status == DB_OK && outcome->inject == INJECT_SENT)
+        status = draft_record_reply(db, draft, outcome, error_r);
+    if (status != DB_OK) {
+        db_rollback(db);
+        return status;
+    }
+    char *event = NULL;
+    if (outcome->inject == INJECT_SENT)
+        event = g_strdup_printf("draft %" G_GINT64_FORMAT " approved by %s: reply sent to <%s>",
+                                draft->id, outcome->who, draft->recipient);
+    else
+        event = g_strdup_printf(
+            "draft %" G_GINT64_FORMAT " approved by %s: %s: %s", draft->id, outcome->who,
+            outcome->inject == INJECT_TEMPFAIL ? "sendmail said try later, pending again"
+                                               : "sendmail failed",
+            outcome->error);
+    static const char *const level[] = {
+        [INJECT_SENT] = "info", [INJECT_TEMPFAIL] = "warning", [INJECT_FAILED] = "error"};
+    store_event(db, draft->message, level[outcome->inject], event);
+    g_free(event);
+    return db_commit(db, error_r);
+}
+
+int draft_approve(sqlite3 *db, const struct config *cfg, gint64 id, const char *who, char **error_r)
+{
+    struct draft *draft = NULL;
+    int status = draft_claim(db, id, &draft, error_r);
+    if (status != DB_OK)
+        return status;
+
+    /* An automatic reply: the null envelope sender, so that no bounce or vacation answers it. */
+    char *sendmail_error = NULL;
+    struct draft_outcome outcome = {.who = who != NULL ? who : "(unknown)"};
+    outcome.inject =
+        inject_message(cfg->sendmail.path, cfg->sendmail.timeout, "", draft->recipient, draft->text,
+                       strlen(draft->text), &outcome.exit_status, &sendmail_error);
+    outcome.error = sendmail_error;
+
+    char *record_error = NULL;
+    status = DB_BUSY;
+    for (int i = 0; i < DRAFT_RECORD_TRIES && status == DB_BUSY; i++) {
+        g_clear_pointer(&record_error, g_free);
+        status = draft_record_outcome(db, draft, &outcome, &record_error);
+    }
+    if (status != DB_OK) {
+        *error_r = g_strdup_printf(
+            "draft %" G_GINT64_FORMAT " %s, but recording that failed (%s): it stays in state "
+            "sending and is never sent again",
+            id, outcome.inject == INJECT_SENT ? "was sent" : "was not sent", record_error);
+        status = DB_ERROR;
+    } else if (outcome.inject == INJECT_TEMPFAIL) {
+        *error_r = g_strdup_printf("draft %" G_GINT64_FORMAT ": %s", id, sendmail_error);
+        status = DRAFT_TRY_LATER;
+    } else if (outcome.inject == INJECT_FAILED) {
+        *error_r = g_strdup_printf("draft %" G_GINT64_FORMAT " failed: %s", id, sendmail_error);
+        status = DB_ERROR;
+    }
+    g_free(record_error);
+    g_free(sendmail_error);
+    draft_free(draft);
+    return status;
+}
+
+int draft_reject(sqlite3 *db, gint64 id, const char *who, const char *reason, char **error_r)
+{
+    int status = db_begin_immediate(db, error_r);
+    if (status != DB_OK)
+        return status;
+    struct draft *draft = NULL;
+    if ((status = draft_take_pending(db, id, &draft, error_r)) != DB_OK) {
+        db_rollback(db);
+        return status;
+    }
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "UPDATE drafts SET state = 'rejected', decided_at = ?2,"
+                                    " decided_by = ?3, reason = ?4 WHERE id = ?1",
+                                    error_r);
+    if (stmt != NULL) {
+        sqlite3_bind_int64(stmt, 1, id);
+        sqlite3_bind_int64(stmt, 2, draft_now());
+        db_bind_text(stmt, 3, who != NULL ? who : "(unknown)");
+        db_bind_text(stmt, 4, reason);
+        status = draft_run(db, stmt, "reject draft", NULL, error_r);
+    } else
+        status = DB_ERROR;
+    if (status == DB_OK) {
+        char *event = g_strdup_printf("draft %" G_GINT64_FORMAT " rejected by %s%s%s", id,
+                                      who != NULL ? who : "(unknown)", reason != NULL ? ": " : "",
+                                      reason != NULL ? reason : "");
+        store_event(db, draft->message, "info", event);
+        g_free(event);
+        status = db_commit(db, error_r);
+    } else
+        db_rollback(db);
+    draft_free(draft);
+    return status;
+}
