@@ -90,6 +90,59 @@ hook_conf "http://127.0.0.1:$port/hook/503" > "$tmp/hook.conf"
 rm -f "$tmp/hook.db"*
 "$pipe" -c "$tmp/hook.conf" -f ann@customer.test --inline -- support@site.test < "$tmp/pricing.eml"
 check "webhook failing: the message stays queued with the reason" grep -q "last error: webhook http://127.0.0.1:$port/hook/503: HTTP 503" <<<"$("$ctl" -c "$tmp/hook.conf" list --state queued)"
+# The rules that need the database, through mailtriage-pipe --inline and the builtin provider.
+rules_conf() {
+	cat <<EOF2
+[daemon]
+database = $tmp/rules.db
+[sendmail]
+path = $tmp/sendmail
+[policy]
+loop_limit_mailbox = 2
+loop_limit_total = 3
+$1
+[mailbox support@site.test]
+escalate_to = human@site.test
+reply_interval = 0
+$2
+[mailbox sales@site.test]
+escalate_to = human@site.test
+reply_interval = 0
+EOF2
+}
+question() { # FROM MESSAGE-ID [EXTRA HEADER]
+	printf '%sFrom: %s\nSubject: Prices\nMessage-ID: <%s>\n\nWhat is the price of the basic plan?\n' "${3:-}" "$1" "$2"
+}
+inline() { # CONF FROM MAILBOX MESSAGE-ID [EXTRA HEADER]
+	question "$2" "$4" "${5:-}" | "$pipe" -c "$1" -f "$2" --inline -- "$3"
+}
+reason_of() { sqlite3 "$tmp/rules.db" "SELECT a.kind || ': ' || a.reason FROM actions a JOIN messages m ON m.id = a.message WHERE m.message_id = '$1' ORDER BY a.id DESC LIMIT 1"; }
+rm -rf "$tmp/sent"/*
+rules_conf "" "" > "$tmp/rules.conf"
+for i in 1 2 3; do inline "$tmp/rules.conf" loop@customer.test support@site.test "loop-$i@customer.test"; done
+check "loop cap per mailbox: two replies within loop_window, then none" test "$(reason_of loop-2@customer.test)|$(reason_of loop-3@customer.test)" = \
+	"reply: intent send_info: reply|escalate: no automatic reply (loop cap: 2 automatic replies to this address from this mailbox within loop_window); escalated for a person (escalate_suppressed)"
+inline "$tmp/rules.conf" loop@customer.test sales@site.test loop-4@customer.test
+inline "$tmp/rules.conf" loop@customer.test sales@site.test loop-5@customer.test
+check "loop cap across mailboxes: the third reply in all is the last" test "$(reason_of loop-4@customer.test)|$(reason_of loop-5@customer.test)" = \
+	"reply: intent send_info: reply|escalate: no automatic reply (loop cap: 3 automatic replies to this address within loop_window); escalated for a person (escalate_suppressed)"
+check "loop caps: exactly three replies went to the counterpart" test "$(grep -lx 'loop@customer.test' "$tmp"/sent/*.argv | wc -l)" = 3
+
+rm -f "$tmp/rules.db"*
+rules_conf "trusted_authserv_ids = mx.site.test" "escalate_suppressed = no" > "$tmp/rules.conf"
+inline "$tmp/rules.conf" forged@customer.test support@site.test forged-1@customer.test "Authentication-Results: mx.site.test; dmarc=fail
+"
+check "escalate_suppressed = no: a held-back message is only recorded, with why" test "$(reason_of forged-1@customer.test)" = \
+	"none: no reply: sender authentication: dmarc=fail (a reply would be backscatter to a forged address)"
+check "classify_suppressed = no: the held-back message was not classified" test "$(sqlite3 "$tmp/rules.db" "SELECT count(*) FROM classifications")" = 0
+rm -f "$tmp/rules.db"*
+rules_conf "trusted_authserv_ids = mx.site.test
+classify_suppressed = yes" "" > "$tmp/rules.conf"
+inline "$tmp/rules.conf" forged@customer.test support@site.test forged-2@customer.test "Authentication-Results: mx.site.test; dmarc=fail
+"
+check "classify_suppressed = yes: classified and recorded" test "$(sqlite3 "$tmp/rules.db" "SELECT intent FROM classifications")" = send_info
+check "classify_suppressed = yes: still not answered, escalated" grep -q "^escalate: no automatic reply (sender authentication: dmarc=fail" <<<"$(reason_of forged-2@customer.test)"
+
 # The LLM client against the fake server's behaviours, through mailtriaged -t.
 llm_try() {
 	sed -e "s|^database = .*|database = $tmp/llm.db|" "$tmp/mt.conf" > "$tmp/llm.conf"
