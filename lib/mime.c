@@ -15,16 +15,15 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "htmltext.h"
 #include "mime.h"
+#include "quote.h"
 
-#define MIME_MAX_DEPTH 32         /* nesting beyond this is not walked */
-#define MIME_CHARSET_NAME_MAX 40  /* longer charset names are not real ones */
-#define MIME_TYPE_MAX 127         /* longest "type/subtype" kept */
-#define MIME_FILENAME_MAX 255     /* longest attachment file name kept, in bytes */
-#define MIME_ATTRIBUTION_MAX 300  /* longest "On ... wrote:" line recognised */
-#define MIME_MARKER_MAX 120       /* longest "-----Original Message-----" line recognised */
-#define MIME_HEADER_BLOCK_LINES 5 /* lines after "From:" searched for "Sent:" and "To:" */
-#define MIME_IDS_RAW_FACTOR 4     /* raw References parsed: this many times max_header */
+#define MIME_MAX_DEPTH 32        /* nesting beyond this is not walked */
+#define MIME_CHARSET_NAME_MAX 40 /* longer charset names are not real ones */
+#define MIME_TYPE_MAX 127        /* longest "type/subtype" kept */
+#define MIME_FILENAME_MAX 255    /* longest attachment file name kept, in bytes */
+#define MIME_IDS_RAW_FACTOR 4    /* raw References parsed: this many times max_header */
 
 enum clean_mode {
     CLEAN_LINE, /* header values: every control becomes a space, white space collapses */
@@ -39,75 +38,15 @@ struct walk {
     GMimePart *body_html_alternative; /* the HTML twin of a text/plain body, if any */
 };
 
-struct html_state {
-    GString *out;
-    unsigned quote_depth;
-    unsigned pre_depth;
-    gboolean space_pending;
-    gboolean head_close_missing;  /* searched once: repeated tags stay linear */
-    gboolean title_close_missing; /* likewise */
-};
-
-struct line {
-    const char *s;
-    size_t len;
-};
-
-struct html_entity {
-    const char *name;
-    gunichar c; /* 0: the entity produces nothing */
-};
-
 static const gunichar cp1252_high[32] = {
     0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
     0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
     0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
 };
 
-static const struct html_entity html_entities[] = {
-    {"amp", '&'},      {"lt", '<'},       {"gt", '>'},       {"quot", '"'},     {"apos", '\''},
-    {"nbsp", 0xA0},    {"copy", 0xA9},    {"reg", 0xAE},     {"trade", 0x2122}, {"hellip", 0x2026},
-    {"mdash", 0x2014}, {"ndash", 0x2013}, {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"sbquo", 0x201A},
-    {"ldquo", 0x201C}, {"rdquo", 0x201D}, {"bdquo", 0x201E}, {"bull", 0x2022},  {"middot", 0xB7},
-    {"euro", 0x20AC},  {"pound", 0xA3},   {"yen", 0xA5},     {"cent", 0xA2},    {"sect", 0xA7},
-    {"deg", 0xB0},     {"plusmn", 0xB1},  {"times", 0xD7},   {"divide", 0xF7},  {"laquo", 0xAB},
-    {"raquo", 0xBB},   {"iexcl", 0xA1},   {"iquest", 0xBF},  {"auml", 0xE4},    {"ouml", 0xF6},
-    {"uuml", 0xFC},    {"Auml", 0xC4},    {"Ouml", 0xD6},    {"Uuml", 0xDC},    {"szlig", 0xDF},
-    {"aacute", 0xE1},  {"agrave", 0xE0},  {"acirc", 0xE2},   {"eacute", 0xE9},  {"egrave", 0xE8},
-    {"ecirc", 0xEA},   {"Eacute", 0xC9},  {"iacute", 0xED},  {"oacute", 0xF3},  {"uacute", 0xFA},
-    {"ccedil", 0xE7},  {"ntilde", 0xF1},  {"shy", 0},        {"zwnj", 0},       {"zwj", 0},
-    {"lrm", 0},        {"rlm", 0},
-};
-
 /* Tags that start and end a line of text, open or closed. */
-static const char *const html_block_tags[] = {
-    "p",       "div",    "tr",     "table",   "ul",   "ol",      "dl",    "dt",     "dd",
-    "hr",      "h1",     "h2",     "h3",      "h4",   "h5",      "h6",    "center", "section",
-    "article", "header", "footer", "address", "form", "caption", "tbody", "thead",  "nav",
-};
 
 /* Verbs of reply attributions ("On ... wrote:") in the languages our users meet most. */
-static const char *const attribution_verbs[] = {
-    "wrote", "schrieb", "\303\251crit", "escribi\303\263", "scritto", "schreef", "skrev",
-};
-
-/* First words of an attribution that a client wrapped onto two lines. */
-static const char *const attribution_leads[] = {"On ", "Le ", "Am ", "El ", "Il ", "Op ", "Den "};
-
-/* Outlook's reply header block, by language: sender, date and recipient/subject labels. */
-static const char *const outlook_from[] = {"From:", "Von:", "De :", "De:"};
-static const char *const outlook_sent[] = {
-    "Sent:", "Date:", "Gesendet:", "Envoy\xc3\xa9 :", "Envoy\xc3\xa9:"};
-static const char *const outlook_to[] = {
-    "To:", "Subject:", "An:", "Betreff:", "\xc3\x80 :", "Objet :"};
-static const char *const original_message_words[] = {
-    "original message",    "urspr\xc3\xbcngliche nachricht",
-    "message d'origine",   "mensaje original",
-    "messaggio originale", "oorspronkelijk bericht",
-};
-
-static const char *const forward_subject_prefixes[] = {"fwd:", "fw:", "wg:", "tr:"};
-
 /* ---- cleaning: valid UTF-8, no control characters, capped ---- */
 
 /* Append IN (LEN bytes, possibly invalid UTF-8) to OUT as valid UTF-8 cleaned as MODE says,
@@ -179,21 +118,6 @@ static char *header_clean(const char *value, size_t cap, gboolean *truncated_r)
     if (clean_append(out, value, strlen(value), cap, CLEAN_LINE))
         *truncated_r = TRUE;
     return g_string_free(out, FALSE);
-}
-
-/* Drop trailing white space and leading blank lines. */
-static void text_trim(GString *text)
-{
-    size_t skip = 0, i;
-
-    while (text->len > 0 && g_ascii_isspace(text->str[text->len - 1]))
-        g_string_truncate(text, text->len - 1);
-    for (i = 0;
-         i < text->len && (text->str[i] == ' ' || text->str[i] == '\t' || text->str[i] == '\n');
-         i++)
-        if (text->str[i] == '\n')
-            skip = i + 1;
-    g_string_erase(text, 0, skip);
 }
 
 /* ---- charset conversion: always succeeds, output may still hold controls ---- */
@@ -312,518 +236,6 @@ static GString *charset_to_utf8(const char *in, size_t len, const char *declared
     return out;
 }
 
-/* ---- HTML to text ---- */
-
-static gboolean html_at_line_start(const struct html_state *st)
-{
-    return st->out->len == 0 || st->out->str[st->out->len - 1] == '\n';
-}
-
-/* Append visible text S (N bytes), after the quote prefix or a pending space. */
-static void html_emit(struct html_state *st, const char *s, size_t n)
-{
-    if (html_at_line_start(st)) {
-        for (unsigned i = 0; i < st->quote_depth; i++)
-            g_string_append(st->out, "> ");
-    } else if (st->space_pending) {
-        g_string_append_c(st->out, ' ');
-    }
-    st->space_pending = FALSE;
-    g_string_append_len(st->out, s, n);
-}
-
-/* A hard break always starts a new line; a soft one only ends a line that has text. A blank
-   line inside a blockquote keeps its quote marks, so that the quote stays one block. */
-static void html_newline(struct html_state *st, gboolean hard)
-{
-    if (hard && html_at_line_start(st))
-        for (unsigned i = 0; i < st->quote_depth; i++)
-            g_string_append_c(st->out, '>');
-    if (hard || !html_at_line_start(st))
-        g_string_append_c(st->out, '\n');
-    st->space_pending = FALSE;
-}
-
-static void html_space(struct html_state *st, char c)
-{
-    if (st->pre_depth > 0) {
-        if (c == '\n')
-            html_newline(st, TRUE);
-        else if (c != '\r')
-            html_emit(st, " ", 1);
-    } else if (!html_at_line_start(st) && st->out->str[st->out->len - 1] != ' ') {
-        st->space_pending = TRUE;
-    }
-}
-
-/* The first case-insensitive occurrence of NEEDLE in [P, END), or NULL. */
-static const char *html_find_ci(const char *p, const char *end, const char *needle)
-{
-    size_t n = strlen(needle);
-
-    while (p + n <= end && (p = memchr(p, needle[0], end - p - n + 1)) != NULL) {
-        if (g_ascii_strncasecmp(p, needle, n) == 0)
-            return p;
-        p++;
-    }
-    return NULL;
-}
-
-/* The end of a tag whose attributes start at P: after the '>' that is not inside a quoted
-   attribute value; with an unclosed quote, after the first '>'. */
-static const char *html_tag_end(const char *p, const char *end)
-{
-    char quote = 0, previous = 0;
-    const char *gt;
-
-    for (const char *q = p; q < end; q++) {
-        if (quote != 0) {
-            if (*q == quote)
-                quote = 0;
-        } else if ((*q == '"' || *q == '\'') && previous == '=') {
-            quote = *q;
-        } else if (*q == '>') {
-            return q + 1;
-        }
-        if (!g_ascii_isspace(*q))
-            previous = *q;
-    }
-    gt = memchr(p, '>', end - p);
-    return gt != NULL ? gt + 1 : end;
-}
-
-static gboolean html_is_block(const char *name)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(html_block_tags); i++)
-        if (strcmp(name, html_block_tags[i]) == 0)
-            return TRUE;
-    return FALSE;
-}
-
-/* Skip the content of an element whose text is not shown; P is after its start tag. */
-static const char *html_skip_content(struct html_state *st, const char *name, const char *p,
-                                     const char *end)
-{
-    char close[16];
-    const char *found;
-
-    g_snprintf(close, sizeof close, "</%s", name);
-    found = html_find_ci(p, end, close);
-    if (found != NULL)
-        return found;
-    if (strcmp(name, "head") == 0) {
-        found = html_find_ci(p, end, "<body");
-        st->head_close_missing = found == NULL;
-        return found != NULL ? found : p;
-    }
-    if (strcmp(name, "title") == 0) {
-        st->title_close_missing = TRUE;
-        return p;
-    }
-    return end; /* an unclosed script or style hides the rest, as in a browser */
-}
-
-/* Act on tag NAME (lowercase, "" if unknown); P is after the tag. Returns where to go on. */
-static const char *html_tag(struct html_state *st, const char *name, gboolean closing,
-                            const char *p, const char *end)
-{
-    if (!closing && (strcmp(name, "script") == 0 || strcmp(name, "style") == 0 ||
-                     (strcmp(name, "head") == 0 && !st->head_close_missing) ||
-                     (strcmp(name, "title") == 0 && !st->title_close_missing)))
-        return html_skip_content(st, name, p, end);
-    if (strcmp(name, "br") == 0) {
-        html_newline(st, TRUE);
-    } else if (strcmp(name, "li") == 0) {
-        html_newline(st, FALSE);
-        if (!closing)
-            html_emit(st, "- ", 2);
-    } else if (strcmp(name, "blockquote") == 0) {
-        html_newline(st, FALSE);
-        if (!closing)
-            st->quote_depth++;
-        else if (st->quote_depth > 0)
-            st->quote_depth--;
-    } else if (strcmp(name, "pre") == 0) {
-        html_newline(st, FALSE);
-        if (!closing)
-            st->pre_depth++;
-        else if (st->pre_depth > 0)
-            st->pre_depth--;
-    } else if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0) {
-        if (!closing && !html_at_line_start(st))
-            st->space_pending = TRUE;
-    } else if (html_is_block(name)) {
-        html_newline(st, FALSE);
-    }
-    return p;
-}
-
-/* Handle the markup that starts with '<' at P. Returns where to go on. */
-static const char *html_markup(struct html_state *st, const char *p, const char *end)
-{
-    const char *q = p + 1, *found;
-    gboolean closing = FALSE;
-    char name[16];
-    size_t n = 0;
-
-    if (q < end && *q == '!' && end - q >= 3 && memcmp(q, "!--", 3) == 0) {
-        found = memmem(q + 3, end - q - 3, "-->", 3);
-        return found != NULL ? found + 3 : end;
-    }
-    if (q < end && (*q == '!' || *q == '?')) {
-        found = memchr(q, '>', end - q);
-        return found != NULL ? found + 1 : end;
-    }
-    if (q < end && *q == '/') {
-        closing = TRUE;
-        q++;
-    }
-    if (q >= end || !g_ascii_isalpha(*q)) {
-        html_emit(st, "<", 1);
-        return p + 1;
-    }
-    for (; q < end && (g_ascii_isalnum(*q) || *q == ':' || *q == '-'); q++, n++)
-        if (n < sizeof name)
-            name[n] = g_ascii_tolower(*q);
-    name[n < sizeof name ? n : 0] = '\0';
-    return html_tag(st, name, closing, html_tag_end(q, end), end);
-}
-
-/* The character that entity NAME (N bytes, without '&' and ';') stands for; (gunichar)-1 if
-   it is not one we know. */
-static gunichar html_entity_value(const char *name, size_t n)
-{
-    gunichar c = 0;
-    gboolean hex = n > 1 && (name[1] == 'x' || name[1] == 'X');
-    size_t i = hex ? 2 : 1;
-
-    if (n > 0 && name[0] == '#') {
-        if (i >= n || n - i > 8)
-            return (gunichar)-1;
-        for (; i < n; i++) {
-            if (hex ? !g_ascii_isxdigit(name[i]) : !g_ascii_isdigit(name[i]))
-                return (gunichar)-1;
-            c = c * (hex ? 16 : 10) + (hex ? g_ascii_xdigit_value(name[i]) : name[i] - '0');
-        }
-        return g_unichar_validate(c) && c != 0 ? c : 0xFFFD;
-    }
-    for (i = 0; i < G_N_ELEMENTS(html_entities); i++)
-        if (strlen(html_entities[i].name) == n && memcmp(html_entities[i].name, name, n) == 0)
-            return html_entities[i].c;
-    return (gunichar)-1;
-}
-
-/* Handle the character reference that starts with '&' at P. Returns where to go on. */
-static const char *html_entity(struct html_state *st, const char *p, const char *end)
-{
-    const char *semi = NULL;
-    gunichar c;
-    char buf[6];
-
-    for (const char *q = p + 1; q < end && q < p + 12 && semi == NULL; q++)
-        if (*q == ';')
-            semi = q;
-    if (semi == NULL || (c = html_entity_value(p + 1, semi - p - 1)) == (gunichar)-1) {
-        html_emit(st, "&", 1);
-        return p + 1;
-    }
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-        html_space(st, (char)c);
-    else if (c == 0xA0)
-        html_emit(st, " ", 1);
-    else if (c >= 0x20)
-        html_emit(st, buf, g_unichar_to_utf8(c, buf));
-    return semi + 1;
-}
-
-/* Collapse runs of spaces, drop leading and trailing spaces of lines (not of a "-- " line),
-   runs of blank lines become one, none at the start or the end. */
-static void html_tidy(GString *text)
-{
-    GString *out = g_string_sized_new(text->len);
-    const char *p = text->str, *end = text->str + text->len;
-    gboolean blank_pending = FALSE;
-
-    while (p < end) {
-        const char *nl = memchr(p, '\n', end - p), *line_end = nl != NULL ? nl : end;
-        gboolean signature = line_end - p == 3 && memcmp(p, "-- ", 3) == 0;
-        size_t mark = out->len;
-
-        if (out->len > 0)
-            g_string_append_c(out, '\n');
-        if (blank_pending && out->len > 0)
-            g_string_append_c(out, '\n');
-        size_t start = out->len;
-        for (const char *q = p; q < line_end; q++)
-            if (signature || *q != ' ' || (out->len > start && out->str[out->len - 1] != ' '))
-                g_string_append_c(out, *q);
-        if (!signature)
-            while (out->len > start && out->str[out->len - 1] == ' ')
-                g_string_truncate(out, out->len - 1);
-        if (out->len == start) {
-            g_string_truncate(out, mark);
-            blank_pending = out->len > 0;
-        } else {
-            blank_pending = FALSE;
-        }
-        p = line_end + 1;
-    }
-    g_string_assign(text, out->str);
-    g_string_free(out, TRUE);
-}
-
-/* HTML (LEN bytes of UTF-8) as plain text; stops once the text passes CAP bytes. */
-static GString *html_to_text(const char *html, size_t len, size_t cap, gboolean *truncated_r)
-{
-    struct html_state st = {.out = g_string_sized_new(MIN(len, cap) + 16)};
-    const char *p = html, *end = html + len;
-
-    while (p < end) {
-        unsigned char c = *p;
-
-        if (st.out->len > cap) {
-            *truncated_r = TRUE;
-            break;
-        }
-        if (c == '<') {
-            p = html_markup(&st, p, end);
-        } else if (c == '&') {
-            p = html_entity(&st, p, end);
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') {
-            html_space(&st, c);
-            p++;
-        } else if (c == 0xC2 && p + 1 < end && (unsigned char)p[1] == 0xA0) {
-            html_emit(&st, " ", 1); /* U+00A0 no-break space */
-            p += 2;
-        } else {
-            const char *run = p++;
-
-            while (p < end && strchr("<& \t\n\r\f\xC2", *p) == NULL)
-                p++;
-            html_emit(&st, run, p - run);
-        }
-    }
-    html_tidy(st.out);
-    return st.out;
-}
-
-/* ---- quoted history and signature ---- */
-
-static GArray *lines_split(const char *text)
-{
-    GArray *lines = g_array_new(FALSE, FALSE, sizeof(struct line));
-    const char *p = text;
-
-    for (;;) {
-        const char *nl = strchr(p, '\n');
-        struct line l = {p, nl != NULL ? (size_t)(nl - p) : strlen(p)};
-
-        g_array_append_val(lines, l);
-        if (nl == NULL)
-            return lines;
-        p = nl + 1;
-    }
-}
-
-static gboolean line_is_blank(struct line l)
-{
-    for (size_t i = 0; i < l.len; i++)
-        if (l.s[i] != ' ' && l.s[i] != '\t')
-            return FALSE;
-    return TRUE;
-}
-
-static gboolean line_is_quoted(struct line l)
-{
-    return l.len > 0 && l.s[0] == '>';
-}
-
-static gboolean line_is_signature(struct line l)
-{
-    return l.len == 3 && memcmp(l.s, "-- ", 3) == 0;
-}
-
-/* L without the Markdown-style bold that HTML conversions of Outlook headers leave ("*From:*"),
-   and without trailing white space. */
-static struct line line_core(struct line l)
-{
-    while (l.len > 0 && (l.s[0] == '*' || l.s[0] == ' ')) {
-        l.s++;
-        l.len--;
-    }
-    while (l.len > 0 && (l.s[l.len - 1] == ' ' || l.s[l.len - 1] == '\t'))
-        l.len--;
-    return l;
-}
-
-static gboolean line_starts_with_any(struct line l, const char *const *list, size_t count)
-{
-    l = line_core(l);
-    for (size_t i = 0; i < count; i++)
-        if (l.len >= strlen(list[i]) && g_ascii_strncasecmp(l.s, list[i], strlen(list[i])) == 0)
-            return TRUE;
-    return FALSE;
-}
-
-/* A line of dashes around "Original Message" or its translation. */
-static gboolean line_is_original_message(struct line l)
-{
-    char buf[MIME_MARKER_MAX + 1];
-    gboolean found = FALSE;
-
-    l = line_core(l);
-    if (l.len < 10 || l.len > MIME_MARKER_MAX || strncmp(l.s, "---", 3) != 0 ||
-        strncmp(l.s + l.len - 3, "---", 3) != 0)
-        return FALSE;
-    memcpy(buf, l.s, l.len);
-    buf[l.len] = '\0';
-    char *lower = g_ascii_strdown(buf, -1);
-    for (size_t i = 0; i < G_N_ELEMENTS(original_message_words) && !found; i++)
-        found = strstr(lower, original_message_words[i]) != NULL;
-    g_free(lower);
-    return found;
-}
-
-static gboolean line_is_forward_marker(struct line l)
-{
-    char buf[MIME_MARKER_MAX + 1];
-    gboolean found;
-
-    l = line_core(l);
-    if (l.len == 0 || l.len > MIME_MARKER_MAX)
-        return FALSE;
-    memcpy(buf, l.s, l.len);
-    buf[l.len] = '\0';
-    if (buf[0] != '-')
-        return strcmp(buf, "Begin forwarded message:") == 0;
-    char *lower = g_ascii_strdown(buf, -1);
-    found = strstr(lower, "forwarded message") != NULL;
-    g_free(lower);
-    return found;
-}
-
-/* Outlook's "From: / Sent: / To: / Subject:" block starting at line I. */
-static gboolean lines_are_outlook_header(const GArray *lines, guint i)
-{
-    const struct line *l = (const struct line *)lines->data;
-    gboolean sent = FALSE, to = FALSE;
-
-    if (!line_starts_with_any(l[i], outlook_from, G_N_ELEMENTS(outlook_from)))
-        return FALSE;
-    for (guint j = i + 1; j < lines->len && j <= i + MIME_HEADER_BLOCK_LINES; j++) {
-        sent = sent || line_starts_with_any(l[j], outlook_sent, G_N_ELEMENTS(outlook_sent));
-        to = to || line_starts_with_any(l[j], outlook_to, G_N_ELEMENTS(outlook_to));
-    }
-    return sent && to;
-}
-
-static gboolean line_is_underscores(struct line l)
-{
-    l = line_core(l);
-    if (l.len < 10)
-        return FALSE;
-    for (size_t i = 0; i < l.len; i++)
-        if (l.s[i] != '_')
-            return FALSE;
-    return TRUE;
-}
-
-/* "On <date>, <name> wrote:" and translations: ends with ':' and names the verb. */
-static gboolean line_is_attribution(struct line l)
-{
-    l = line_core(l);
-    if (l.len == 0 || l.len > MIME_ATTRIBUTION_MAX || l.s[l.len - 1] != ':')
-        return FALSE;
-    for (size_t i = 0; i < G_N_ELEMENTS(attribution_verbs); i++)
-        if (g_strstr_len(l.s, l.len, attribution_verbs[i]) != NULL)
-            return TRUE;
-    return FALSE;
-}
-
-/* Where the history starts in LINES: the first Outlook marker or signature line, or earlier,
-   the start of the block of quoted lines that runs up to it, with its attribution. Returns
-   lines->len when there is none, and 0 for a forward, whose content must stay visible. */
-static guint quote_start(const GArray *lines)
-{
-    const struct line *l = (const struct line *)lines->data;
-    guint hard = lines->len, signature = lines->len, t, first, a;
-
-    for (guint i = 0; i < lines->len && hard == lines->len; i++) {
-        if (line_is_quoted(l[i]))
-            continue;
-        if (line_is_forward_marker(l[i]))
-            return 0;
-        if (line_is_original_message(l[i]) || lines_are_outlook_header(lines, i))
-            hard = i;
-        if (signature == lines->len && line_is_signature(l[i]))
-            signature = i;
-    }
-    if (hard < lines->len) {
-        for (t = hard; t > 0 && line_is_blank(l[t - 1]); t--)
-            ;
-        if (t > 0 && line_is_underscores(l[t - 1]))
-            hard = t - 1;
-    }
-    hard = MIN(hard, signature);
-    for (t = hard; t > 0 && (line_is_blank(l[t - 1]) || line_is_quoted(l[t - 1])); t--)
-        ;
-    for (first = t; first < hard && line_is_blank(l[first]); first++)
-        ;
-    if (first == hard)
-        return hard;
-    for (a = t; a > 0 && line_is_blank(l[a - 1]); a--)
-        ;
-    if (a == 0 || !line_is_attribution(l[a - 1]))
-        return first;
-    if (line_starts_with_any(l[a - 1], attribution_leads, G_N_ELEMENTS(attribution_leads)))
-        return a - 1;
-    if (a >= 2 &&
-        line_starts_with_any(l[a - 2], attribution_leads, G_N_ELEMENTS(attribution_leads)))
-        return a - 2; /* the attribution was wrapped onto two lines */
-    return first;
-}
-
-static gboolean subject_is_forward(const char *subject)
-{
-    for (size_t i = 0; subject != NULL && i < G_N_ELEMENTS(forward_subject_prefixes); i++)
-        if (g_ascii_strncasecmp(subject, forward_subject_prefixes[i],
-                                strlen(forward_subject_prefixes[i])) == 0)
-            return TRUE;
-    return FALSE;
-}
-
-/* Set MSG->text and MSG->quoted from BODY (cleaned, trimmed), which this consumes. */
-static void quote_split(struct mime_message *msg, GString *body)
-{
-    GArray *lines;
-    guint cut;
-    GString *quoted;
-
-    if (body->len == 0 || subject_is_forward(msg->subject)) {
-        msg->text = g_string_free(body, FALSE);
-        return;
-    }
-    lines = lines_split(body->str);
-    cut = quote_start(lines);
-    if (cut == 0 || cut >= lines->len) {
-        g_array_unref(lines);
-        msg->text = g_string_free(body, FALSE);
-        return;
-    }
-    quoted = g_string_new(g_array_index(lines, struct line, cut).s);
-    g_string_truncate(body, g_array_index(lines, struct line, cut).s - body->str);
-    g_array_unref(lines);
-    text_trim(body);
-    text_trim(quoted);
-    if (body->len == 0) { /* nothing new but history: unsure, keep it all as text */
-        g_string_free(body, TRUE);
-        msg->text = g_string_free(quoted, FALSE);
-        return;
-    }
-    msg->text = g_string_free(body, FALSE);
-    msg->quoted = g_string_free(quoted, FALSE);
-}
-
 /* ---- RFC 3676 format=flowed ---- */
 
 /* Join the soft line breaks of format=flowed TEXT and undo space-stuffing. */
@@ -916,7 +328,7 @@ static GString *part_text(GMimePart *part, size_t cap, gboolean *truncated_r)
 
     g_byte_array_unref(data);
     if (part_is_type(object, "text", "html")) {
-        GString *plain = html_to_text(utf8->str, utf8->len, cap, truncated_r);
+        GString *plain = htmltext_convert(utf8->str, utf8->len, cap, truncated_r);
 
         g_string_free(utf8, TRUE);
         utf8 = plain;
@@ -927,7 +339,7 @@ static GString *part_text(GMimePart *part, size_t cap, gboolean *truncated_r)
     if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0 &&
         part_is_type(object, "text", "plain"))
         flowed_join(text, delsp != NULL && g_ascii_strcasecmp(delsp, "yes") == 0);
-    text_trim(text);
+    quote_trim(text);
     return text;
 }
 
@@ -1275,7 +687,7 @@ static void message_body(struct mime_message *msg, const struct mime_limits *lim
         text = part_text(w.body, limits->max_text, &msg->text_truncated);
     }
     msg->text_from_html = part_is_type(GMIME_OBJECT(w.body), "text", "html");
-    quote_split(msg, text);
+    quote_split(text, msg->subject, &msg->text, &msg->quoted);
 }
 
 static int header_count(GMimeMessage *gmime)
