@@ -60,7 +60,7 @@ wait_until() {
 mt_free_port() {
 	local port
 	for _ in $(seq 1 50); do
-		port=$((20000 + RANDOM % 20000))
+		port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-), where bind can fail
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
 	done
 	return 1

@@ -16,7 +16,7 @@ chmod 755 "$PF_DIR"
 PF_PORT=${PF_SELFTEST_PORT:-}
 for _ in $(seq 1 50); do
 	[ -n "$PF_PORT" ] && break
-	candidate=$((20000 + RANDOM % 20000))
+	candidate=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-), where bind can fail
 	(exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null || PF_PORT=$candidate
 done
 PF_PIPE_USER=${PF_PIPE_USER:-mailtriage}

@@ -22,7 +22,7 @@ trap cleanup EXIT
 
 free_port() {
 	for _ in $(seq 1 50); do
-		local port=$((20000 + RANDOM % 20000))
+		local port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-), where bind can fail
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
 	done
 }
