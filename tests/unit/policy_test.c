@@ -214,7 +214,7 @@ static const char decide_ini[] = "[daemon]\n"
                                  "escalate_to = staff@example.org\n";
 
 #define AUTH_PASS                                                                                  \
-    "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=example.com;\n"               \
+    "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=example.com;\n"                \
     " dkim=pass header.d=example.com; dmarc=pass header.from=example.com\n"
 
 struct decide_case {
@@ -245,8 +245,8 @@ static const struct decide_case decide_cases[] = {
      "Authentication-Results: mx.example.org (version 1); dkim=pass header.d=example.com\n",
      POLICY_REPLY, NULL},
     {"dkim_pass_by_identity_is_aligned", HUMAN,
-     "Authentication-Results: mx.example.org; dkim=pass header.i=@mail.example.com\n",
-     POLICY_REPLY, NULL},
+     "Authentication-Results: mx.example.org; dkim=pass header.i=@mail.example.com\n", POLICY_REPLY,
+     NULL},
     {"spamassassin_flag_refuses", HUMAN, AUTH_PASS "X-Spam-Flag: YES\n", POLICY_REFUSED,
      "X-Spam-Flag"},
     {"spamassassin_status_yes_refuses", HUMAN,
@@ -270,8 +270,8 @@ static const struct decide_case decide_cases[] = {
     {"blocked_domain_refuses", "someone@spam.example", AUTH_PASS, POLICY_REFUSED, "block_senders"},
     {"blocked_from_address_refuses", "bounce-123@lists.example.net",
      AUTH_PASS "From: blocked@example.com\n", POLICY_REFUSED, "block_senders"},
-    {"allowed_sender_skips_spam_and_auth", "vip@example.com", "X-Spam-Flag: YES\n",
-     POLICY_REPLY, NULL},
+    {"allowed_sender_skips_spam_and_auth", "vip@example.com", "X-Spam-Flag: YES\n", POLICY_REPLY,
+     NULL},
     {"allowed_domain_skips_auth", "anyone@partner.example", "", POLICY_REPLY, NULL},
     {"allowed_sender_with_dmarc_fail_is_held_back", "vip@example.com",
      "Authentication-Results: mx.example.org; dmarc=fail\n", POLICY_HELD_BACK, "dmarc=fail"},
