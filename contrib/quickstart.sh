@@ -2,12 +2,14 @@
 # quickstart.sh: install what mailtriage needs on Debian 12, build it, and run either the demo
 # or the whole test suite. Run as root from the source tree:
 #
-#   sudo ./contrib/quickstart.sh demo    build, install, and triage sample mail through a
-#                                         private Postfix on 127.0.0.1; shows the queue, the
-#                                         replies and the escalations. MAILTRIAGE_LLM_URL and
-#                                         MAILTRIAGE_LLM_MODEL (and MAILTRIAGE_LLM_KEY_FILE)
-#                                         select an OpenAI-compatible LLM; without them the
-#                                         builtin keyword classifier answers.
+#   sudo ./contrib/quickstart.sh demo    build, install, and run contrib/demo.sh: sample mail
+#                                         through a private Postfix on 127.0.0.1 (the milter
+#                                         and the pipe transport); shows the queue, the replies
+#                                         and the escalations, and exits non-zero when they did
+#                                         not happen. MAILTRIAGE_LLM_URL and MAILTRIAGE_LLM_MODEL
+#                                         (and MAILTRIAGE_LLM_KEY_FILE) select an
+#                                         OpenAI-compatible LLM; without them the builtin
+#                                         keyword classifier answers.
 #   sudo ./contrib/quickstart.sh check   build with warnings as errors and with AddressSanitizer
 #                                         and UndefinedBehaviorSanitizer, run `make check`
 #                                         (unit tests, miltertest and Postfix end-to-end tests)
@@ -27,7 +29,7 @@ fi
 
 PACKAGES="autoconf automake make gcc pkg-config libgmime-3.0-dev libglib2.0-dev
 libcurl4-openssl-dev libjson-c-dev libsqlite3-dev sqlite3 libmilter-dev miltertest
-postfix swaks python3 ca-certificates util-linux"
+postfix swaks python3 ca-certificates util-linux passwd systemd"
 
 install_packages() {
 	echo "== installing Debian packages"
@@ -88,81 +90,8 @@ run_check() {
 run_demo() {
 	install_packages
 	build
-	make -s install >/dev/null || exit 1
-	# shellcheck source=../tests/e2e/postfix-env.sh
-	. "$SRC/tests/e2e/postfix-env.sh"
-	local dir=/var/tmp/mailtriage-demo
-	if [ -d "$dir/postfix/etc" ]; then PF_DIR=$dir/postfix pf_stop >/dev/null 2>&1; fi
-	rm -rf "$dir"
-	mkdir -p "$dir/db" "$dir/postfix"
-	chmod 755 "$dir"
-	id mailtriage >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin mailtriage
-	chown mailtriage "$dir/db"
-
-	PF_DIR=$dir/postfix PF_PORT=2525 PF_PIPE_USER=mailtriage PF_MONITORED=support@site.test
-	# shellcheck disable=SC2016 # Postfix expands these
-	PF_PIPE_ARGV="/usr/local/sbin/mailtriage-pipe -c $dir/mailtriage.conf -q \${queue_id} -f \${sender} -- \${recipient}"
-	export PF_DIR PF_PORT PF_PIPE_USER PF_MONITORED PF_PIPE_ARGV
-	pf_setup || exit 1
-
-	local provider=builtin
-	[ -n "${MAILTRIAGE_LLM_URL:-}" ] && provider=openai
-	sed -e "s|^database = .*|database = $dir/db/mailtriage.db|" \
-		-e "s|^provider = builtin|provider = $provider|" \
-		-e "s|^path = /usr/sbin/sendmail|path = $(pf_sendmail_path)|" \
-		-e "s|support@example.org|support@site.test|; s|helpdesk@example.org|helpdesk@site.test|" \
-		-e "s|^name = Example Support|name = Site Support|" \
-		contrib/mailtriage.conf.sample > "$dir/mailtriage.conf"
-	if [ "$provider" = openai ]; then
-		sed -i -e "/^provider = openai/a url = $MAILTRIAGE_LLM_URL" \
-			-e "/^provider = openai/a model = ${MAILTRIAGE_LLM_MODEL:-llama3.1:8b}" "$dir/mailtriage.conf"
-		[ -n "${MAILTRIAGE_LLM_KEY_FILE:-}" ] &&
-			sed -i "/^provider = openai/a api_key_file = $MAILTRIAGE_LLM_KEY_FILE" "$dir/mailtriage.conf"
-	fi
-	/usr/local/sbin/mailtriaged -n -c "$dir/mailtriage.conf" || exit 1
-	pf_start || exit 1
-
-	echo "== starting mailtriaged (provider $provider)"
-	setpriv --reuid=mailtriage --regid=mailtriage --clear-groups -- \
-		/usr/local/sbin/mailtriaged -f -c "$dir/mailtriage.conf" >"$dir/mailtriaged.log" 2>&1 &
-	DEMO_DAEMON=$!
-	trap 'kill -TERM $DEMO_DAEMON 2>/dev/null; wait $DEMO_DAEMON 2>/dev/null; pf_stop >/dev/null 2>&1' EXIT
-
-	echo "== sending the sample messages in contrib/demo through Postfix on 127.0.0.1:2525"
-	for message in contrib/demo/*.eml; do
-		local from
-		from=$(sed -n 's/^From: .*<\(.*\)>.*/\1/p' "$message" | head -n 1)
-		case "$message" in
-		*bounce*) from="" ;;
-		*newsletter*) from="bounces@shop.customer.test" ;;
-		esac
-		printf '   %-28s from <%s>\n' "$(basename "$message")" "$from"
-		pf_send "$from" support@site.test "$message" || echo "   (swaks failed)"
-	done
-
-	local ctl="/usr/local/sbin/mailtriagectl -c $dir/mailtriage.conf"
-	for _ in $(seq 1 120); do
-		[ "$(setpriv --reuid=mailtriage --regid=mailtriage --clear-groups -- $ctl --json list | grep -c '"state": "done"')" -ge 6 ] && break
-		sleep 0.5
-	done
-	pf_wait_queue_empty 30 >/dev/null
-
-	echo; echo "== mailtriagectl list"
-	setpriv --reuid=mailtriage --regid=mailtriage --clear-groups -- $ctl list
-	echo; echo "== mail that left (captured by the demo Postfix)"
-	local reply=""
-	for file in "$PF_DIR"/capture/*/*.eml; do
-		[ -e "$file" ] || continue
-		printf '   to %-24s %s\n' "$(basename "$(dirname "$file")")" "$(grep -m1 '^Subject:' "$file")"
-		case "$(grep -m1 '^Auto-Submitted:' "$file")" in *auto-replied*) [ -n "$reply" ] || reply=$file ;; esac
-	done
-	if [ -n "$reply" ]; then
-		echo; echo "== the first automatic reply, as sent ($reply)"
-		sed 's/^/   | /' "$reply"
-	fi
-	echo
-	echo "Everything is in $dir: the configuration, the database, mailtriaged.log, postfix/maillog."
-	echo "Look closer with: $ctl show ID"
+	make -s install >/dev/null || { echo "make install failed" >&2; exit 1; }
+	exec "$SRC/contrib/demo.sh"
 }
 
 if [ "$mode" = check ]; then run_check; else run_demo; fi

@@ -29,6 +29,7 @@ enum config_require_auth {
     CONFIG_REQUIRE_AUTH_DMARC
 };
 enum config_mode { CONFIG_MODE_AUTO, CONFIG_MODE_DRAFT, CONFIG_MODE_OFF };
+enum config_intake { CONFIG_INTAKE_ANY, CONFIG_INTAKE_MILTER, CONFIG_INTAKE_PIPE };
 enum config_action {
     CONFIG_ACTION_REPLY,
     CONFIG_ACTION_ESCALATE,

@@ -17,14 +17,17 @@
     X(database, PATH, "/var/lib/mailtriage/mailtriage.db", 0, 0, NULL,                             \
       "The SQLite database that holds the queue and everything mailtriage saw, decided and "       \
       "sent. Its directory must be writable by every mailtriage program (WAL mode).")              \
-    X(socket, STRING, "unix:/run/mailtriage/mailtriaged.sock", 0, 0, NULL,                         \
+    X(socket, STRING, "unix:/var/spool/postfix/mailtriage/mailtriaged.sock", 0, 0, NULL,           \
       "The milter socket in libmilter syntax: unix:/path or inet:PORT@ADDRESS (inet6: too); "      \
-      "empty runs the workers without a milter (pipe intake only).")                               \
+      "empty runs the workers without a milter (pipe intake only). The default lies in "           \
+      "Postfix's queue directory, where a chrooted smtpd finds it as "                             \
+      "unix:mailtriage/mailtriaged.sock.")                                                         \
     X(socket_mode, MODE, "0660", 0, 511, NULL,                                                     \
       "The permissions of a unix milter socket; the MTA's user (postfix) must be able to "         \
       "write it, through socket_group or this mode.")                                              \
     X(socket_group, STRING, "", 0, 0, NULL,                                                        \
-      "The group of a unix milter socket (e.g. postfix); empty keeps the daemon's group.")         \
+      "The group of a unix milter socket; empty keeps the daemon's group (mailtriage, of which "   \
+      "the user postfix is made a member).")                                                       \
     X(user, STRING, "", 0, 0, NULL,                                                                \
       "The user the daemon runs as once the socket is bound, when started as root (-u "            \
       "overrides it).")                                                                            \
@@ -131,6 +134,10 @@
       "the defaults. unknown is always added.")                                                    \
     X(mode, ENUM, "auto", 0, 0, "auto|draft|off",                                                  \
       "auto sends replies, draft sends them to escalate_to for approval, off records only.")       \
+    X(intake, ENUM, "any", 0, 0, "any|milter|pipe",                                                \
+      "Which intake records this mailbox's mail: any (the first to see a message records it; "    \
+      "a copy seen by the other is a duplicate), milter only, or pipe only (for a mailbox "        \
+      "routed to the pipe transport on a site that also runs the milter).")                       \
     X(escalate_to, ADDRESS, "", 0, 0, NULL,                                                        \
       "The human address that receives escalations and drafts. Required unless mode is off.")      \
     X(reply_interval, DURATION, "7d", 0, 31536000, NULL,                                           \

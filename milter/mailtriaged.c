@@ -230,6 +230,10 @@ static int daemon_run(struct config *cfg, const struct daemon_options *opts)
         g_free(error);
         return EX_CONFIG;
     }
+    if (geteuid() == 0)
+        log_warn("running as root: every worker, the LLM client and the parser of untrusted mail "
+                 "have root's rights. Set [daemon] user (e.g. mailtriage), pass -u, or start it "
+                 "as that user (contrib/mailtriaged.service does)");
     if (daemon_prepare_database(cfg) < 0)
         return EX_CONFIG;
     log_info("mailtriaged %s starting: database %s, %u mailbox(es), provider %s, milter %s",

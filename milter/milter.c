@@ -214,6 +214,8 @@ static sfsistat milter_envrcpt(SMFICTX *ctx, char **argv)
         return SMFIS_CONTINUE;
     char *rcpt = milter_bare_address(argv != NULL ? argv[0] : NULL);
     const struct config_mailbox *mailbox = config_mailbox_find(conn->cfg, rcpt);
+    if (mailbox != NULL && mailbox->intake == CONFIG_INTAKE_PIPE)
+        mailbox = NULL; /* the pipe transport records it */
     if (mailbox != NULL && !g_ptr_array_find(conn->msg->mailboxes, mailbox, NULL))
         g_ptr_array_add(conn->msg->mailboxes, (gpointer)mailbox);
     g_ptr_array_add(conn->msg->rcpts, rcpt);

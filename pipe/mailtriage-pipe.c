@@ -126,6 +126,12 @@ static void pipe_plan_rows(struct pipe_run *run, guint64 size)
             log_warn("recipient <%s> is not a monitored mailbox; ignored", log_addr(*rcpt, buf));
             continue;
         }
+        if (mailbox->intake == CONFIG_INTAKE_MILTER) {
+            log_warn("recipient <%s>: [mailbox] intake = milter, so the pipe does not record it; "
+                     "ignored",
+                     log_addr(*rcpt, buf));
+            continue;
+        }
         struct mime_message *msg = run->msg;
         struct queue_new row = {
             .intake = "pipe",

@@ -23,6 +23,12 @@
 #   PF_MILTER     optional smtpd_milters value, e.g. inet:127.0.0.1:8891; when
 #                 set, milter_default_action = accept and milter_protocol = 6.
 #                 non_smtpd_milters is always empty.
+#   PF_CHROOT     optional "debian": the chroot column of master.cf as Debian
+#                 ships it (smtpd, cleanup, pickup, rewrite, bounce ... run
+#                 chrooted in the queue directory), and the files Debian's
+#                 init script copies into the chroot (etc/hosts, services ...).
+#                 A relative unix: milter path is then resolved in the queue
+#                 directory, as on a stock Debian Postfix.
 #
 # Routing: PF_MONITORED -> mailtriage:, everything else (rest of site.test,
 # customer.test, any other domain, bounces) -> capture:, a pipe that stores
@@ -161,6 +167,17 @@ _pf_ensure_user() {
 	getent passwd "$PF_PIPE_USER" >/dev/null || { _pf_err "cannot create user $PF_PIPE_USER"; return 1; }
 }
 
+# What Debian's postfix init script copies into the chroot (the queue directory) before it
+# starts Postfix, so that chrooted daemons resolve names and time as the host does.
+_pf_prepare_chroot() {
+	local spool=$PF_DIR/spool f
+	mkdir -p "$spool/etc" || return 1
+	for f in localtime host.conf resolv.conf nsswitch.conf hosts services; do
+		[ -e "/etc/$f" ] && { cp -L "/etc/$f" "$spool/etc/$f" || return 1; }
+	done
+	return 0
+}
+
 pf_setup() {
 	_pf_check_vars || return 1
 	local etc=$PF_DIR/etc a ulow
@@ -232,33 +249,35 @@ EOF
 		echo "smtpd_milters =" >>"$etc/main.cf.tmp" || return 1
 	fi
 
-	# --- master.cf: minimal, chroot "n" everywhere ------------------------
+	# --- master.cf: minimal; chroot "n" everywhere, or as Debian ships it ---
+	local c=n
+	[ "${PF_CHROOT:-}" = debian ] && c=y
 	cat >"$etc/master.cf.tmp" <<EOF || return 1
 # Private test instance written by tests/e2e/postfix-env.sh - do not edit.
 # service type  private unpriv  chroot  wakeup  maxproc command + args
-127.0.0.1:$PF_PORT inet n  -       n       -       -       smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
+127.0.0.1:$PF_PORT inet n  -       $c       -       -       smtpd
+pickup    unix  n       -       $c       60      1       pickup
+cleanup   unix  n       -       $c       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
+rewrite   unix  -       -       $c       -       -       trivial-rewrite
+bounce    unix  -       -       $c       -       0       bounce
+defer     unix  -       -       $c       -       0       bounce
+trace     unix  -       -       $c       -       0       bounce
+verify    unix  -       -       $c       -       1       verify
+flush     unix  n       -       $c       1000?   0       flush
 proxymap  unix  -       -       n       -       -       proxymap
 proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
+smtp      unix  -       -       $c       -       -       smtp
+relay     unix  -       -       $c       -       -       smtp
+showq     unix  n       -       $c       -       -       showq
+error     unix  -       -       $c       -       -       error
+retry     unix  -       -       $c       -       -       error
+discard   unix  -       -       $c       -       -       discard
 local     unix  -       n       n       -       -       local
 virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
+lmtp      unix  -       -       $c       -       -       lmtp
+anvil     unix  -       -       $c       -       1       anvil
+scache    unix  -       -       $c       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 mailtriage unix -       n       n       -       10      pipe
   flags=Rq user=$PF_PIPE_USER null_sender= argv=$PF_PIPE_ARGV
@@ -316,6 +335,7 @@ EOF
 	fi
 
 	_pf_register_config_dir || { _pf_err "cannot update alternate_config_directories in /etc/postfix/main.cf"; return 1; }
+	if [ "${PF_CHROOT:-}" = debian ]; then _pf_prepare_chroot || return 1; fi
 
 	# creates the queue directories (post-install create-missing) and checks
 	local out

@@ -49,6 +49,7 @@ path = /bin/true
 [mailbox support@site.test]
 escalate_to = human@site.test
 mode = off
+${MT_SUPPORT_EXTRA:-}
 [mailbox sales@site.test]
 escalate_to = human@site.test
 mode = off
@@ -88,6 +89,9 @@ check "recorded: the worker picked it up" test "$(sql "SELECT state FROM message
 
 scenario unmonitored -- none
 check "unmonitored: no row" test "$(sql "SELECT count(*) FROM messages")" = 0
+
+MT_SUPPORT_EXTRA="intake = pipe" scenario intake -- none
+check "intake = pipe: the milter records nothing for that mailbox" test "$(sql "SELECT count(*) FROM messages")" = 0
 
 scenario oversized "max_message_size = 64k" -- none
 check "oversized: recorded cut at max_message_size and marked truncated" test \
