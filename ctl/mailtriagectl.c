@@ -8,7 +8,7 @@
  * and -V belong to every command, the others to their command, whose --help lists them. The
  * commands are the rows of ctl_commands (name, summary, parameters, options, the function that
  * runs it, and whether it reads or writes the database); `draft` and `config` have tables of
- * their own.
+ * their own. command.c turns a command line into a row of them; this file runs it.
  *
  * COMMANDS
  *   list [--state STATE] [--limit N]   messages, newest first (the table: 50 unless --limit,
@@ -35,7 +35,6 @@
  *   argument), 66 the database does not exist, 75 database busy or sendmail said try later (the
  *   draft stays pending), 78 configuration error.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +43,7 @@
 #include <gmime/gmime.h>
 #include <json-c/json.h>
 
+#include "command.h"
 #include "config.h"
 #include "db.h"
 #include "draft.h"
@@ -53,15 +53,13 @@
 #include "report.h"
 
 #define EX_FAILED 1
-#define EX_USAGE 64
+#define EX_USAGE COMMAND_EX_USAGE
 #define EX_NOINPUT 66
 #define EX_TEMPFAIL 75
 #define EX_CONFIG 78
 
 /* What a person reads at once; the rest is counted, not shown. */
 #define CTL_LIST_DEFAULT_LIMIT 50
-/* Command words before the arguments: `draft approve`. */
-#define CTL_MAX_DEPTH 2
 
 /* What the command line set; GOption writes here, hence one static instance. */
 struct ctl_options {
@@ -78,54 +76,11 @@ static struct ctl_options ctl_options = {.limit = -1};
 
 struct ctl {
     const struct ctl_options *options;
-    const char *config_path; /* -c, or the default */
+    const struct command_line *line; /* the command, its ID or words */
+    const char *config_path;         /* -c, or the default */
     struct config *cfg;
     sqlite3 *db;
-    gint64 id;                        /* for commands that take an ID */
-    const char *words[CTL_MAX_DEPTH]; /* for help: the command it is about */
-    int n_words;
 };
-
-enum ctl_database {
-    CTL_NO_DATABASE,
-    CTL_READS, /* opened read-only */
-    CTL_WRITES /* opened read-write; never created */
-};
-enum ctl_arguments { CTL_NO_ARGUMENTS, CTL_ID, CTL_COMMAND_WORDS };
-
-struct ctl_command {
-    const char *name;
-    const char *summary;
-    const char *parameters;      /* after the name in the usage line */
-    const GOptionEntry *options; /* its own, beside ctl_global_options; NULL when none */
-    int (*run)(struct ctl *ctl); /* NULL when it has sub-commands */
-    enum ctl_database database;
-    enum ctl_arguments arguments;
-    const struct ctl_command *subcommands; /* ended by a NULL name */
-};
-
-/* The command a command line names: the rows from the top of the table down. */
-struct ctl_call {
-    const struct ctl_command *path[CTL_MAX_DEPTH + 1];
-    int depth;     /* path[depth] is the command; 0 is the program itself */
-    GString *name; /* "draft approve" */
-};
-
-static void ctl_usage_error(const char *command, const char *format, ...) G_GNUC_PRINTF(2, 3);
-
-/* Say what is wrong with the command line of COMMAND ("draft approve", "" for none), and where
- * to read how it goes. */
-static void ctl_usage_error(const char *command, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    char *message = g_strdup_vprintf(format, args);
-    va_end(args);
-    const char *space = *command != '\0' ? " " : "";
-    fprintf(stderr, "mailtriagectl%s%s: %s\nTry 'mailtriagectl%s%s --help'.\n", space, command,
-            message, space, command);
-    g_free(message);
-}
 
 static int ctl_db_failure(int status, char *error)
 {
@@ -317,11 +272,11 @@ static int ctl_show(struct ctl *ctl)
 {
     json_object *message = NULL;
     char *error = NULL;
-    int found = report_show_message(ctl->db, ctl->id, &message, &error);
+    int found = report_show_message(ctl->db, ctl->line->id, &message, &error);
     if (found < 0)
         return ctl_db_failure(found, error);
     if (found == 0) {
-        log_error("no message %" G_GINT64_FORMAT, ctl->id);
+        log_error("no message %" G_GINT64_FORMAT, ctl->line->id);
         return EX_FAILED;
     }
     if (ctl->options->json)
@@ -336,10 +291,10 @@ static int ctl_show(struct ctl *ctl)
 static int ctl_retry(struct ctl *ctl)
 {
     char *error = NULL;
-    int status = queue_retry_now(ctl->db, ctl->id, &error);
+    int status = queue_retry_now(ctl->db, ctl->line->id, &error);
     if (status != DB_OK)
         return ctl_db_failure(status, error);
-    printf("message %" G_GINT64_FORMAT " queued again\n", ctl->id);
+    printf("message %" G_GINT64_FORMAT " queued again\n", ctl->line->id);
     return 0;
 }
 
@@ -536,7 +491,7 @@ static int ctl_draft_show(struct ctl *ctl)
         {"sendmail_status", "sendmail status:"},
     };
     struct draft *draft = NULL;
-    int status = ctl_draft_get(ctl, ctl->id, &draft);
+    int status = ctl_draft_get(ctl, ctl->line->id, &draft);
     if (status != 0)
         return status;
     if (ctl->options->raw)
@@ -563,7 +518,7 @@ static int ctl_draft_done(struct ctl *ctl, const char *summary)
         return 0;
     }
     struct draft *draft = NULL;
-    int status = ctl_draft_get(ctl, ctl->id, &draft);
+    int status = ctl_draft_get(ctl, ctl->line->id, &draft);
     if (status != 0)
         return status;
     g_clear_pointer(&draft->text, g_free);
@@ -575,16 +530,17 @@ static int ctl_draft_done(struct ctl *ctl, const char *summary)
 static int ctl_draft_approve(struct ctl *ctl)
 {
     struct draft *draft = NULL;
-    int status = ctl_draft_get(ctl, ctl->id, &draft);
+    int status = ctl_draft_get(ctl, ctl->line->id, &draft);
     if (status != 0)
         return status;
     char *who = ctl_operator();
     char *error = NULL;
-    status = draft_approve(ctl->db, ctl->cfg, ctl->id, who, &error);
+    status = draft_approve(ctl->db, ctl->cfg, ctl->line->id, who, &error);
     g_free(who);
     if (status == DB_OK) {
-        char *summary = g_strdup_printf("draft %" G_GINT64_FORMAT " sent to <%s>, message-id <%s>",
-                                        ctl->id, draft->recipient, draft->outgoing_message_id);
+        char *summary =
+            g_strdup_printf("draft %" G_GINT64_FORMAT " sent to <%s>, message-id <%s>",
+                            ctl->line->id, draft->recipient, draft->outgoing_message_id);
         status = ctl_draft_done(ctl, summary);
         g_free(summary);
     } else
@@ -597,12 +553,12 @@ static int ctl_draft_reject(struct ctl *ctl)
 {
     char *who = ctl_operator();
     char *error = NULL;
-    int status = draft_reject(ctl->db, ctl->id, who, ctl->options->reason, &error);
+    int status = draft_reject(ctl->db, ctl->line->id, who, ctl->options->reason, &error);
     g_free(who);
     if (status != DB_OK)
         return ctl_draft_failure(status, error);
     char *summary =
-        g_strdup_printf("draft %" G_GINT64_FORMAT " rejected; it will not be sent", ctl->id);
+        g_strdup_printf("draft %" G_GINT64_FORMAT " rejected; it will not be sent", ctl->line->id);
     status = ctl_draft_done(ctl, summary);
     g_free(summary);
     return status;
@@ -718,243 +674,70 @@ static const GOptionEntry ctl_draft_reject_options[] = {
     {"reason", 0, 0, G_OPTION_ARG_STRING, &ctl_options.reason, "Why, for the audit trail", "TEXT"},
     {NULL}};
 
-static const struct ctl_command ctl_draft_commands[] = {
+static const struct command ctl_draft_commands[] = {
     {"list", "The replies waiting for approval (or sendmail), newest first", "",
-     ctl_draft_list_options, ctl_draft_list, CTL_READS, CTL_NO_ARGUMENTS, NULL},
+     ctl_draft_list_options, ctl_draft_list, COMMAND_READS, COMMAND_NO_ARGUMENTS, NULL},
     {"show", "One draft: its message, its state and the reply", "ID", ctl_draft_show_options,
-     ctl_draft_show, CTL_READS, CTL_ID, NULL},
+     ctl_draft_show, COMMAND_READS, COMMAND_ID, NULL},
     {"approve", "Send the reply, once, with the null envelope sender", "ID", NULL,
-     ctl_draft_approve, CTL_WRITES, CTL_ID, NULL},
+     ctl_draft_approve, COMMAND_WRITES, COMMAND_ID, NULL},
     {"reject", "Reject the reply: it is never sent", "ID", ctl_draft_reject_options,
-     ctl_draft_reject, CTL_WRITES, CTL_ID, NULL},
+     ctl_draft_reject, COMMAND_WRITES, COMMAND_ID, NULL},
     {NULL}};
-static const struct ctl_command ctl_config_commands[] = {
-    {"check", "Check the configuration file", "", NULL, ctl_config_check, CTL_NO_DATABASE,
-     CTL_NO_ARGUMENTS, NULL},
-    {"show", "Print the effective configuration", "", NULL, ctl_config_show, CTL_NO_DATABASE,
-     CTL_NO_ARGUMENTS, NULL},
+static const struct command ctl_config_commands[] = {
+    {"check", "Check the configuration file", "", NULL, ctl_config_check, COMMAND_NO_DATABASE,
+     COMMAND_NO_ARGUMENTS, NULL},
+    {"show", "Print the effective configuration", "", NULL, ctl_config_show, COMMAND_NO_DATABASE,
+     COMMAND_NO_ARGUMENTS, NULL},
     {"defaults", "Print every key with its default and documentation", "", NULL,
-     ctl_config_defaults, CTL_NO_DATABASE, CTL_NO_ARGUMENTS, NULL},
+     ctl_config_defaults, COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, NULL},
     {"man", "Print the key table as roff, the body of mailtriage.conf(5)", "", NULL, ctl_config_man,
-     CTL_NO_DATABASE, CTL_NO_ARGUMENTS, NULL},
+     COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, NULL},
     {NULL}};
 static int ctl_help(struct ctl *ctl);
-static const struct ctl_command ctl_commands[] = {
-    {"list", "The messages, newest first", "", ctl_list_options, ctl_list, CTL_READS,
-     CTL_NO_ARGUMENTS, NULL},
+static const struct command ctl_commands[] = {
+    {"list", "The messages, newest first", "", ctl_list_options, ctl_list, COMMAND_READS,
+     COMMAND_NO_ARGUMENTS, NULL},
     {"show", "One message: envelope, state, classification, actions and events", "ID", NULL,
-     ctl_show, CTL_READS, CTL_ID, NULL},
-    {"retry", "Queue a failed (or done) message again", "ID", NULL, ctl_retry, CTL_WRITES, CTL_ID,
-     NULL},
-    {"draft", "Replies that wait for a person's approval", "COMMAND", NULL, NULL, CTL_NO_DATABASE,
-     CTL_NO_ARGUMENTS, ctl_draft_commands},
-    {"config", "The configuration file", "COMMAND", NULL, NULL, CTL_NO_DATABASE, CTL_NO_ARGUMENTS,
-     ctl_config_commands},
-    {"help", "The commands, or the options of one", "[COMMAND]", NULL, ctl_help, CTL_NO_DATABASE,
-     CTL_COMMAND_WORDS, NULL},
+     ctl_show, COMMAND_READS, COMMAND_ID, NULL},
+    {"retry", "Queue a failed (or done) message again", "ID", NULL, ctl_retry, COMMAND_WRITES,
+     COMMAND_ID, NULL},
+    {"draft", "Replies that wait for a person's approval", "COMMAND", NULL, NULL,
+     COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, ctl_draft_commands},
+    {"config", "The configuration file", "COMMAND", NULL, NULL, COMMAND_NO_DATABASE,
+     COMMAND_NO_ARGUMENTS, ctl_config_commands},
+    {"help", "The commands, or the options of one", "[COMMAND]", NULL, ctl_help,
+     COMMAND_NO_DATABASE, COMMAND_WORDS, NULL},
     {NULL}};
-static const struct ctl_command ctl_program = {
-    "",
-    "The administrator's window on the mailtriage queue.",
-    "COMMAND",
-    NULL,
-    NULL,
-    CTL_NO_DATABASE,
-    CTL_NO_ARGUMENTS,
-    ctl_commands};
-
-/* The commands under PREFIX (COMMANDS), a line each, for a --help. */
-static void ctl_describe(GString *out, const char *prefix, const struct ctl_command *commands)
-{
-    for (const struct ctl_command *c = commands; c->name != NULL; c++) {
-        char *name =
-            *prefix != '\0' ? g_strdup_printf("%s %s", prefix, c->name) : g_strdup(c->name);
-        if (c->subcommands != NULL)
-            ctl_describe(out, name, c->subcommands);
-        else {
-            char *usage = g_strchomp(g_strdup_printf("%s %s", name, c->parameters));
-            g_string_append_printf(out, "  %-18s %s\n", usage, c->summary);
-            g_free(usage);
-        }
-        g_free(name);
-    }
-}
-
-static GOptionContext *ctl_context_new(const struct ctl_call *call)
-{
-    const struct ctl_command *command = call->path[call->depth];
-    char *usage = g_strstrip(g_strdup_printf("%s %s", call->name->str, command->parameters));
-    GOptionContext *context = g_option_context_new(usage);
-    g_free(usage);
-    g_option_context_set_summary(context, command->summary);
-    if (command->options != NULL)
-        g_option_context_add_main_entries(context, command->options, NULL);
-    /* In the main group rather than a group of their own, so that every --help lists them. */
-    g_option_context_add_main_entries(context, ctl_global_options, NULL);
-    if (command->subcommands != NULL) {
-        GString *description = g_string_new("Commands:\n");
-        ctl_describe(description, call->name->str, command->subcommands);
-        g_string_append_printf(description,
-                               "\nOptions go before or after the command; 'mailtriagectl %s%s"
-                               "COMMAND --help' lists a command's options.",
-                               call->name->str, call->depth > 0 ? " " : "");
-        g_option_context_set_description(context, description->str);
-        g_string_free(description, TRUE);
-    }
-    return context;
-}
-
-static void ctl_print_help(const struct ctl_call *call, FILE *out)
-{
-    GOptionContext *context = ctl_context_new(call);
-    char *help = g_option_context_get_help(context, TRUE, NULL);
-    fputs(help, out);
-    g_free(help);
-    g_option_context_free(context);
-}
-
-/* Whether WORD, an option, takes the next word as its value. Only the global options may come
- * before the command, so only they are looked at. */
-static gboolean ctl_takes_next_word(const char *word)
-{
-    if (g_str_has_prefix(word, "--")) {
-        for (const GOptionEntry *e = ctl_global_options; e->long_name != NULL; e++)
-            if (strcmp(word + 2, e->long_name) == 0)
-                return e->arg != G_OPTION_ARG_NONE;
-        return FALSE;
-    }
-    for (const char *p = word + 1; *p != '\0'; p++)
-        for (const GOptionEntry *e = ctl_global_options; e->long_name != NULL; e++)
-            if (e->short_name == *p && e->arg != G_OPTION_ARG_NONE)
-                return TRUE; /* as GOption, which takes no value inside the word (-cFILE) */
-    return FALSE;
-}
-
-/* The first N words of ARGV that are neither options nor their values, into WORDS_R: the
- * command's name and maybe its sub-command's. */
-static int ctl_command_words(int argc, char **argv, const char *words_r[], int n)
-{
-    int found = 0;
-    gboolean options = TRUE;
-    for (int i = 1; i < argc && found < n; i++) {
-        if (options && strcmp(argv[i], "--") == 0)
-            options = FALSE;
-        else if (options && argv[i][0] == '-' && argv[i][1] != '\0') {
-            if (ctl_takes_next_word(argv[i]))
-                i++;
-        } else
-            words_r[found++] = argv[i];
-    }
-    return found;
-}
-
-/* Follow WORDS down the tables into *CALL, as far as they name commands with sub-commands. */
-static int ctl_resolve(const char *const words[], int n_words, struct ctl_call *call)
-{
-    call->path[0] = &ctl_program;
-    call->depth = 0;
-    g_string_truncate(call->name, 0);
-    while (call->path[call->depth]->subcommands != NULL && call->depth < n_words) {
-        const char *word = words[call->depth];
-        const struct ctl_command *found = call->path[call->depth]->subcommands;
-        while (found->name != NULL && strcmp(found->name, word) != 0)
-            found++;
-        if (found->name == NULL) {
-            ctl_usage_error(call->name->str, "unknown command '%s'", word);
-            return EX_USAGE;
-        }
-        call->path[++call->depth] = found;
-        g_string_append_printf(call->name, "%s%s", call->depth > 1 ? " " : "", found->name);
-    }
-    return 0;
-}
-
-/* Options anywhere in *ARGV; what is left is the program, the command's words, its arguments. */
-static int ctl_parse(const struct ctl_call *call, int *argc, char ***argv)
-{
-    GOptionContext *context = ctl_context_new(call);
-    GError *error = NULL;
-    gboolean parsed = g_option_context_parse(context, argc, argv, &error);
-    g_option_context_free(context);
-    if (!parsed) {
-        ctl_usage_error(call->name->str, "%s", error->message);
-        g_error_free(error);
-        return EX_USAGE;
-    }
-    /* GOption leaves the "--" that ends the options when an argument after it starts with -. */
-    for (int i = 1; i < *argc; i++)
-        if (strcmp((*argv)[i], "--") == 0) {
-            memmove(*argv + i, *argv + i + 1, (size_t)(*argc - i - 1) * sizeof(char *));
-            (*argc)--;
-            break;
-        }
-    for (int i = 1; i <= call->depth; i++)
-        if (i >= *argc || strcmp((*argv)[i], call->path[i]->name) != 0) {
-            ctl_usage_error(call->name->str, "the command comes before its options' values");
-            return EX_USAGE;
-        }
-    return 0;
-}
-
-static int ctl_parse_id(const struct ctl_call *call, const char *text, gint64 *id_r)
-{
-    guint64 id = 0;
-    if (!g_ascii_string_to_unsigned(text, 10, 1, G_MAXINT64, &id, NULL)) {
-        ctl_usage_error(call->name->str, "ID must be a whole number from 1 up, not '%s'", text);
-        return EX_USAGE;
-    }
-    *id_r = (gint64)id;
-    return 0;
-}
-
-/* ARGS, what follows the command's words, into CTL. */
-static int ctl_arguments(const struct ctl_call *call, char **args, int n_args, struct ctl *ctl)
-{
-    const struct ctl_command *command = call->path[call->depth];
-    int most = command->arguments == CTL_ID              ? 1
-               : command->arguments == CTL_COMMAND_WORDS ? CTL_MAX_DEPTH
-                                                         : 0;
-    if (command->subcommands != NULL) {
-        ctl_usage_error(call->name->str, "missing command");
-        return EX_USAGE;
-    }
-    if (n_args > most) {
-        ctl_usage_error(call->name->str, "unexpected argument '%s'", args[most]);
-        return EX_USAGE;
-    }
-    if (command->arguments == CTL_ID) {
-        if (n_args == 0) {
-            ctl_usage_error(call->name->str, "missing ID");
-            return EX_USAGE;
-        }
-        return ctl_parse_id(call, args[0], &ctl->id);
-    }
-    for (int i = 0; i < n_args; i++)
-        ctl->words[i] = args[i];
-    ctl->n_words = n_args;
-    return 0;
-}
+static const struct command ctl_program = {
+    .name = "",
+    .summary = "The administrator's window on the mailtriage queue.",
+    .parameters = "COMMAND",
+    .options = ctl_global_options,
+    .subcommands = ctl_commands,
+};
 
 static int ctl_help(struct ctl *ctl)
 {
-    struct ctl_call call = {.name = g_string_new(NULL)};
-    int status = ctl_resolve(ctl->words, ctl->n_words, &call);
-    if (status == 0 && call.depth < ctl->n_words) {
-        ctl_usage_error("help", "'%s %s' is not a command", call.name->str, ctl->words[call.depth]);
+    struct command_line about;
+    int status = command_line_find(&ctl_program, ctl->line->words, ctl->line->n_words, &about);
+    if (status == 0 && about.depth < ctl->line->n_words) {
+        command_usage_error("help", "'%s %s' is not a command", about.name->str,
+                            ctl->line->words[about.depth]);
         status = EX_USAGE;
     }
     if (status == 0)
-        ctl_print_help(&call, stdout);
-    g_string_free(call.name, TRUE);
+        command_print_help(&about, stdout);
+    command_line_clear(&about);
     return status;
 }
 
-static int ctl_open_database(struct ctl *ctl, enum ctl_database use)
+static int ctl_open_database(struct ctl *ctl, enum command_database use)
 {
     char *error = NULL;
     int status =
         db_open_existing(ctl->cfg->daemon.database, (int)ctl->cfg->daemon.busy_timeout * 1000,
-                         use == CTL_READS ? DB_READ_ONLY : DB_READ_WRITE, &ctl->db, &error);
+                         use == COMMAND_READS ? DB_READ_ONLY : DB_READ_WRITE, &ctl->db, &error);
     if (status == DB_MISSING) {
         /* A typo in -c or in [daemon] database must not pass for an empty queue. */
         log_error("%s; mailtriaged and mailtriage-pipe create the database: is [daemon] database "
@@ -966,11 +749,11 @@ static int ctl_open_database(struct ctl *ctl, enum ctl_database use)
     return status == DB_OK ? 0 : ctl_db_failure(status, error);
 }
 
-static int ctl_run(const struct ctl_command *command, struct ctl *ctl)
+static int ctl_run(const struct command *command, struct ctl *ctl)
 {
     program_init("mailtriagectl", LOG_TO_STDERR);
     int status = 0;
-    if (command->database != CTL_NO_DATABASE) {
+    if (command->database != COMMAND_NO_DATABASE) {
         ctl->cfg = program_load_config(ctl->config_path, EX_CONFIG);
         status = ctl_open_database(ctl, command->database);
     }
@@ -983,29 +766,36 @@ static int ctl_run(const struct ctl_command *command, struct ctl *ctl)
     return status;
 }
 
+/* After the options: the version, the list of commands, or the command. */
+static int ctl_dispatch(struct command_line *line, int argc, char **argv)
+{
+    if (ctl_options.version) {
+        printf("mailtriagectl %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    if (line->depth == 0) {
+        command_print_help(line, stderr);
+        return EX_USAGE;
+    }
+    int status = command_line_arguments(line, argc, argv);
+    if (status != 0)
+        return status;
+    struct ctl ctl = {
+        .options = &ctl_options,
+        .line = line,
+        .config_path =
+            ctl_options.config_path != NULL ? ctl_options.config_path : CONFIG_DEFAULT_PATH,
+    };
+    return ctl_run(line->path[line->depth], &ctl);
+}
+
 int main(int argc, char **argv)
 {
-    const char *words[CTL_MAX_DEPTH] = {NULL};
-    int n_words = ctl_command_words(argc, argv, words, CTL_MAX_DEPTH);
-    struct ctl_call call = {.name = g_string_new(NULL)};
-    struct ctl ctl = {.options = &ctl_options};
-    int status = ctl_resolve(words, n_words, &call);
+    struct command_line line;
+    int status = command_line_parse(&ctl_program, &argc, &argv, &line);
     if (status == 0)
-        status = ctl_parse(&call, &argc, &argv);
-    if (status != 0)
-        ;
-    else if (ctl_options.version)
-        printf("mailtriagectl %s\n", PACKAGE_VERSION);
-    else if (call.depth == 0) {
-        ctl_print_help(&call, stderr);
-        status = EX_USAGE;
-    } else if ((status = ctl_arguments(&call, argv + 1 + call.depth, argc - 1 - call.depth,
-                                       &ctl)) == 0) {
-        ctl.config_path =
-            ctl_options.config_path != NULL ? ctl_options.config_path : CONFIG_DEFAULT_PATH;
-        status = ctl_run(call.path[call.depth], &ctl);
-    }
-    g_string_free(call.name, TRUE);
+        status = ctl_dispatch(&line, argc, argv);
+    command_line_clear(&line);
     g_free(ctl_options.config_path);
     g_free(ctl_options.state);
     g_free(ctl_options.reason);

@@ -195,7 +195,7 @@ static int db_check_schema(sqlite3 *db, const char *path, char **error_r)
     if (version == db_schema_version())
         return DB_OK;
     if (version == 0)
-        *error_r = g_strdup_printf("%s: not a mailtriage database (it has no schema)", path);
+        *error_r = g_strdup_printf("%s: not a mailtriage database (no schema version)", path);
     else
         *error_r = g_strdup_printf(
             "%s: database schema version %d, this program reads version %d%s", path, version,
