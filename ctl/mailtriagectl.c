@@ -2,10 +2,17 @@
  * mailtriagectl: the administrator's window on the mailtriage queue.
  *
  * SYNOPSIS
- *   mailtriagectl [-c CONF] [--json] COMMAND [ARGS]
+ *   mailtriagectl [OPTION...] COMMAND [ARGS] [OPTION...]
+ *
+ * Options go before or after the command, as with git and systemctl: -c FILE (--config), --json
+ * and -V belong to every command, the others to their command, whose --help lists them. The
+ * commands are the rows of ctl_commands (name, summary, parameters, options, the function that
+ * runs it, and whether it reads or writes the database); `draft` and `config` have tables of
+ * their own. command.c turns a command line into a row of them; this file runs it.
  *
  * COMMANDS
- *   list [--state STATE] [--limit N]   messages, newest first
+ *   list [--state STATE] [--limit N]   messages, newest first (the table: 50 unless --limit,
+ *                                      then how many were left out; --json: all; 0: all)
  *   show ID                            one message: envelope, state, classification, actions,
  *                                      events
  *   retry ID                           queue a failed (or done) message again
@@ -17,54 +24,63 @@
  *   config check|defaults|show|man     check the file; print every key with its default;
  *                                      print the effective values; print the key table as
  *                                      roff (the body of mailtriage.conf(5))
+ *   help [COMMAND]                     the commands, or a command's options
  *
- * Human tables by default; --json prints JSON for scripts. The log goes to stderr.
+ * Human tables by default; --json prints JSON for scripts. Reading commands open the database
+ * read-only; no command creates it (the daemon and the pipe do). The log goes to stderr.
  *
  * EXIT STATUS
  *   0 success, 1 the command failed (no such message, a draft that is not pending, sendmail
- *   failed...), 64 bad usage, 75 database busy or sendmail said try later (the draft stays
- *   pending), 78 configuration error.
+ *   failed...), 64 bad usage (unknown command or option, a bad value, a missing or extra
+ *   argument), 66 the database does not exist, 75 database busy or sendmail said try later (the
+ *   draft stays pending), 78 configuration error.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <glib.h>
 #include <gmime/gmime.h>
 #include <json-c/json.h>
 
+#include "command.h"
 #include "config.h"
 #include "db.h"
 #include "draft.h"
 #include "log.h"
 #include "program.h"
 #include "queue.h"
+#include "report.h"
 
 #define EX_FAILED 1
-#define EX_USAGE 64
+#define EX_USAGE COMMAND_EX_USAGE
+#define EX_NOINPUT 66
 #define EX_TEMPFAIL 75
 #define EX_CONFIG 78
 
-struct ctl {
+/* What a person reads at once; the rest is counted, not shown. */
+#define CTL_LIST_DEFAULT_LIMIT 50
+
+/* What the command line set; GOption writes here, hence one static instance. */
+struct ctl_options {
     char *config_path;
     gboolean json;
+    gboolean version;
+    char *state;  /* list --state, checked while parsing */
+    gint64 limit; /* list --limit, checked while parsing; -1 when not given */
+    gboolean all;
+    gboolean raw;
+    char *reason;
+};
+static struct ctl_options ctl_options = {.limit = -1};
+
+struct ctl {
+    const struct ctl_options *options;
+    const struct command_line *line; /* the command, its ID or words */
+    const char *config_path;         /* -c, or the default */
     struct config *cfg;
     sqlite3 *db;
 };
-
-struct ctl_command {
-    const char *name;
-    const char *usage;
-    int (*run)(struct ctl *ctl, int argc, char **argv);
-    gboolean needs_db;
-};
-
-static int ctl_usage(const char *usage)
-{
-    fprintf(stderr, "usage: mailtriagectl [-c CONF] [--json] %s\n", usage);
-    return EX_USAGE;
-}
 
 static int ctl_db_failure(int status, char *error)
 {
@@ -80,34 +96,13 @@ static void ctl_print_json(json_object *object)
     json_object_put(object);
 }
 
-/* Column I of STMT as a JSON value of its own type. */
-static json_object *ctl_json_column(sqlite3_stmt *stmt, int i)
+/* The string at KEY of OBJECT, or NULL when it is null or absent. */
+static const char *ctl_json_text(json_object *object, const char *key)
 {
-    switch (sqlite3_column_type(stmt, i)) {
-    case SQLITE_INTEGER:
-        return json_object_new_int64(sqlite3_column_int64(stmt, i));
-    case SQLITE_FLOAT:
-        return json_object_new_double(sqlite3_column_double(stmt, i));
-    case SQLITE_TEXT:
-        return json_object_new_string((const char *)sqlite3_column_text(stmt, i));
-    default:
+    json_object *value = NULL;
+    if (!json_object_object_get_ex(object, key, &value) || value == NULL)
         return NULL;
-    }
-}
-
-/* Every row of STMT as a JSON object, keyed by column name. */
-static json_object *ctl_json_rows(sqlite3_stmt *stmt, int *rc_r)
-{
-    json_object *rows = json_object_new_array();
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        json_object *row = json_object_new_object();
-        for (int i = 0; i < sqlite3_column_count(stmt); i++)
-            json_object_object_add(row, sqlite3_column_name(stmt, i), ctl_json_column(stmt, i));
-        json_object_array_add(rows, row);
-    }
-    *rc_r = rc;
-    return rows;
+    return json_object_get_string(value);
 }
 
 static char *ctl_time(gint64 seconds)
@@ -119,9 +114,9 @@ static char *ctl_time(gint64 seconds)
 }
 
 /* TEXT cut to WIDTH characters for a table cell. */
-static char *ctl_cell(const unsigned char *text, glong width)
+static char *ctl_cell(const char *text, glong width)
 {
-    char *valid = g_utf8_make_valid(text != NULL ? (const char *)text : "-", -1);
+    char *valid = g_utf8_make_valid(text != NULL ? text : "-", -1);
     for (char *p = valid; *p != '\0'; p++)
         if ((unsigned char)*p < ' ')
             *p = ' ';
@@ -134,113 +129,65 @@ static char *ctl_cell(const unsigned char *text, glong width)
     return result;
 }
 
-static const char ctl_list_sql[] =
-    "SELECT m.id, m.state, m.attempts, m.received_at, m.mailbox, m.envelope_from,"
-    " m.from_addr, m.subject, m.message_id, m.last_error,"
-    " (SELECT intent FROM classifications c WHERE c.message = m.id ORDER BY c.id DESC LIMIT 1)"
-    "   AS intent,"
-    " (SELECT kind || ' ' || state FROM actions a WHERE a.message = m.id ORDER BY a.id DESC"
-    "   LIMIT 1) AS action"
-    " FROM messages m WHERE (?1 IS NULL OR m.state = ?1) ORDER BY m.id DESC LIMIT ?2";
+/* ---- list, show, retry ---- */
 
-static int ctl_list(struct ctl *ctl, int argc, char **argv)
+static void ctl_print_list_row(json_object *row)
 {
-    const char *state = NULL;
-    gint64 limit = 50;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
-            state = argv[++i];
-        else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
-            limit = g_ascii_strtoll(argv[++i], NULL, 10);
-        else
-            return ctl_usage("list [--state queued|working|done|failed|held] [--limit N]");
+    const char *state = ctl_json_text(row, "state");
+    const char *envelope = ctl_json_text(row, "envelope_from");
+    char *received = ctl_time(json_object_get_int64(json_object_object_get(row, "received_at")));
+    char *mailbox = ctl_cell(ctl_json_text(row, "mailbox"), 22);
+    char *from = ctl_cell(envelope != NULL && *envelope == '\0' ? "<>" : envelope, 26);
+    char *intent = ctl_cell(ctl_json_text(row, "intent"), 15);
+    char *action = ctl_cell(ctl_json_text(row, "action"), 14);
+    char *subject = ctl_cell(ctl_json_text(row, "subject"), 40);
+    printf("%-6" G_GINT64_FORMAT " %-7s %-3d %-19s %-22s %-26s %-15s %-14s %s\n",
+           json_object_get_int64(json_object_object_get(row, "id")), state,
+           json_object_get_int(json_object_object_get(row, "attempts")), received, mailbox, from,
+           intent, action, subject);
+    const char *last_error = ctl_json_text(row, "last_error");
+    if (last_error != NULL && g_strcmp0(state, "done") != 0) {
+        char *why = ctl_cell(last_error, 110);
+        printf("       last error: %s\n", why);
+        g_free(why);
     }
-    char *error = NULL;
-    sqlite3_stmt *stmt = db_prepare(ctl->db, ctl_list_sql, &error);
-    if (stmt == NULL)
-        return ctl_db_failure(DB_ERROR, error);
-    db_bind_text(stmt, 1, state);
-    sqlite3_bind_int64(stmt, 2, limit > 0 ? limit : 50);
+    g_free(received);
+    g_free(mailbox);
+    g_free(from);
+    g_free(intent);
+    g_free(action);
+    g_free(subject);
+}
 
-    int rc;
-    if (ctl->json) {
-        json_object *rows = ctl_json_rows(stmt, &rc);
-        if (rc == SQLITE_DONE)
-            ctl_print_json(rows);
-        else
-            json_object_put(rows);
-    } else {
-        printf("%-6s %-7s %-3s %-19s %-22s %-26s %-15s %-14s %s\n", "ID", "STATE", "TRY",
-               "RECEIVED", "MAILBOX", "FROM", "INTENT", "ACTION", "SUBJECT");
-        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            char *received = ctl_time(sqlite3_column_int64(stmt, 3));
-            char *mailbox = ctl_cell(sqlite3_column_text(stmt, 4), 22);
-            const unsigned char *envelope = sqlite3_column_text(stmt, 5);
-            char *from = ctl_cell(
-                envelope != NULL && *envelope == '\0' ? (const unsigned char *)"<>" : envelope, 26);
-            char *intent = ctl_cell(sqlite3_column_text(stmt, 10), 15);
-            char *action = ctl_cell(sqlite3_column_text(stmt, 11), 14);
-            char *subject = ctl_cell(sqlite3_column_text(stmt, 7), 40);
-            printf("%-6lld %-7s %-3d %-19s %-22s %-26s %-15s %-14s %s\n",
-                   (long long)sqlite3_column_int64(stmt, 0), sqlite3_column_text(stmt, 1),
-                   sqlite3_column_int(stmt, 2), received, mailbox, from, intent, action, subject);
-            if (sqlite3_column_type(stmt, 9) != SQLITE_NULL &&
-                strcmp((const char *)sqlite3_column_text(stmt, 1), "done") != 0) {
-                char *why = ctl_cell(sqlite3_column_text(stmt, 9), 110);
-                printf("       last error: %s\n", why);
-                g_free(why);
-            }
-            g_free(received);
-            g_free(mailbox);
-            g_free(from);
-            g_free(intent);
-            g_free(action);
-            g_free(subject);
-        }
+static int ctl_list(struct ctl *ctl)
+{
+    /* A person gets a screenful and is told what is left out; a script gets everything. */
+    gint64 limit = ctl->options->limit;
+    if (limit < 0)
+        limit = ctl->options->json ? 0 : CTL_LIST_DEFAULT_LIMIT;
+    const struct report_filter filter = {.state = ctl->options->state};
+    json_object *rows = NULL;
+    gint64 total = 0;
+    char *error = NULL;
+    int status = report_list_messages(ctl->db, &filter, limit, &rows, &total, &error);
+    if (status != DB_OK)
+        return ctl_db_failure(status, error);
+    if (ctl->options->json) {
+        ctl_print_json(rows);
+        return 0;
     }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE)
-        return ctl_db_failure(db_status_of(rc), db_error(ctl->db, "list"));
+    printf("%-6s %-7s %-3s %-19s %-22s %-26s %-15s %-14s %s\n", "ID", "STATE", "TRY", "RECEIVED",
+           "MAILBOX", "FROM", "INTENT", "ACTION", "SUBJECT");
+    gint64 shown = (gint64)json_object_array_length(rows);
+    for (gint64 i = 0; i < shown; i++)
+        ctl_print_list_row(json_object_array_get_idx(rows, (size_t)i));
+    json_object_put(rows);
+    if (total > shown)
+        printf("... %" G_GINT64_FORMAT " more message%s not shown; use --limit 0 for all, or "
+               "--json\n",
+               total - shown, total - shown == 1 ? "" : "s");
     return 0;
 }
-
-/* The rows of SQL (with ?1 bound to ID) as a JSON array, or NULL on error. */
-static json_object *ctl_query(struct ctl *ctl, const char *sql, gint64 id, int *status_r,
-                              char **error_r)
-{
-    sqlite3_stmt *stmt = db_prepare(ctl->db, sql, error_r);
-    if (stmt == NULL) {
-        *status_r = DB_ERROR;
-        return NULL;
-    }
-    sqlite3_bind_int64(stmt, 1, id);
-    int rc;
-    json_object *rows = ctl_json_rows(stmt, &rc);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE) {
-        json_object_put(rows);
-        *error_r = db_error(ctl->db, "show");
-        *status_r = db_status_of(rc);
-        return NULL;
-    }
-    return rows;
-}
-
-static const char ctl_show_message_sql[] =
-    "SELECT id, state, intake, mta_queue_id, mailbox, envelope_from, rcpts, client_addr, helo,"
-    " from_addr AS \"from\", subject, message_id, in_reply_to, received_at, size, truncated,"
-    " attempts, llm_failures, next_attempt_at, lease_until, last_error FROM messages"
-    " WHERE id = ?1";
-static const char ctl_show_classification_sql[] =
-    "SELECT provider, model, intent, confidence, summary, reply, valid, error, latency_ms,"
-    " prompt_tokens, completion_tokens FROM classifications WHERE message = ?1"
-    " ORDER BY id DESC LIMIT 1";
-static const char ctl_show_actions_sql[] =
-    "SELECT kind, state, reason, recipient, envelope_sender,"
-    " outgoing_message_id AS message_id, sendmail_status, error, created_at, sent_at"
-    " FROM actions WHERE message = ?1 ORDER BY id";
-static const char ctl_show_events_sql[] =
-    "SELECT time, level, text FROM events WHERE message = ?1 ORDER BY id";
 
 static void ctl_print_field(json_object *object, const char *key, const char *label)
 {
@@ -321,50 +268,18 @@ static void ctl_print_show(json_object *message)
     }
 }
 
-static int ctl_parse_id(const char *text, gint64 *id_r)
+static int ctl_show(struct ctl *ctl)
 {
-    char *end;
-    *id_r = g_ascii_strtoll(text, &end, 10);
-    return end != text && *end == '\0' && *id_r > 0 ? 0 : -1;
-}
-
-static int ctl_show(struct ctl *ctl, int argc, char **argv)
-{
-    gint64 id;
-    if (argc != 2 || ctl_parse_id(argv[1], &id) < 0)
-        return ctl_usage("show ID");
-    int status = DB_OK;
+    json_object *message = NULL;
     char *error = NULL;
-    json_object *messages = ctl_query(ctl, ctl_show_message_sql, id, &status, &error);
-    if (messages == NULL)
-        return ctl_db_failure(status, error);
-    if (json_object_array_length(messages) == 0) {
-        json_object_put(messages);
-        log_error("no message %" G_GINT64_FORMAT, id);
+    int found = report_show_message(ctl->db, ctl->line->id, &message, &error);
+    if (found < 0)
+        return ctl_db_failure(found, error);
+    if (found == 0) {
+        log_error("no message %" G_GINT64_FORMAT, ctl->line->id);
         return EX_FAILED;
     }
-    json_object *message = json_object_get(json_object_array_get_idx(messages, 0));
-    json_object_put(messages);
-
-    json_object *classification = ctl_query(ctl, ctl_show_classification_sql, id, &status, &error);
-    json_object *actions =
-        classification != NULL ? ctl_query(ctl, ctl_show_actions_sql, id, &status, &error) : NULL;
-    json_object *events =
-        actions != NULL ? ctl_query(ctl, ctl_show_events_sql, id, &status, &error) : NULL;
-    if (events == NULL) {
-        json_object_put(message);
-        json_object_put(classification);
-        json_object_put(actions);
-        return ctl_db_failure(status, error);
-    }
-    json_object_object_add(message, "classification",
-                           json_object_array_length(classification) > 0
-                               ? json_object_get(json_object_array_get_idx(classification, 0))
-                               : NULL);
-    json_object_put(classification);
-    json_object_object_add(message, "actions", actions);
-    json_object_object_add(message, "events", events);
-    if (ctl->json)
+    if (ctl->options->json)
         ctl_print_json(message);
     else {
         ctl_print_show(message);
@@ -373,16 +288,13 @@ static int ctl_show(struct ctl *ctl, int argc, char **argv)
     return 0;
 }
 
-static int ctl_retry(struct ctl *ctl, int argc, char **argv)
+static int ctl_retry(struct ctl *ctl)
 {
-    gint64 id;
-    if (argc != 2 || ctl_parse_id(argv[1], &id) < 0)
-        return ctl_usage("retry ID");
     char *error = NULL;
-    int status = queue_retry_now(ctl->db, id, &error);
+    int status = queue_retry_now(ctl->db, ctl->line->id, &error);
     if (status != DB_OK)
         return ctl_db_failure(status, error);
-    printf("message %" G_GINT64_FORMAT " queued again\n", id);
+    printf("message %" G_GINT64_FORMAT " queued again\n", ctl->line->id);
     return 0;
 }
 
@@ -507,21 +419,14 @@ static int ctl_draft_failure(int status, char *error)
     return status == DRAFT_TRY_LATER || status == DB_BUSY ? EX_TEMPFAIL : EX_FAILED;
 }
 
-static int ctl_draft_list(struct ctl *ctl, int argc, char **argv)
+static int ctl_draft_list(struct ctl *ctl)
 {
-    gboolean all = FALSE;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--all") == 0)
-            all = TRUE;
-        else
-            return ctl_usage("draft list [--all]");
-    }
     GPtrArray *drafts = NULL;
     char *error = NULL;
-    int status = draft_list(ctl->db, all, &drafts, &error);
+    int status = draft_list(ctl->db, ctl->options->all, &drafts, &error);
     if (status != DB_OK)
         return ctl_draft_failure(status, error);
-    if (ctl->json) {
+    if (ctl->options->json) {
         json_object *rows = json_object_new_array();
         for (guint i = 0; i < drafts->len; i++)
             json_object_array_add(rows, ctl_draft_json(g_ptr_array_index(drafts, i)));
@@ -532,14 +437,14 @@ static int ctl_draft_list(struct ctl *ctl, int argc, char **argv)
         for (guint i = 0; i < drafts->len; i++) {
             const struct draft *draft = g_ptr_array_index(drafts, i);
             char *created = ctl_time(draft->created_at);
-            char *mailbox = ctl_cell((const unsigned char *)draft->mailbox, 22);
-            char *to = ctl_cell((const unsigned char *)draft->recipient, 26);
-            char *subject = ctl_cell((const unsigned char *)draft->subject, 40);
+            char *mailbox = ctl_cell(draft->mailbox, 22);
+            char *to = ctl_cell(draft->recipient, 26);
+            char *subject = ctl_cell(draft->subject, 40);
             printf("%-6" G_GINT64_FORMAT " %-8s %-19s %-7" G_GINT64_FORMAT " %-22s %-26s %s\n",
                    draft->id, draft_state_name(draft->state), created, draft->message, mailbox, to,
                    subject);
             if (draft->error != NULL && draft->state != DRAFT_SENT) {
-                char *why = ctl_cell((const unsigned char *)draft->error, 110);
+                char *why = ctl_cell(draft->error, 110);
                 printf("       last error: %s\n", why);
                 g_free(why);
             }
@@ -567,7 +472,7 @@ static int ctl_draft_get(struct ctl *ctl, gint64 id, struct draft **draft_r)
     return 0;
 }
 
-static int ctl_draft_show(struct ctl *ctl, int argc, char **argv)
+static int ctl_draft_show(struct ctl *ctl)
 {
     static const char *const fields[][2] = {
         {"id", "draft:"},
@@ -585,23 +490,13 @@ static int ctl_draft_show(struct ctl *ctl, int argc, char **argv)
         {"reason", "reason:"},
         {"sendmail_status", "sendmail status:"},
     };
-    gint64 id = 0;
-    gboolean raw = FALSE;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--raw") == 0)
-            raw = TRUE;
-        else if (id != 0 || ctl_parse_id(argv[i], &id) < 0)
-            return ctl_usage("draft show ID [--raw]");
-    }
-    if (id == 0)
-        return ctl_usage("draft show ID [--raw]");
     struct draft *draft = NULL;
-    int status = ctl_draft_get(ctl, id, &draft);
+    int status = ctl_draft_get(ctl, ctl->line->id, &draft);
     if (status != 0)
         return status;
-    if (raw)
+    if (ctl->options->raw)
         fputs(draft->text, stdout);
-    else if (ctl->json)
+    else if (ctl->options->json)
         ctl_print_json(ctl_draft_json(draft));
     else {
         json_object *object = ctl_draft_json(draft);
@@ -616,14 +511,14 @@ static int ctl_draft_show(struct ctl *ctl, int argc, char **argv)
 }
 
 /* After a decision: the draft again, for --json, or SUMMARY for a person. */
-static int ctl_draft_done(struct ctl *ctl, gint64 id, const char *summary)
+static int ctl_draft_done(struct ctl *ctl, const char *summary)
 {
-    if (!ctl->json) {
+    if (!ctl->options->json) {
         printf("%s\n", summary);
         return 0;
     }
     struct draft *draft = NULL;
-    int status = ctl_draft_get(ctl, id, &draft);
+    int status = ctl_draft_get(ctl, ctl->line->id, &draft);
     if (status != 0)
         return status;
     g_clear_pointer(&draft->text, g_free);
@@ -632,23 +527,21 @@ static int ctl_draft_done(struct ctl *ctl, gint64 id, const char *summary)
     return 0;
 }
 
-static int ctl_draft_approve(struct ctl *ctl, int argc, char **argv)
+static int ctl_draft_approve(struct ctl *ctl)
 {
-    gint64 id;
-    if (argc != 2 || ctl_parse_id(argv[1], &id) < 0)
-        return ctl_usage("draft approve ID");
     struct draft *draft = NULL;
-    int status = ctl_draft_get(ctl, id, &draft);
+    int status = ctl_draft_get(ctl, ctl->line->id, &draft);
     if (status != 0)
         return status;
     char *who = ctl_operator();
     char *error = NULL;
-    status = draft_approve(ctl->db, ctl->cfg, id, who, &error);
+    status = draft_approve(ctl->db, ctl->cfg, ctl->line->id, who, &error);
     g_free(who);
     if (status == DB_OK) {
-        char *summary = g_strdup_printf("draft %" G_GINT64_FORMAT " sent to <%s>, message-id <%s>",
-                                        id, draft->recipient, draft->outgoing_message_id);
-        status = ctl_draft_done(ctl, id, summary);
+        char *summary =
+            g_strdup_printf("draft %" G_GINT64_FORMAT " sent to <%s>, message-id <%s>",
+                            ctl->line->id, draft->recipient, draft->outgoing_message_id);
+        status = ctl_draft_done(ctl, summary);
         g_free(summary);
     } else
         status = ctl_draft_failure(status, error);
@@ -656,107 +549,216 @@ static int ctl_draft_approve(struct ctl *ctl, int argc, char **argv)
     return status;
 }
 
-static int ctl_draft_reject(struct ctl *ctl, int argc, char **argv)
+static int ctl_draft_reject(struct ctl *ctl)
 {
-    gint64 id = 0;
-    const char *reason = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
-            reason = argv[++i];
-        else if (id != 0 || ctl_parse_id(argv[i], &id) < 0)
-            return ctl_usage("draft reject ID [--reason TEXT]");
-    }
-    if (id == 0)
-        return ctl_usage("draft reject ID [--reason TEXT]");
     char *who = ctl_operator();
     char *error = NULL;
-    int status = draft_reject(ctl->db, id, who, reason, &error);
+    int status = draft_reject(ctl->db, ctl->line->id, who, ctl->options->reason, &error);
     g_free(who);
     if (status != DB_OK)
         return ctl_draft_failure(status, error);
-    char *summary = g_strdup_printf("draft %" G_GINT64_FORMAT " rejected; it will not be sent", id);
-    status = ctl_draft_done(ctl, id, summary);
+    char *summary =
+        g_strdup_printf("draft %" G_GINT64_FORMAT " rejected; it will not be sent", ctl->line->id);
+    status = ctl_draft_done(ctl, summary);
     g_free(summary);
     return status;
 }
 
-static const struct ctl_command ctl_draft_commands[] = {
-    {"list", "draft list [--all]", ctl_draft_list, TRUE},
-    {"show", "draft show ID [--raw]", ctl_draft_show, TRUE},
-    {"approve", "draft approve ID", ctl_draft_approve, TRUE},
-    {"reject", "draft reject ID [--reason TEXT]", ctl_draft_reject, TRUE},
-};
+/* ---- config: none of these opens the database ---- */
 
-static int ctl_draft(struct ctl *ctl, int argc, char **argv)
+static int ctl_config_print(void (*print)(GString *out))
 {
-    for (size_t i = 0; argc >= 2 && i < G_N_ELEMENTS(ctl_draft_commands); i++)
-        if (strcmp(argv[1], ctl_draft_commands[i].name) == 0)
-            return ctl_draft_commands[i].run(ctl, argc - 1, argv + 1);
-    return ctl_usage("draft list [--all] | show ID [--raw] | approve ID | reject ID [--reason "
-                     "TEXT]");
-}
-
-static int ctl_config(struct ctl *ctl, int argc, char **argv)
-{
-    if (argc != 2)
-        return ctl_usage("config check|defaults|show|man");
     GString *out = g_string_new(NULL);
-    int status = 0;
-    if (strcmp(argv[1], "defaults") == 0)
-        config_print_defaults(out);
-    else if (strcmp(argv[1], "man") == 0)
-        config_print_man(out);
-    else if (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "show") == 0) {
-        char *error = NULL;
-        struct config *cfg = config_load(ctl->config_path, &error);
-        if (cfg == NULL) {
-            log_error("%s", error);
-            g_free(error);
-            status = EX_CONFIG;
-        } else if (strcmp(argv[1], "show") == 0)
-            config_print(cfg, out);
-        else
-            g_string_append_printf(out, "%s: configuration OK\n", ctl->config_path);
-        config_unref(cfg);
-    } else
-        status = ctl_usage("config check|defaults|show|man");
+    print(out);
     fputs(out->str, stdout);
     g_string_free(out, TRUE);
+    return 0;
+}
+
+static int ctl_config_defaults(struct ctl *ctl)
+{
+    return ctl_config_print(config_print_defaults);
+}
+
+static int ctl_config_man(struct ctl *ctl)
+{
+    return ctl_config_print(config_print_man);
+}
+
+/* The configuration of -c, or EX_CONFIG after saying why it is unusable. */
+static int ctl_config_load(struct ctl *ctl, struct config **cfg_r)
+{
+    char *error = NULL;
+    *cfg_r = config_load(ctl->config_path, &error);
+    if (*cfg_r != NULL)
+        return 0;
+    log_error("%s", error);
+    g_free(error);
+    return EX_CONFIG;
+}
+
+static int ctl_config_check(struct ctl *ctl)
+{
+    struct config *cfg = NULL;
+    int status = ctl_config_load(ctl, &cfg);
+    if (status != 0)
+        return status;
+    printf("%s: configuration OK\n", ctl->config_path);
+    config_unref(cfg);
+    return 0;
+}
+
+static int ctl_config_show(struct ctl *ctl)
+{
+    struct config *cfg = NULL;
+    int status = ctl_config_load(ctl, &cfg);
+    if (status != 0)
+        return status;
+    GString *out = g_string_new(NULL);
+    config_print(cfg, out);
+    fputs(out->str, stdout);
+    g_string_free(out, TRUE);
+    config_unref(cfg);
+    return 0;
+}
+
+/* ---- the command line ---- */
+
+static gboolean ctl_option_state(const char *name, const char *value, gpointer data, GError **error)
+{
+    if (!report_message_state_valid(value)) {
+        char *states = g_strjoinv(", ", (char **)report_message_states);
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "%s must be one of %s, not '%s'", name, states, value);
+        g_free(states);
+        return FALSE;
+    }
+    g_free(ctl_options.state);
+    ctl_options.state = g_strdup(value);
+    return TRUE;
+}
+
+static gboolean ctl_option_limit(const char *name, const char *value, gpointer data, GError **error)
+{
+    guint64 limit = 0;
+    if (!g_ascii_string_to_unsigned(value, 10, 0, G_MAXINT64, &limit, NULL)) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "%s must be a whole number of messages (0: all), not '%s'", name, value);
+        return FALSE;
+    }
+    ctl_options.limit = (gint64)limit;
+    return TRUE;
+}
+
+static const GOptionEntry ctl_global_options[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &ctl_options.config_path,
+     "The configuration file (default " CONFIG_DEFAULT_PATH ")", "FILE"},
+    {"json", 0, 0, G_OPTION_ARG_NONE, &ctl_options.json, "Print JSON, for scripts", NULL},
+    {"version", 'V', 0, G_OPTION_ARG_NONE, &ctl_options.version, "Print the version", NULL},
+    {NULL}};
+static const GOptionEntry ctl_list_options[] = {
+    {"state", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)ctl_option_state,
+     "Only the messages in STATE: queued, working, done, failed or held", "STATE"},
+    {"limit", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)ctl_option_limit,
+     "At most N messages; 0: all (default: 50 in the table, all with --json)", "N"},
+    {NULL}};
+static const GOptionEntry ctl_draft_list_options[] = {
+    {"all", 0, 0, G_OPTION_ARG_NONE, &ctl_options.all,
+     "Every draft, also those sent, rejected or failed", NULL},
+    {NULL}};
+static const GOptionEntry ctl_draft_show_options[] = {
+    {"raw", 0, 0, G_OPTION_ARG_NONE, &ctl_options.raw,
+     "Only the reply, byte for byte as sendmail will get it", NULL},
+    {NULL}};
+static const GOptionEntry ctl_draft_reject_options[] = {
+    {"reason", 0, 0, G_OPTION_ARG_STRING, &ctl_options.reason, "Why, for the audit trail", "TEXT"},
+    {NULL}};
+
+static const struct command ctl_draft_commands[] = {
+    {"list", "The replies waiting for approval (or sendmail), newest first", "",
+     ctl_draft_list_options, ctl_draft_list, COMMAND_READS, COMMAND_NO_ARGUMENTS, NULL},
+    {"show", "One draft: its message, its state and the reply", "ID", ctl_draft_show_options,
+     ctl_draft_show, COMMAND_READS, COMMAND_ID, NULL},
+    {"approve", "Send the reply, once, with the null envelope sender", "ID", NULL,
+     ctl_draft_approve, COMMAND_WRITES, COMMAND_ID, NULL},
+    {"reject", "Reject the reply: it is never sent", "ID", ctl_draft_reject_options,
+     ctl_draft_reject, COMMAND_WRITES, COMMAND_ID, NULL},
+    {NULL}};
+static const struct command ctl_config_commands[] = {
+    {"check", "Check the configuration file", "", NULL, ctl_config_check, COMMAND_NO_DATABASE,
+     COMMAND_NO_ARGUMENTS, NULL},
+    {"show", "Print the effective configuration", "", NULL, ctl_config_show, COMMAND_NO_DATABASE,
+     COMMAND_NO_ARGUMENTS, NULL},
+    {"defaults", "Print every key with its default and documentation", "", NULL,
+     ctl_config_defaults, COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, NULL},
+    {"man", "Print the key table as roff, the body of mailtriage.conf(5)", "", NULL, ctl_config_man,
+     COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, NULL},
+    {NULL}};
+static int ctl_help(struct ctl *ctl);
+static const struct command ctl_commands[] = {
+    {"list", "The messages, newest first", "", ctl_list_options, ctl_list, COMMAND_READS,
+     COMMAND_NO_ARGUMENTS, NULL},
+    {"show", "One message: envelope, state, classification, actions and events", "ID", NULL,
+     ctl_show, COMMAND_READS, COMMAND_ID, NULL},
+    {"retry", "Queue a failed (or done) message again", "ID", NULL, ctl_retry, COMMAND_WRITES,
+     COMMAND_ID, NULL},
+    {"draft", "Replies that wait for a person's approval", "COMMAND", NULL, NULL,
+     COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, ctl_draft_commands},
+    {"config", "The configuration file", "COMMAND", NULL, NULL, COMMAND_NO_DATABASE,
+     COMMAND_NO_ARGUMENTS, ctl_config_commands},
+    {"help", "The commands, or the options of one", "[COMMAND]", NULL, ctl_help,
+     COMMAND_NO_DATABASE, COMMAND_WORDS, NULL},
+    {NULL}};
+static const struct command ctl_program = {
+    .name = "",
+    .summary = "The administrator's window on the mailtriage queue.",
+    .parameters = "COMMAND",
+    .options = ctl_global_options,
+    .subcommands = ctl_commands,
+};
+
+static int ctl_help(struct ctl *ctl)
+{
+    struct command_line about;
+    int status = command_line_find(&ctl_program, ctl->line->words, ctl->line->n_words, &about);
+    if (status == 0 && about.depth < ctl->line->n_words) {
+        command_usage_error("help", "'%s %s' is not a command", about.name->str,
+                            ctl->line->words[about.depth]);
+        status = EX_USAGE;
+    }
+    if (status == 0)
+        command_print_help(&about, stdout);
+    command_line_clear(&about);
     return status;
 }
 
-static const struct ctl_command ctl_commands[] = {
-    {"list", "list [--state STATE] [--limit N]", ctl_list, TRUE},
-    {"show", "show ID", ctl_show, TRUE},
-    {"retry", "retry ID", ctl_retry, TRUE},
-    {"draft", "draft list [--all] | show ID [--raw] | approve ID | reject ID [--reason TEXT]",
-     ctl_draft, TRUE},
-    {"config", "config check|defaults|show|man", ctl_config, FALSE},
-};
-
-static int ctl_help(void)
+static int ctl_open_database(struct ctl *ctl, enum command_database use)
 {
-    fprintf(stderr, "usage: mailtriagectl [-c CONF] [--json] COMMAND\ncommands:\n");
-    for (size_t i = 0; i < G_N_ELEMENTS(ctl_commands); i++)
-        fprintf(stderr, "  %s\n", ctl_commands[i].usage);
-    return EX_USAGE;
+    char *error = NULL;
+    int status =
+        db_open_existing(ctl->cfg->daemon.database, (int)ctl->cfg->daemon.busy_timeout * 1000,
+                         use == COMMAND_READS ? DB_READ_ONLY : DB_READ_WRITE, &ctl->db, &error);
+    if (status == DB_MISSING) {
+        /* A typo in -c or in [daemon] database must not pass for an empty queue. */
+        log_error("%s; mailtriaged and mailtriage-pipe create the database: is [daemon] database "
+                  "in %s right?",
+                  error, ctl->config_path);
+        g_free(error);
+        return EX_NOINPUT;
+    }
+    return status == DB_OK ? 0 : ctl_db_failure(status, error);
 }
 
-static int ctl_main(struct ctl *ctl, const struct ctl_command *command, int argc, char **argv)
+static int ctl_run(const struct command *command, struct ctl *ctl)
 {
-    if (ctl->config_path == NULL)
-        ctl->config_path = g_strdup(CONFIG_DEFAULT_PATH);
     program_init("mailtriagectl", LOG_TO_STDERR);
-    int status;
-    if (command->needs_db) {
+    int status = 0;
+    if (command->database != COMMAND_NO_DATABASE) {
         ctl->cfg = program_load_config(ctl->config_path, EX_CONFIG);
-        char *error = NULL;
-        int opened = db_open(ctl->cfg->daemon.database, (int)ctl->cfg->daemon.busy_timeout * 1000,
-                             &ctl->db, &error);
-        status =
-            opened == DB_OK ? command->run(ctl, argc - 1, argv + 1) : ctl_db_failure(opened, error);
-    } else
-        status = command->run(ctl, argc - 1, argv + 1);
+        status = ctl_open_database(ctl, command->database);
+    }
+    if (status == 0)
+        status = command->run(ctl);
     if (ctl->db != NULL)
         db_close(ctl->db);
     config_unref(ctl->cfg);
@@ -764,37 +766,38 @@ static int ctl_main(struct ctl *ctl, const struct ctl_command *command, int argc
     return status;
 }
 
+/* After the options: the version, the list of commands, or the command. */
+static int ctl_dispatch(struct command_line *line, int argc, char **argv)
+{
+    if (ctl_options.version) {
+        printf("mailtriagectl %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    if (line->depth == 0) {
+        command_print_help(line, stderr);
+        return EX_USAGE;
+    }
+    int status = command_line_arguments(line, argc, argv);
+    if (status != 0)
+        return status;
+    struct ctl ctl = {
+        .options = &ctl_options,
+        .line = line,
+        .config_path =
+            ctl_options.config_path != NULL ? ctl_options.config_path : CONFIG_DEFAULT_PATH,
+    };
+    return ctl_run(line->path[line->depth], &ctl);
+}
+
 int main(int argc, char **argv)
 {
-    struct ctl ctl = {0};
-    gboolean show_version = FALSE;
-    GOptionEntry entries[] = {
-        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &ctl.config_path, "Configuration file", "FILE"},
-        {"json", 0, 0, G_OPTION_ARG_NONE, &ctl.json, "Print JSON", NULL},
-        {"version", 'V', 0, G_OPTION_ARG_NONE, &show_version, "Print the version", NULL},
-        {NULL}};
-    GOptionContext *options = g_option_context_new("COMMAND [ARGS]");
-    g_option_context_add_main_entries(options, entries, NULL);
-    /* Options after the command belong to the command. */
-    g_option_context_set_strict_posix(options, TRUE);
-    GError *gerror = NULL;
-    gboolean parsed = g_option_context_parse(options, &argc, &argv, &gerror);
-    g_option_context_free(options);
-    const struct ctl_command *command = NULL;
-    for (size_t i = 0; parsed && argc >= 2 && i < G_N_ELEMENTS(ctl_commands); i++)
-        if (strcmp(argv[1], ctl_commands[i].name) == 0)
-            command = &ctl_commands[i];
-    int status = 0;
-    if (!parsed) {
-        fprintf(stderr, "mailtriagectl: %s\n", gerror->message);
-        g_error_free(gerror);
-        status = EX_USAGE;
-    } else if (show_version)
-        printf("mailtriagectl %s\n", PACKAGE_VERSION);
-    else if (command == NULL)
-        status = ctl_help();
-    else
-        status = ctl_main(&ctl, command, argc, argv);
-    g_free(ctl.config_path);
+    struct command_line line;
+    int status = command_line_parse(&ctl_program, &argc, &argv, &line);
+    if (status == 0)
+        status = ctl_dispatch(&line, argc, argv);
+    command_line_clear(&line);
+    g_free(ctl_options.config_path);
+    g_free(ctl_options.state);
+    g_free(ctl_options.reason);
     return status;
 }

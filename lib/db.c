@@ -1,6 +1,7 @@
 /*
  * db: open, configure and migrate the SQLite file; small helpers; see db.h.
  */
+#include <errno.h>
 #include <string.h>
 
 #include <glib.h>
@@ -139,20 +140,33 @@ static int db_migrate(sqlite3 *db, char **error_r)
     return DB_OK;
 }
 
-int db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r, char **error_r)
+static int db_connect(const char *path, int flags, int busy_timeout_ms, sqlite3 **db_r,
+                      char **error_r)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(
-        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
+        /* SQLite says only "unable to open database file"; the system's reason says which of
+         * missing, denied or a directory it is. */
+        int system_errno = db != NULL ? sqlite3_system_errno(db) : 0;
         *error_r = g_strdup_printf("open %s: %s", path,
-                                   db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+                                   system_errno != 0 ? g_strerror(system_errno)
+                                   : db != NULL      ? sqlite3_errmsg(db)
+                                                     : sqlite3_errstr(rc));
         sqlite3_close(db);
+        if (system_errno == ENOENT || system_errno == ENOTDIR)
+            return DB_MISSING;
         return db_status_of(rc);
     }
     sqlite3_busy_timeout(db, busy_timeout_ms);
     sqlite3_extended_result_codes(db, 1);
+    *db_r = db;
+    return DB_OK;
+}
 
+/* WAL, durability and foreign keys, then the migrations the file lacks. */
+static int db_configure_for_writing(sqlite3 *db, const char *path, char **error_r)
+{
     char *detail = NULL;
     int status = db_exec(db,
                          "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
@@ -163,6 +177,61 @@ int db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r, char **error_
     if (status != DB_OK) {
         *error_r = g_strdup_printf("%s: %s", path, detail);
         g_free(detail);
+    }
+    return status;
+}
+
+/* A reader cannot migrate, so it takes only the schema it was written for. */
+static int db_check_schema(sqlite3 *db, const char *path, char **error_r)
+{
+    int version = 0;
+    char *detail = NULL;
+    int status = db_user_version(db, &version, &detail);
+    if (status != DB_OK) {
+        *error_r = g_strdup_printf("%s: %s", path, detail);
+        g_free(detail);
+        return status;
+    }
+    if (version == db_schema_version())
+        return DB_OK;
+    if (version == 0)
+        *error_r = g_strdup_printf("%s: not a mailtriage database (no schema version)", path);
+    else
+        *error_r = g_strdup_printf(
+            "%s: database schema version %d, this program reads version %d%s", path, version,
+            db_schema_version(),
+            version < db_schema_version() ? " (a program that opens it for writing upgrades it)"
+                                          : "");
+    return DB_ERROR;
+}
+
+int db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r, char **error_r)
+{
+    sqlite3 *db = NULL;
+    int status =
+        db_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, busy_timeout_ms, &db, error_r);
+    /* Creating, only a missing directory is missing: a failure like any other to the callers. */
+    if (status != DB_OK)
+        return status == DB_MISSING ? DB_ERROR : status;
+    if ((status = db_configure_for_writing(db, path, error_r)) != DB_OK) {
+        sqlite3_close(db);
+        return status;
+    }
+    *db_r = db;
+    return DB_OK;
+}
+
+int db_open_existing(const char *path, int busy_timeout_ms, enum db_access access, sqlite3 **db_r,
+                     char **error_r)
+{
+    sqlite3 *db = NULL;
+    int flags = access == DB_READ_ONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    int status = db_connect(path, flags, busy_timeout_ms, &db, error_r);
+    if (status != DB_OK)
+        return status;
+    status = access == DB_READ_ONLY ? db_check_schema(db, path, error_r)
+                                    : db_configure_for_writing(db, path, error_r);
+    if (status != DB_OK) {
         sqlite3_close(db);
         return status;
     }

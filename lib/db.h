@@ -6,6 +6,9 @@
  * then applies the migrations of sql/ it lacks, each in one transaction, tracked by
  * PRAGMA user_version; a database newer than the program is refused. A connection belongs to
  * one thread. Writes are short transactions; claims use BEGIN IMMEDIATE.
+ * db_open_existing() never creates the file (a mistyped path must not become an empty queue):
+ * read-write it then does what db_open() does; read-only (SQLITE_OPEN_READONLY) it changes
+ * nothing, neither journal mode nor schema, and takes only the schema this program knows.
  */
 #ifndef MAILTRIAGE_DB_H
 #define MAILTRIAGE_DB_H
@@ -21,11 +24,21 @@ struct db_migration {
 /* Generated from the sql/ migrations; ends with a {0, NULL, NULL} entry. */
 extern const struct db_migration db_migrations[];
 
-enum db_status { DB_OK = 0, DB_ERROR = -1, DB_BUSY = -2 };
+/* DB_MISSING only from db_open_existing(); -3 belongs to draft.h. */
+enum db_status { DB_OK = 0, DB_ERROR = -1, DB_BUSY = -2, DB_MISSING = -4 };
+
+enum db_access { DB_READ_ONLY, DB_READ_WRITE };
 
 /* DB_OK, DB_BUSY when the lock stayed taken past BUSY_TIMEOUT_MS, or DB_ERROR. */
 int db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r,
             char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* The same for a file that must exist: DB_MISSING (*ERROR_R names PATH) when it does not, and
+ * nothing is created. DB_READ_ONLY also works while another process writes in WAL mode; when no
+ * process has the file open, SQLite creates the -wal and -shm files a WAL reader needs (as root,
+ * with the database file's owner), never the database. A schema other than this program's is
+ * DB_ERROR read-only, since a reader cannot migrate. */
+int db_open_existing(const char *path, int busy_timeout_ms, enum db_access access, sqlite3 **db_r,
+                     char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 void db_close(sqlite3 *db);
 /* The schema version the program knows. */
 int db_schema_version(void);

@@ -1,0 +1,49 @@
+/*
+ * report: the queue as the administrator reads it (mailtriagectl list and show).
+ *
+ * Read-only views: each function reads in one transaction, so that what it returns is one
+ * snapshot even while the daemon writes, and never writes, so that it works on a connection
+ * from db_open_existing(DB_READ_ONLY). Results are json-c objects whose keys are those that
+ * `mailtriagectl --json` prints, listed below; the keys are column names of sql/, a NULL column
+ * is a JSON null, times are Unix seconds. Functions return DB_OK, DB_BUSY or DB_ERROR unless
+ * they say otherwise.
+ */
+#ifndef MAILTRIAGE_REPORT_H
+#define MAILTRIAGE_REPORT_H
+
+#include <glib.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+/* The states of a message (messages.state): queued working done failed held. */
+extern const char *const report_message_states[];
+
+/* TRUE when STATE is one of report_message_states. */
+gboolean report_message_state_valid(const char *state);
+
+/* Which messages report_list_messages() returns. */
+struct report_filter {
+    const char *state; /* NULL: any */
+};
+
+/* The messages that pass FILTER, newest first, at most LIMIT of them (0: all), as an array in
+ * *ROWS_R of objects with the keys id, state, attempts, received_at, mailbox, envelope_from
+ * (NULL unknown, "" the null sender), from_addr, subject, message_id, last_error, intent (of the
+ * latest classification) and action (of the latest action, "KIND STATE"). *TOTAL_R is how many
+ * pass FILTER, LIMIT aside. */
+int report_list_messages(sqlite3 *db, const struct report_filter *filter, gint64 limit,
+                         json_object **rows_r, gint64 *total_r,
+                         char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+/* 1 and message ID in *MESSAGE_R, 0 when there is none, or DB_BUSY/DB_ERROR. Its keys: id,
+ * state, intake, mta_queue_id, mailbox, envelope_from, rcpts, client_addr, helo, from, subject,
+ * message_id, in_reply_to, received_at, size, truncated, attempts, llm_failures,
+ * next_attempt_at, lease_until, last_error; classification, the latest one or null: provider,
+ * model, intent, confidence, summary, reply, valid, error, latency_ms, prompt_tokens,
+ * completion_tokens; actions, oldest first: kind, state, reason, recipient, envelope_sender,
+ * message_id (of the mail we sent), sendmail_status, error, created_at, sent_at; events, oldest
+ * first: time, level, text. */
+int report_show_message(sqlite3 *db, gint64 id, json_object **message_r,
+                        char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+#endif
