@@ -14,7 +14,9 @@
  *                                      or exactly as it will be sent)
  *   draft approve ID                   send the reply (once) with the null envelope sender
  *   draft reject ID [--reason TEXT]    never send it
- *   config check|defaults|show|man     check the file; print every key with its default;
+ *   config check [--syntax]|defaults|show|man
+ *                                      check the file and what it points at (only the file
+ *                                      with --syntax); print every key with its default;
  *                                      print the effective values; print the key table as
  *                                      roff (the body of mailtriage.conf(5))
  *
@@ -35,6 +37,7 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "config_check.h"
 #include "db.h"
 #include "draft.h"
 #include "log.h"
@@ -696,30 +699,48 @@ static int ctl_draft(struct ctl *ctl, int argc, char **argv)
                      "TEXT]");
 }
 
+/* config check: the file and, unless SYNTAX_ONLY, what it points at for [daemon] user (or the
+ * user running the command), every problem on a line of its own. */
+static int ctl_config_check(const char *path, gboolean syntax_only, GString *out)
+{
+    struct config *cfg = NULL;
+    GPtrArray *problems = config_check_file(path, NULL, syntax_only, &cfg);
+    guint errors = config_check_log(problems);
+    if (errors == 0 && problems->len == 0)
+        g_string_append_printf(out, "%s: configuration OK\n", path);
+    else if (errors == 0)
+        g_string_append_printf(out, "%s: configuration OK (%u warnings)\n", path, problems->len);
+    g_ptr_array_unref(problems);
+    config_unref(cfg);
+    return errors == 0 ? 0 : EX_CONFIG;
+}
+
 static int ctl_config(struct ctl *ctl, int argc, char **argv)
 {
-    if (argc != 2)
-        return ctl_usage("config check|defaults|show|man");
+    gboolean syntax_only =
+        argc == 3 && strcmp(argv[1], "check") == 0 && strcmp(argv[2], "--syntax") == 0;
+    if (argc != 2 && !syntax_only)
+        return ctl_usage("config check [--syntax]|defaults|show|man");
     GString *out = g_string_new(NULL);
     int status = 0;
     if (strcmp(argv[1], "defaults") == 0)
         config_print_defaults(out);
     else if (strcmp(argv[1], "man") == 0)
         config_print_man(out);
-    else if (strcmp(argv[1], "check") == 0 || strcmp(argv[1], "show") == 0) {
+    else if (strcmp(argv[1], "check") == 0)
+        status = ctl_config_check(ctl->config_path, syntax_only, out);
+    else if (strcmp(argv[1], "show") == 0) {
         char *error = NULL;
         struct config *cfg = config_load(ctl->config_path, &error);
         if (cfg == NULL) {
             log_error("%s", error);
             g_free(error);
             status = EX_CONFIG;
-        } else if (strcmp(argv[1], "show") == 0)
+        } else
             config_print(cfg, out);
-        else
-            g_string_append_printf(out, "%s: configuration OK\n", ctl->config_path);
         config_unref(cfg);
     } else
-        status = ctl_usage("config check|defaults|show|man");
+        status = ctl_usage("config check [--syntax]|defaults|show|man");
     fputs(out->str, stdout);
     g_string_free(out, TRUE);
     return status;
@@ -731,7 +752,7 @@ static const struct ctl_command ctl_commands[] = {
     {"retry", "retry ID", ctl_retry, TRUE},
     {"draft", "draft list [--all] | show ID [--raw] | approve ID | reject ID [--reason TEXT]",
      ctl_draft, TRUE},
-    {"config", "config check|defaults|show|man", ctl_config, FALSE},
+    {"config", "config check [--syntax]|defaults|show|man", ctl_config, FALSE},
 };
 
 static int ctl_help(void)

@@ -32,6 +32,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "config_check.h"
 #include "db.h"
 #include "llm.h"
 #include "log.h"
@@ -258,17 +259,37 @@ static int daemon_run(struct config *cfg, const struct daemon_options *opts)
     return status;
 }
 
+/* -n: the file and what it points at for the user the daemon will run as, every problem on a
+ * line of its own. */
+static int daemon_check(const char *path, const char *user)
+{
+    struct config *cfg = NULL;
+    GPtrArray *problems = config_check_file(path, user, FALSE, &cfg);
+    guint errors = config_check_log(problems);
+    if (errors == 0 && problems->len == 0)
+        printf("%s: configuration OK (%u mailboxes, %u intents)\n", path, cfg->mailboxes->len,
+               cfg->intents->len);
+    else if (errors == 0)
+        printf("%s: configuration OK (%u mailboxes, %u intents, %u warnings)\n", path,
+               cfg->mailboxes->len, cfg->intents->len, problems->len);
+    g_ptr_array_unref(problems);
+    config_unref(cfg);
+    return errors == 0 ? 0 : EX_CONFIG;
+}
+
 static int daemon_main(const struct daemon_options *opts)
 {
     gboolean interactive = opts->foreground || opts->check_only || opts->try_file != NULL;
     program_init("mailtriaged", interactive ? LOG_TO_STDERR : LOG_TO_SYSLOG);
     const char *path = opts->config_path != NULL ? opts->config_path : CONFIG_DEFAULT_PATH;
+    if (opts->check_only) {
+        int status = daemon_check(path, opts->user);
+        program_done();
+        return status;
+    }
     struct config *cfg = program_load_config(path, EX_CONFIG);
     int status = 0;
-    if (opts->check_only)
-        printf("%s: configuration OK (%u mailboxes, %u intents)\n", path, cfg->mailboxes->len,
-               cfg->intents->len);
-    else if (opts->try_file != NULL)
+    if (opts->try_file != NULL)
         status = daemon_try(cfg, opts);
     else
         status = daemon_run(cfg, opts);
