@@ -709,7 +709,8 @@ static int ctl_config_check(const char *path, gboolean syntax_only, GString *out
     if (errors == 0 && problems->len == 0)
         g_string_append_printf(out, "%s: configuration OK\n", path);
     else if (errors == 0)
-        g_string_append_printf(out, "%s: configuration OK (%u warnings)\n", path, problems->len);
+        g_string_append_printf(out, "%s: configuration OK (%u warning%s)\n", path, problems->len,
+                               problems->len == 1 ? "" : "s");
     g_ptr_array_unref(problems);
     config_unref(cfg);
     return errors == 0 ? 0 : EX_CONFIG;

@@ -723,9 +723,28 @@ static int config_read_api_key(const struct config_loader *loader, struct config
     return 0;
 }
 
+/* [daemon] KEY names a user or group (WHAT): no name getpwnam() or getgrnam() can know has a
+ * blank, a control character or a colon, and a blank most often starts a comment. */
+static int config_check_account_name(const struct config_loader *loader, const char *key,
+                                     const char *name, const char *what, char **error_r)
+{
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
+        if (*p <= ' ' || *p == ':' || *p == 0x7f)
+            return config_fail(loader, "daemon", key,
+                               g_strdup_printf("%s: \"%s\" is not a %s name (a comment must be on "
+                                               "a line of its own)",
+                                               key, name, what),
+                               error_r);
+    return 0;
+}
+
 static int config_check_whole(const struct config_loader *loader, struct config *cfg,
                               char **error_r)
 {
+    if (config_check_account_name(loader, "user", cfg->daemon.user, "user", error_r) < 0 ||
+        config_check_account_name(loader, "socket_group", cfg->daemon.socket_group, "group",
+                                  error_r) < 0)
+        return -1;
     if (cfg->llm.provider == CONFIG_PROVIDER_OPENAI) {
         if (!g_str_has_prefix(cfg->llm.url, "http://") &&
             !g_str_has_prefix(cfg->llm.url, "https://"))

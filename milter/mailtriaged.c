@@ -270,8 +270,9 @@ static int daemon_check(const char *path, const char *user)
         printf("%s: configuration OK (%u mailboxes, %u intents)\n", path, cfg->mailboxes->len,
                cfg->intents->len);
     else if (errors == 0)
-        printf("%s: configuration OK (%u mailboxes, %u intents, %u warnings)\n", path,
-               cfg->mailboxes->len, cfg->intents->len, problems->len);
+        printf("%s: configuration OK (%u mailboxes, %u intents, %u warning%s)\n", path,
+               cfg->mailboxes->len, cfg->intents->len, problems->len,
+               problems->len == 1 ? "" : "s");
     g_ptr_array_unref(problems);
     config_unref(cfg);
     return errors == 0 ? 0 : EX_CONFIG;

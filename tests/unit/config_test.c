@@ -289,6 +289,16 @@ static const struct error_case error_cases[] = {
     REJECT("comment_as_the_whole_value", "[daemon]\nadd_header = # later\n" MAILBOX,
            "@FILE@:2: [daemon] add_header: a comment must be on a line of its own (# is not part "
            "of any value of this key)"),
+    REJECT("socket_group_with_a_remark",
+           "[daemon]\nsocket_group = postfix   (or add postfix to the group)\n" MAILBOX,
+           "@FILE@:2: [daemon] socket_group: \"postfix   (or add postfix to the group)\" is not a "
+           "group name (a comment must be on a line of its own)"),
+    REJECT("user_with_a_comment", "[daemon]\nuser = mailtriage # after binding\n" MAILBOX,
+           "@FILE@:2: [daemon] user: \"mailtriage # after binding\" is not a user name (a comment "
+           "must be on a line of its own)"),
+    REJECT("user_with_a_colon", "[daemon]\nuser = mail:triage\n" MAILBOX,
+           "@FILE@:2: [daemon] user: \"mail:triage\" is not a user name (a comment must be on a "
+           "line of its own)"),
     REJECT_WITH_FILE(
         "template_unknown_variable_names_template_and_line",
         "[intent refund]\ndescription = Wants money back\naction = reply\n"
@@ -416,6 +426,9 @@ static const struct value_case value_cases[] = {
     {"hash_inside_an_address_kept",
      "[mailbox support@example.org]\nescalate_to = help#desk@example.org\n",
      "\nescalate_to = help#desk@example.org\n"},
+    {"user_and_group_names_accepted",
+     "[daemon]\nuser = _mailtriage\nsocket_group = mail.users-1\n" MAILBOX,
+     "\nsocket_group = mail.users-1\nuser = _mailtriage\n"},
     {"openai_with_url_and_model_accepted",
      "[llm]\nprovider = openai\nurl = https://llm.example.org/v1\nmodel = llama3\n" MAILBOX,
      "\nprovider = openai\nurl = https://llm.example.org/v1\nmodel = llama3\n"},
