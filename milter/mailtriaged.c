@@ -8,9 +8,10 @@
  * mail for the monitored mailboxes in the queue during the SMTP session, the worker pool that
  * processes the queue (parse, policy, classification, action; pool.c), and the housekeeping
  * that returns messages of dead workers to the queue. The socket is bound first, then the
- * daemon becomes USER. -n checks the configuration and exits; -t runs one file through parse,
- * policy and classification and prints the decision without sending anything; -f logs to
- * stderr (otherwise to syslog, facility mail). It never forks: run it under a supervisor.
+ * daemon becomes USER. -n checks the configuration and what it points at for that user
+ * (config_check.h), and exits; -t runs one file through parse, policy and classification and
+ * prints the decision without sending anything; -f logs to stderr (otherwise to syslog,
+ * facility mail). It never forks: run it under a supervisor.
  * SIGTERM, SIGINT and SIGHUP stop it cleanly (messages in hand are finished or released to the
  * queue); SIGUSR1 reloads the configuration.
  *

@@ -62,13 +62,13 @@ check_snippet() {
 	grep -q '^[[:space:]]*\[mailbox ' "$base.conf" ||
 		printf '\n[mailbox snippet@example.org]\nescalate_to = human@example.org\n' >> "$base.check.conf"
 	out=$("$ctl" -c "$base.check.conf" config check --syntax 2>&1) || status=1
-	for template in $(grep -o '/usr/local/share/mailtriage/templates/[^[:space:]]*' "$base.conf"); do
+	while read -r template; do
 		if [ ! -f "$src/contrib/templates/${template##*/}" ]; then
 			status=1
 			out="$out
 $template: no such template in contrib/templates"
 		fi
-	done
+	done < <(grep -o '/usr/local/share/mailtriage/templates/[^[:space:]]*' "$base.conf")
 	if [ "$status" = 0 ]; then
 		ok "$doc:$start: $groups"
 		return 0
@@ -79,14 +79,15 @@ $template: no such template in contrib/templates"
 		NR == FNR { line_of[FNR] = $0; next }
 		{
 			at = index($0, conf)
-			if (at > 0) {
-				rest = substr($0, at + length(conf))
+			rest = substr($0, at + length(conf))
+			if (at > 0 && rest ~ /^[0-9]+/) {
 				number = rest + 0
 				sub(/^[0-9]+/, "", rest)
 				where = number in line_of ? doc ":" line_of[number] : doc " (the added mailbox)"
 				$0 = substr($0, 1, at - 1) where rest
 			}
-			print "# " $0
+			if (at == 0 || rest !~ /^ configuration OK/)
+				print "# " $0
 		}' "$base.lines" -
 	return 1
 }
@@ -97,10 +98,9 @@ check_doc() {
 	dir=$tmp/$(echo "$2" | tr '/.' '__')
 	extract "$1/$2" "$3" "$dir"
 	found=0
-	for conf in $(ls "$dir"/*.conf 2>/dev/null | sort -V); do
-		case $conf in *.check.conf) continue ;; esac
-		check_snippet "$2" "${conf%.conf}"
+	while [ -f "$dir/$((found + 1)).conf" ]; do
 		found=$((found + 1))
+		check_snippet "$2" "$dir/$found"
 	done
 }
 

@@ -14,6 +14,7 @@
 #include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -636,6 +637,70 @@ static void test_file_user_option_wins(struct fixture *fx, gconstpointer data)
     g_free(path);
 }
 
+/* Give FILE an ACL entry that lets UID read it (the binary form of system.posix_acl_access,
+ * since setfacl may not be installed); FALSE when the file system has no ACLs. */
+static gboolean acl_grant_read(const char *file, uid_t uid)
+{
+    const guint32 undefined = 0xffffffff;
+    struct {
+        guint16 tag, perm;
+        guint32 id;
+    } entries[] = {
+        {0x01, 6, undefined},    /* the owner: rw */
+        {0x02, 4, (guint32)uid}, /* UID: r */
+        {0x04, 0, undefined},    /* the group: none */
+        {0x10, 4, undefined},    /* the mask: r */
+        {0x20, 0, undefined},    /* others: none */
+    };
+    guint8 value[4 + sizeof(entries)];
+    guint32 version = GUINT32_TO_LE(2);
+    memcpy(value, &version, 4);
+    for (size_t i = 0; i < G_N_ELEMENTS(entries); i++) {
+        entries[i].tag = GUINT16_TO_LE(entries[i].tag);
+        entries[i].perm = GUINT16_TO_LE(entries[i].perm);
+        entries[i].id = GUINT32_TO_LE(entries[i].id);
+    }
+    memcpy(value + 4, entries, sizeof(entries));
+    if (setxattr(file, "system.posix_acl_access", value, sizeof(value), 0) == 0)
+        return TRUE;
+    if (errno != ENOTSUP && errno != EOPNOTSUPP)
+        g_error("setxattr %s: %s", file, g_strerror(errno));
+    return FALSE;
+}
+
+/* The mode denies the user, an ACL may not: a warning, not an error. */
+static void test_acl_denial_is_a_warning(struct fixture *fx, gconstpointer data)
+{
+    if (!fx->as_root) {
+        g_test_skip("needs root to check for another user than the file's owner");
+        return;
+    }
+    char *template = fixture_path(fx, "tpl/send_info.html");
+    if (!acl_grant_read(template, fx->user->uid)) {
+        g_test_skip("the temporary directory's file system has no ACLs");
+        g_free(template);
+        return;
+    }
+    char *path = write_config(fx, &good_layout);
+    char *error = NULL;
+    struct config *cfg = config_load_syntax(path, &error);
+    g_assert_cmpstr(error, ==, NULL);
+    GPtrArray *problems = config_check_environment(cfg, fx->user);
+    char *actual = problems_text(problems);
+    char *expected = expand(fx,
+                            "warning: [intent send_info] template_html: @DIR@/tpl/send_info.html "
+                            "is not readable by @USER@ by its mode, and it has an ACL, which is "
+                            "not checked\n",
+                            fx->user->name);
+    g_assert_cmpstr(actual, ==, expected);
+    g_free(expected);
+    g_free(actual);
+    g_ptr_array_unref(problems);
+    config_unref(cfg);
+    g_free(path);
+    g_free(template);
+}
+
 static void test_unix_socket(void)
 {
     g_assert_cmpstr(config_check_unix_socket("unix:/run/a.sock"), ==, "/run/a.sock");
@@ -691,6 +756,7 @@ int main(int argc, char **argv)
         {"/config_check/file/missing_template_said_once", test_file_missing_template_said_once},
         {"/config_check/file/unknown_user_option", test_file_unknown_user_option},
         {"/config_check/file/user_option_wins", test_file_user_option_wins},
+        {"/config_check/acl_denial_is_a_warning", test_acl_denial_is_a_warning},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(file_tests); i++)
         g_test_add(file_tests[i].path, struct fixture, NULL, fixture_setup, file_tests[i].test,
