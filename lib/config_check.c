@@ -164,14 +164,17 @@ static gboolean config_check_directories(struct config_check *check, const char 
     return passed;
 }
 
-/* Stat PATH after checking the directories on the way to it, as the kernel walks them (with
- * symbolic links resolved). CONFIG_CHECK_MISSING when only PATH itself does not exist. */
+/* Stat PATH after checking the directories on the way to it, as the kernel walks them: those
+ * of the path as written, and those of the directory a symbolic link on the way leads to.
+ * CONFIG_CHECK_MISSING when only PATH itself does not exist. */
 static enum config_check_found config_check_stat(struct config_check *check, const char *path,
                                                  struct stat *st_r)
 {
     char *dir = g_path_get_dirname(path);
     char *real = realpath(dir, NULL);
-    gboolean passed = config_check_directories(check, real != NULL ? real : dir);
+    gboolean passed = config_check_directories(check, dir);
+    if (passed && real != NULL && strcmp(real, dir) != 0)
+        passed = config_check_directories(check, real);
     free(real);
     g_free(dir);
     if (!passed)
@@ -237,9 +240,11 @@ static void config_check_database(struct config_check *check, const struct confi
         for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++) {
             char *path = g_strconcat(cfg->daemon.database, suffixes[i], NULL);
             struct stat st;
-            if (stat(path, &st) < 0)
-                ; /* created when first opened */
-            else if (!S_ISREG(st.st_mode))
+            if (stat(path, &st) < 0) {
+                if (errno != ENOENT) /* else it is created when first opened */
+                    config_check_add(check, CONFIG_CHECK_WARNING, "cannot examine %s: %s", path,
+                                     g_strerror(errno));
+            } else if (!S_ISREG(st.st_mode))
                 config_check_add(check, CONFIG_CHECK_ERROR, "%s is not a regular file", path);
             else
                 config_check_allowed(check, path, &st, R_OK | W_OK);

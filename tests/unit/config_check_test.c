@@ -130,9 +130,6 @@ static void fixture_setup(struct fixture *fx, gconstpointer data)
 
 static void fixture_teardown(struct fixture *fx, gconstpointer data)
 {
-    char *path = fixture_path(fx, "tpl");
-    g_chmod(path, 0755); /* a case may have closed it */
-    g_free(path);
     testutil_rmtree(fx->dir);
     g_free(fx->dir);
     config_check_user_free(fx->user);
@@ -434,7 +431,10 @@ static const struct check_case check_cases[] = {
      NULL,
      NULL,
      NULL,
-     {{CHANGE_MODE, "db", 0}, {CHANGE_MODE, "key", 0}, {CHANGE_MODE, "tpl/send_info.txt", 0}},
+     {{CHANGE_OWNER_ROOT, "db", 0},
+      {CHANGE_MODE, "db", 0},
+      {CHANGE_MODE, "key", 0},
+      {CHANGE_MODE, "tpl/send_info.txt", 0}},
      IDENTITY_ROOT,
      ""},
     {"root_executes_only_with_an_x_bit",
@@ -637,6 +637,41 @@ static void test_file_user_option_wins(struct fixture *fx, gconstpointer data)
     g_free(path);
 }
 
+/* A symbolic link leads into a directory the user cannot search: found where it leads. */
+static void test_symbolic_link_into_a_closed_directory(struct fixture *fx, gconstpointer data)
+{
+    if (!fx->as_root) {
+        g_test_skip("needs root to close a directory to another user");
+        return;
+    }
+    fixture_dir(fx, "closed", 0700);
+    char *target = fixture_path(fx, "closed/tpl");
+    char *old = fixture_path(fx, "tpl");
+    must(rename(old, target), "rename", old);
+    must(symlink(target, old), "symlink", old);
+    char *path = write_config(fx, &good_layout);
+    char *error = NULL;
+    struct config *cfg = config_load_syntax(path, &error);
+    g_assert_cmpstr(error, ==, NULL);
+    GPtrArray *problems = config_check_environment(cfg, fx->user);
+    char *actual = problems_text(problems);
+    char *expected =
+        expand(fx,
+               "error: [intent send_info] template: directory @DIR@/closed is not searchable by "
+               "@USER@\n"
+               "error: [intent send_info] template_html: directory @DIR@/closed is not searchable "
+               "by @USER@\n",
+               fx->user->name);
+    g_assert_cmpstr(actual, ==, expected);
+    g_free(expected);
+    g_free(actual);
+    g_ptr_array_unref(problems);
+    config_unref(cfg);
+    g_free(path);
+    g_free(old);
+    g_free(target);
+}
+
 /* Give FILE an ACL entry that lets UID read it (the binary form of system.posix_acl_access,
  * since setfacl may not be installed); FALSE when the file system has no ACLs. */
 static gboolean acl_grant_read(const char *file, uid_t uid)
@@ -757,6 +792,8 @@ int main(int argc, char **argv)
         {"/config_check/file/unknown_user_option", test_file_unknown_user_option},
         {"/config_check/file/user_option_wins", test_file_user_option_wins},
         {"/config_check/acl_denial_is_a_warning", test_acl_denial_is_a_warning},
+        {"/config_check/symbolic_link_into_a_closed_directory",
+         test_symbolic_link_into_a_closed_directory},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(file_tests); i++)
         g_test_add(file_tests[i].path, struct fixture, NULL, fixture_setup, file_tests[i].test,
