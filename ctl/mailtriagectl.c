@@ -21,7 +21,9 @@
  *                                      or exactly as it will be sent)
  *   draft approve ID                   send the reply (once) with the null envelope sender
  *   draft reject ID [--reason TEXT]    never send it
- *   config check|defaults|show|man     check the file; print every key with its default;
+ *   config check [--syntax]|defaults|show|man
+ *                                      check the file and what it points at (only the file
+ *                                      with --syntax); print every key with its default;
  *                                      print the effective values; print the key table as
  *                                      roff (the body of mailtriage.conf(5))
  *   help [COMMAND]                     the commands, or a command's options
@@ -45,6 +47,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "config_check.h"
 #include "db.h"
 #include "draft.h"
 #include "log.h"
@@ -71,6 +74,7 @@ struct ctl_options {
     gboolean all;
     gboolean raw;
     char *reason;
+    gboolean syntax_only; /* config check --syntax */
 };
 static struct ctl_options ctl_options = {.limit = -1};
 
@@ -597,15 +601,22 @@ static int ctl_config_load(struct ctl *ctl, struct config **cfg_r)
     return EX_CONFIG;
 }
 
+/* config check: the file and, unless --syntax, what it points at for [daemon] user (or the
+ * user running the command), every problem on a line of its own. */
 static int ctl_config_check(struct ctl *ctl)
 {
     struct config *cfg = NULL;
-    int status = ctl_config_load(ctl, &cfg);
-    if (status != 0)
-        return status;
-    printf("%s: configuration OK\n", ctl->config_path);
+    GPtrArray *problems =
+        config_check_file(ctl->config_path, NULL, ctl->options->syntax_only, &cfg);
+    guint errors = config_check_log(problems);
+    if (errors == 0 && problems->len == 0)
+        printf("%s: configuration OK\n", ctl->config_path);
+    else if (errors == 0)
+        printf("%s: configuration OK (%u warning%s)\n", ctl->config_path, problems->len,
+               problems->len == 1 ? "" : "s");
+    g_ptr_array_unref(problems);
     config_unref(cfg);
-    return 0;
+    return errors == 0 ? 0 : EX_CONFIG;
 }
 
 static int ctl_config_show(struct ctl *ctl)
@@ -674,6 +685,11 @@ static const GOptionEntry ctl_draft_reject_options[] = {
     {"reason", 0, 0, G_OPTION_ARG_STRING, &ctl_options.reason, "Why, for the audit trail", "TEXT"},
     {NULL}};
 
+static const GOptionEntry ctl_config_check_options[] = {
+    {"syntax", 0, 0, G_OPTION_ARG_NONE, &ctl_options.syntax_only,
+     "Check only the file itself, not the paths, users and groups it names", NULL},
+    {NULL}};
+
 static const struct command ctl_draft_commands[] = {
     {"list", "The replies waiting for approval (or sendmail), newest first", "",
      ctl_draft_list_options, ctl_draft_list, COMMAND_READS, COMMAND_NO_ARGUMENTS, NULL},
@@ -685,8 +701,8 @@ static const struct command ctl_draft_commands[] = {
      ctl_draft_reject, COMMAND_WRITES, COMMAND_ID, NULL},
     {NULL}};
 static const struct command ctl_config_commands[] = {
-    {"check", "Check the configuration file", "", NULL, ctl_config_check, COMMAND_NO_DATABASE,
-     COMMAND_NO_ARGUMENTS, NULL},
+    {"check", "Check the configuration file and what it points at", "", ctl_config_check_options,
+     ctl_config_check, COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, NULL},
     {"show", "Print the effective configuration", "", NULL, ctl_config_show, COMMAND_NO_DATABASE,
      COMMAND_NO_ARGUMENTS, NULL},
     {"defaults", "Print every key with its default and documentation", "", NULL,

@@ -381,6 +381,7 @@ struct config_loader {
     const char *path;
     const char *text; /* the file, to find line numbers */
     GKeyFile *keyfile;
+    gboolean read_named_files; /* templates and the API key file; see config_load_syntax() */
 };
 
 /* The line of KEY in GROUP (or of the group when KEY is NULL); 0 when not found. */
@@ -461,6 +462,28 @@ static int config_fail(const struct config_loader *loader, const char *group, co
     return -1;
 }
 
+/* GKeyFile has no trailing comments: "value # comment" is read as the value. Where a # cannot
+ * be part of a value (numbers, choices, durations...) or cannot start one of its words (lists,
+ * addresses: "c#" is a fine keyword), it was meant as a comment: an error that says so, rather
+ * than a value rejected for a reason the reader cannot see, or a list with a silently different
+ * item. Strings and paths keep their #. */
+static char *config_comment_in_value(const struct config_key *key, const char *value)
+{
+    const char *hash = strchr(value, '#');
+    if (hash == NULL || key->type == CONFIG_TYPE_STRING || key->type == CONFIG_TYPE_PATH)
+        return NULL;
+    if (key->type != CONFIG_TYPE_LIST && key->type != CONFIG_TYPE_ADDRESS)
+        return g_strdup_printf("%s: a comment must be on a line of its own (# is not part of any "
+                               "value of this key)",
+                               key->name);
+    for (; hash != NULL; hash = strchr(hash + 1, '#'))
+        if (hash == value || g_ascii_isspace(hash[-1]) || hash[-1] == ',')
+            return g_strdup_printf("%s: a comment must be on a line of its own (no word of "
+                                   "this key's value starts with #)",
+                                   key->name);
+    return NULL;
+}
+
 /* Read GROUP's keys into BASE: defaults first, then the file's values, rejecting unknown keys. */
 static int config_read_group(const struct config_loader *loader, const char *group,
                              const struct config_key *keys, void *base, char **error_r)
@@ -488,8 +511,8 @@ static int config_read_group(const struct config_loader *loader, const char *gro
             break;
         }
         char *stripped = config_strip(value);
-        char *reason = NULL;
-        if (config_set_value(key, stripped, base, &reason) < 0)
+        char *reason = config_comment_in_value(key, stripped);
+        if (reason != NULL || config_set_value(key, stripped, base, &reason) < 0)
             result = config_fail(loader, group, names[i], reason, error_r);
         g_free(stripped);
         g_free(value);
@@ -610,7 +633,7 @@ static int config_read_intent(const struct config_loader *loader, struct config 
         return config_fail(loader, group, "webhook_url",
                            g_strdup("action webhook needs an http:// or https:// webhook_url"),
                            error_r);
-    return config_load_template(loader, group, intent, error_r);
+    return loader->read_named_files ? config_load_template(loader, group, intent, error_r) : 0;
 }
 
 static void config_add_default_intent(struct config *cfg, size_t index)
@@ -700,9 +723,28 @@ static int config_read_api_key(const struct config_loader *loader, struct config
     return 0;
 }
 
+/* [daemon] KEY names a user or group (WHAT): no name getpwnam() or getgrnam() can know has a
+ * blank, a control character or a colon, and a blank most often starts a comment. */
+static int config_check_account_name(const struct config_loader *loader, const char *key,
+                                     const char *name, const char *what, char **error_r)
+{
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
+        if (*p <= ' ' || *p == ':' || *p == 0x7f)
+            return config_fail(loader, "daemon", key,
+                               g_strdup_printf("%s: \"%s\" is not a %s name (a comment must be on "
+                                               "a line of its own)",
+                                               key, name, what),
+                               error_r);
+    return 0;
+}
+
 static int config_check_whole(const struct config_loader *loader, struct config *cfg,
                               char **error_r)
 {
+    if (config_check_account_name(loader, "user", cfg->daemon.user, "user", error_r) < 0 ||
+        config_check_account_name(loader, "socket_group", cfg->daemon.socket_group, "group",
+                                  error_r) < 0)
+        return -1;
     if (cfg->llm.provider == CONFIG_PROVIDER_OPENAI) {
         if (!g_str_has_prefix(cfg->llm.url, "http://") &&
             !g_str_has_prefix(cfg->llm.url, "https://"))
@@ -735,7 +777,7 @@ static int config_check_whole(const struct config_loader *loader, struct config 
         *error_r = g_strdup_printf("%s: no [mailbox ADDRESS] group: nothing to triage", cfg->path);
         return -1;
     }
-    return config_read_api_key(loader, cfg, error_r);
+    return loader->read_named_files ? config_read_api_key(loader, cfg, error_r) : 0;
 }
 
 static int config_read_groups(const struct config_loader *loader, struct config *cfg,
@@ -772,7 +814,7 @@ static int config_read_groups(const struct config_loader *loader, struct config 
     return result;
 }
 
-struct config *config_load(const char *path, char **error_r)
+static struct config *config_load_file(const char *path, gboolean read_named_files, char **error_r)
 {
     char *text = NULL;
     gsize len = 0;
@@ -790,7 +832,7 @@ struct config *config_load(const char *path, char **error_r)
         return NULL;
     }
 
-    struct config_loader loader = {path, text, g_key_file_new()};
+    struct config_loader loader = {path, text, g_key_file_new(), read_named_files};
     struct config *cfg = g_new0(struct config, 1);
     cfg->refcount = 1;
     cfg->path = g_strdup(path);
@@ -825,6 +867,16 @@ struct config *config_load(const char *path, char **error_r)
         return NULL;
     }
     return cfg;
+}
+
+struct config *config_load(const char *path, char **error_r)
+{
+    return config_load_file(path, TRUE, error_r);
+}
+
+struct config *config_load_syntax(const char *path, char **error_r)
+{
+    return config_load_file(path, FALSE, error_r);
 }
 
 struct config *config_ref(struct config *cfg)

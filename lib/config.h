@@ -88,6 +88,11 @@ struct config {
 };
 
 struct config *config_load(const char *path, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* The same checks of the file itself, without opening the files it names: the templates and
+ * the API key file may be missing or belong to another machine. Their text (template_text,
+ * template_html_text of intents with a template of their own) and api_key stay NULL: such a
+ * configuration is for checking, not for running. */
+struct config *config_load_syntax(const char *path, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);
 

@@ -8,9 +8,10 @@
  * mail for the monitored mailboxes in the queue during the SMTP session, the worker pool that
  * processes the queue (parse, policy, classification, action; pool.c), and the housekeeping
  * that returns messages of dead workers to the queue. The socket is bound first, then the
- * daemon becomes USER. -n checks the configuration and exits; -t runs one file through parse,
- * policy and classification and prints the decision without sending anything; -f logs to
- * stderr (otherwise to syslog, facility mail). It never forks: run it under a supervisor.
+ * daemon becomes USER. -n checks the configuration and what it points at for that user
+ * (config_check.h), and exits; -t runs one file through parse, policy and classification and
+ * prints the decision without sending anything; -f logs to stderr (otherwise to syslog,
+ * facility mail). It never forks: run it under a supervisor.
  * SIGTERM, SIGINT and SIGHUP stop it cleanly (messages in hand are finished or released to the
  * queue); SIGUSR1 reloads the configuration.
  *
@@ -32,6 +33,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "config_check.h"
 #include "db.h"
 #include "llm.h"
 #include "log.h"
@@ -262,17 +264,38 @@ static int daemon_run(struct config *cfg, const struct daemon_options *opts)
     return status;
 }
 
+/* -n: the file and what it points at for the user the daemon will run as, every problem on a
+ * line of its own. */
+static int daemon_check(const char *path, const char *user)
+{
+    struct config *cfg = NULL;
+    GPtrArray *problems = config_check_file(path, user, FALSE, &cfg);
+    guint errors = config_check_log(problems);
+    if (errors == 0 && problems->len == 0)
+        printf("%s: configuration OK (%u mailboxes, %u intents)\n", path, cfg->mailboxes->len,
+               cfg->intents->len);
+    else if (errors == 0)
+        printf("%s: configuration OK (%u mailboxes, %u intents, %u warning%s)\n", path,
+               cfg->mailboxes->len, cfg->intents->len, problems->len,
+               problems->len == 1 ? "" : "s");
+    g_ptr_array_unref(problems);
+    config_unref(cfg);
+    return errors == 0 ? 0 : EX_CONFIG;
+}
+
 static int daemon_main(const struct daemon_options *opts)
 {
     gboolean interactive = opts->foreground || opts->check_only || opts->try_file != NULL;
     program_init("mailtriaged", interactive ? LOG_TO_STDERR : LOG_TO_SYSLOG);
     const char *path = opts->config_path != NULL ? opts->config_path : CONFIG_DEFAULT_PATH;
+    if (opts->check_only) {
+        int status = daemon_check(path, opts->user);
+        program_done();
+        return status;
+    }
     struct config *cfg = program_load_config(path, EX_CONFIG);
     int status = 0;
-    if (opts->check_only)
-        printf("%s: configuration OK (%u mailboxes, %u intents)\n", path, cfg->mailboxes->len,
-               cfg->intents->len);
-    else if (opts->try_file != NULL)
+    if (opts->try_file != NULL)
         status = daemon_try(cfg, opts);
     else
         status = daemon_run(cfg, opts);

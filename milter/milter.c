@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <libmilter/mfapi.h>
 
+#include "config_check.h"
 #include "db.h"
 #include "log.h"
 #include "milter.h"
@@ -430,19 +431,9 @@ static struct smfiDesc milter_description = {
     .xxfi_negotiate = milter_negotiate,
 };
 
-/* The path of a unix socket spec ("unix:/p", "local:/p" or "/p"), or NULL. */
-static const char *milter_unix_path(const char *socket)
-{
-    if (g_str_has_prefix(socket, "unix:"))
-        return socket + strlen("unix:");
-    if (g_str_has_prefix(socket, "local:"))
-        return socket + strlen("local:");
-    return socket[0] == '/' ? socket : NULL;
-}
-
 static int milter_set_socket_access(const struct config *cfg, char **error_r)
 {
-    const char *path = milter_unix_path(cfg->daemon.socket);
+    const char *path = config_check_unix_socket(cfg->daemon.socket);
     if (path == NULL)
         return 0;
     if (*cfg->daemon.socket_group != '\0') {

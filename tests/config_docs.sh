@@ -2,7 +2,7 @@
 # The key table, mailtriage.conf(5) and contrib/mailtriage.conf.sample must agree: the man
 # page's KEYS block is exactly what `mailtriagectl config man` prints, every key of the table
 # appears in the sample (set or commented) and the sample has no key the table lacks, and
-# the sample (with its template paths pointed at the source tree) passes `config check`.
+# the sample (with its template paths pointed at the source tree) loads.
 set -u
 src=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 build=${top_builddir:-$src}
@@ -40,8 +40,10 @@ if [ "$(wc -l < "$tmp/table.keys")" -ge 30 ]; then ok "the table lists the keys 
 	not_ok "the key table looks empty"; fi
 
 sed "s|/usr/local/share/mailtriage/templates|$src/contrib/templates|" "$src/contrib/mailtriage.conf.sample" > "$tmp/sample.conf"
-if out=$("$ctl" -c "$tmp/sample.conf" config check 2>&1); then ok "the sample config passes config check"; else
-	not_ok "the sample config fails config check: $out"; fi
+# config show loads the file and its templates; config check would also want this machine to
+# have the sample's database directory and users.
+if out=$("$ctl" -c "$tmp/sample.conf" config show 2>&1 >/dev/null); then ok "the sample config loads, templates too"; else
+	not_ok "the sample config does not load: $out"; fi
 if "$ctl" -c "$tmp/defaults.conf" config check >/dev/null 2>&1; then
 	not_ok "config defaults alone (no mailbox) should not pass check"
 else ok "a file without any mailbox is refused"; fi

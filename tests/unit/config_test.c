@@ -245,6 +245,60 @@ static const struct error_case error_cases[] = {
            "@FILE@: no [mailbox ADDRESS] group: nothing to triage"),
     REJECT("not_utf8_rejected", MAILBOX "name = Caf\xe9\n",
            "@FILE@: not a UTF-8 text file of at most 1048576 bytes"),
+    /* GKeyFile reads "value # comment" as the value: where # cannot be part of a value, or
+     * cannot start a word of it, that is an error of its own, one case per type. */
+    REJECT("comment_after_uint", "[daemon]\nworkers = 4 # threads\n" MAILBOX,
+           "@FILE@:2: [daemon] workers: a comment must be on a line of its own (# is not part of "
+           "any value of this key)"),
+    REJECT("comment_after_double", "[policy]\nspam_threshold = 5   # SpamAssassin\n" MAILBOX,
+           "@FILE@:2: [policy] spam_threshold: a comment must be on a line of its own (# is not "
+           "part of any value of this key)"),
+    REJECT("comment_after_bool", "[daemon]\nadd_header = yes # X-Mailtriage-Id\n" MAILBOX,
+           "@FILE@:2: [daemon] add_header: a comment must be on a line of its own (# is not part "
+           "of any value of this key)"),
+    REJECT("comment_after_enum",
+           "[policy]\ntrusted_authserv_ids = mx.example.org\n"
+           "require_auth = spf_or_dkim   # none | spf_or_dkim | dmarc\n" MAILBOX,
+           "@FILE@:3: [policy] require_auth: a comment must be on a line of its own (# is not "
+           "part of any value of this key)"),
+    REJECT("hash_without_space_in_enum", MAILBOX "mode = auto#draft\n",
+           "@FILE@:3: [mailbox support@example.org] mode: a comment must be on a line of its own "
+           "(# is not part of any value of this key)"),
+    REJECT("comment_after_duration", "[policy]\nbounce_block = 60d # after a hard bounce\n" MAILBOX,
+           "@FILE@:2: [policy] bounce_block: a comment must be on a line of its own (# is not "
+           "part of any value of this key)"),
+    REJECT("comment_after_size", "[daemon]\nmax_message_size = 10M # whole messages\n" MAILBOX,
+           "@FILE@:2: [daemon] max_message_size: a comment must be on a line of its own (# is not "
+           "part of any value of this key)"),
+    REJECT("comment_after_mode", "[daemon]\nsocket_mode = 0660 # postfix writes it\n" MAILBOX,
+           "@FILE@:2: [daemon] socket_mode: a comment must be on a line of its own (# is not "
+           "part of any value of this key)"),
+    REJECT("comment_after_list",
+           "[policy]\ntrusted_authserv_ids = mx.example.org   # our MX only\n" MAILBOX,
+           "@FILE@:2: [policy] trusted_authserv_ids: a comment must be on a line of its own (no "
+           "word of this key's value starts with #)"),
+    REJECT("list_item_starting_with_hash",
+           "[intent refund]\nkeywords = refund,#money\n" MAILBOX "intents = refund\n",
+           "@FILE@:2: [intent refund] keywords: a comment must be on a line of its own (no word "
+           "of this key's value starts with #)"),
+    REJECT("comment_after_address",
+           MAILBOX "\n[mailbox sales@example.org]\n"
+                   "escalate_to = boss@example.org # the sales desk\n",
+           "@FILE@:5: [mailbox sales@example.org] escalate_to: a comment must be on a line of its "
+           "own (no word of this key's value starts with #)"),
+    REJECT("comment_as_the_whole_value", "[daemon]\nadd_header = # later\n" MAILBOX,
+           "@FILE@:2: [daemon] add_header: a comment must be on a line of its own (# is not part "
+           "of any value of this key)"),
+    REJECT("socket_group_with_a_remark",
+           "[daemon]\nsocket_group = postfix   (or add postfix to the group)\n" MAILBOX,
+           "@FILE@:2: [daemon] socket_group: \"postfix   (or add postfix to the group)\" is not a "
+           "group name (a comment must be on a line of its own)"),
+    REJECT("user_with_a_comment", "[daemon]\nuser = mailtriage # after binding\n" MAILBOX,
+           "@FILE@:2: [daemon] user: \"mailtriage # after binding\" is not a user name (a comment "
+           "must be on a line of its own)"),
+    REJECT("user_with_a_colon", "[daemon]\nuser = mail:triage\n" MAILBOX,
+           "@FILE@:2: [daemon] user: \"mail:triage\" is not a user name (a comment must be on a "
+           "line of its own)"),
     REJECT_WITH_FILE(
         "template_unknown_variable_names_template_and_line",
         "[intent refund]\ndescription = Wants money back\naction = reply\n"
@@ -360,6 +414,21 @@ static const struct value_case value_cases[] = {
      "[daemon]\nmax_attempts = 4\n[llm]\nmax_attempts = 3\n" MAILBOX, "\nmax_attempts = 4\n"},
     {"mode_off_needs_no_escalate_to", "[mailbox support@example.org]\nmode = off\n",
      "\nmode = off\nescalate_to = \n"},
+    /* # stays in the values of strings and paths, and inside a word of lists and addresses. */
+    {"hash_kept_in_string",
+     "[mailbox support@example.org]\nescalate_to = b@example.org\n"
+     "name = Support # 1\n",
+     "\nname = Support # 1\n"},
+    {"hash_kept_in_path", "[daemon]\ndatabase = /var/lib/mt #1/mt.db\n" MAILBOX,
+     "\ndatabase = /var/lib/mt #1/mt.db\n"},
+    {"hash_inside_a_list_word_kept",
+     "[intent code]\nkeywords = c#, f#\n" MAILBOX "intents = code\n", "\nkeywords = c#, f#\n"},
+    {"hash_inside_an_address_kept",
+     "[mailbox support@example.org]\nescalate_to = help#desk@example.org\n",
+     "\nescalate_to = help#desk@example.org\n"},
+    {"user_and_group_names_accepted",
+     "[daemon]\nuser = _mailtriage\nsocket_group = mail.users-1\n" MAILBOX,
+     "\nsocket_group = mail.users-1\nuser = _mailtriage\n"},
     {"openai_with_url_and_model_accepted",
      "[llm]\nprovider = openai\nurl = https://llm.example.org/v1\nmodel = llama3\n" MAILBOX,
      "\nprovider = openai\nurl = https://llm.example.org/v1\nmodel = llama3\n"},
