@@ -134,10 +134,6 @@
       "the defaults. unknown is always added.")                                                    \
     X(mode, ENUM, "auto", 0, 0, "auto|draft|off",                                                  \
       "auto sends replies, draft sends them to escalate_to for approval, off records only.")       \
-    X(intake, ENUM, "any", 0, 0, "any|milter|pipe",                                                \
-      "Which intake records this mailbox's mail: any (the first to see a message records it; "    \
-      "a copy seen by the other is a duplicate), milter only, or pipe only (for a mailbox "        \
-      "routed to the pipe transport on a site that also runs the milter).")                       \
     X(escalate_to, ADDRESS, "", 0, 0, NULL,                                                        \
       "The human address that receives escalations and drafts. Required unless mode is off.")      \
     X(reply_interval, DURATION, "7d", 0, 31536000, NULL,                                           \
@@ -152,7 +148,11 @@
       "line).")                                                                                    \
     X(disclaimer, STRING, "", 0, 0, NULL,                                                          \
       "Text added at the very end of every reply ({{disclaimer}} in templates; \\n for a new "     \
-      "line).")
+      "line).")                                                                                    \
+    X(intake, ENUM, "any", 0, 0, "any|milter|pipe",                                                \
+      "Which intake records this mailbox's mail: any (the first to see a message records it; "     \
+      "a copy seen by the other is a duplicate), milter only, or pipe only (for a mailbox "        \
+      "routed to the pipe transport on a site that also runs the milter).")
 
 #define CONFIG_INTENT_KEYS(X)                                                                      \
     X(description, STRING, "", 0, 0, NULL, "What the sender wants, told to the model.")            \
