@@ -373,13 +373,17 @@ static int ctl_show(struct ctl *ctl, int argc, char **argv)
     return 0;
 }
 
+static char *ctl_operator(void);
+
 static int ctl_retry(struct ctl *ctl, int argc, char **argv)
 {
     gint64 id;
     if (argc != 2 || ctl_parse_id(argv[1], &id) < 0)
         return ctl_usage("retry ID");
     char *error = NULL;
-    int status = queue_retry_now(ctl->db, id, &error);
+    char *who = ctl_operator();
+    int status = queue_retry_now(ctl->db, id, who, &error);
+    g_free(who);
     if (status != DB_OK)
         return ctl_db_failure(status, error);
     printf("message %" G_GINT64_FORMAT " queued again\n", id);
