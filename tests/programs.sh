@@ -50,7 +50,25 @@ out=$("$daemon" -c "$tmp/mt.conf" -t "$tmp/pricing.eml" --sender '' 2>&1)
 check "mailtriaged -t --sender '': policy stops the reply" grep -q "^policy: null envelope sender" <<<"$out"
 "$daemon" -c "$tmp/mt.conf" -t "$tmp/missing.eml" >/dev/null 2>&1; check "mailtriaged -t on a missing file exits 66" test $? = 66
 
-"$pipe" -c "$tmp/mt.conf" </dev/null >/dev/null 2>&1; check "mailtriage-pipe without recipients exits 64" test $? = 64
+# A master.cf mistake never bounces the mail (pipe(8) bounces on any status but 0 and 75): the
+# pipe exits 75 and says why on stderr, which becomes Postfix's delivery status text.
+pipe_usage() { # NAME EXPECTED-ON-STDERR ARGS...
+	local name=$1 expected=$2; shift 2
+	"$pipe" "$@" < "$tmp/pricing.eml" > "$tmp/pipe.out" 2> "$tmp/pipe.err"
+	check "mailtriage-pipe $name exits 75 (Postfix retries)" test $? = 75
+	check "mailtriage-pipe $name says why on stderr" grep -qF "mailtriage-pipe: error: usage error: $expected" "$tmp/pipe.err"
+}
+pipe_usage "without recipients" "no recipient" -c "$tmp/mt.conf"
+pipe_usage "without recipients after --" "no recipient" -c "$tmp/mt.conf" -f ann@customer.test --
+pipe_usage "with an unknown option" "Unknown option -x" -c "$tmp/mt.conf" -x -f ann@customer.test -- support@site.test
+pipe_usage "with -f missing its value" "Missing argument for -f" -c "$tmp/mt.conf" -f
+pipe_usage "with -V beside recipients" "-V given with recipients" -c "$tmp/mt.conf" -V -- support@site.test
+check "mailtriage-pipe -V beside recipients: nothing was recorded" test ! -e "$tmp/mt.db"
+pipe_usage "with --help beside recipients" "--help given with recipients" --help -- support@site.test
+"$pipe" -V > "$tmp/pipe.out" 2>&1; check "mailtriage-pipe -V alone prints the version, exit 0" test "$?|$(cat "$tmp/pipe.out")" = "0|mailtriage-pipe $(sed -n 's/^PACKAGE_VERSION = //p' "$build/Makefile")"
+"$pipe" -c "$tmp/mt.conf" -f ann@customer.test -- support@site.test < /dev/null 2> "$tmp/pipe.err"
+check "mailtriage-pipe on empty input exits 75, not a bounce" test $? = 75
+check "mailtriage-pipe on empty input says so" grep -q "empty input" "$tmp/pipe.err"
 "$pipe" -c "$tmp/bad.conf" -f a@b.test -- support@site.test < "$tmp/pricing.eml" 2>/dev/null
 check "mailtriage-pipe with a bad configuration exits 75 (Postfix retries)" test $? = 75
 "$pipe" -c "$tmp/mt.conf" -f ann@customer.test --inline -- support@site.test < "$tmp/pricing.eml"
