@@ -106,7 +106,8 @@ void decide_action(const struct config *cfg, const struct config_mailbox *mailbo
                                       "(escalate_suppressed)",
                                       policy->reason);
     } else {
-        /* Not classified (it cannot happen on this path): the rule of unknown, a person. */
+        /* Mail that may be answered has been classified; were it not, the rule of unknown (a
+         * person) is the safe one. */
         plan.intent =
             config_intent_find(cfg, classification != NULL ? classification->intent : "unknown");
         if (plan.intent == NULL) /* the configuration changed since it was classified */

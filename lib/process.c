@@ -111,8 +111,8 @@ static struct queue_retry process_retry(const struct config *cfg)
 static enum process_result process_stuck(struct process_plan *plan, const char *reason, char *error)
 {
     process_outcome(plan,
-                    "%s; and cannot record that: %s (the lease will expire and the message "
-                    "is taken again)",
+                    "%s; and cannot record that: %s (left to another attempt once the lease "
+                    "expires)",
                     reason, error);
     g_free(error);
     return PROCESS_STUCK;

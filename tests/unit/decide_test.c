@@ -110,6 +110,8 @@ static const struct decide_case decide_cases[] = {
      STORE_ACTION_WEBHOOK, "intent hook: webhook"},
     {"none_intent_needs_no_text", POLICY_REPLY, "auto@example.org", "openai", "quiet", "",
      STORE_ACTION_NONE, "intent quiet: no action"},
+    {"unclassified_mail_goes_to_a_person", POLICY_REPLY, "auto@example.org", NULL, NULL, NULL,
+     STORE_ACTION_ESCALATE, "intent unknown: escalate"},
     {"intent_no_longer_configured_is_unknown", POLICY_REPLY, "auto@example.org", "openai",
      "removed_since", "Some text.", STORE_ACTION_ESCALATE, "intent unknown: escalate"},
 
