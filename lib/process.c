@@ -2,6 +2,7 @@
  * process: parse, policy, classify, act and record one message; see process.h.
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <glib.h>
