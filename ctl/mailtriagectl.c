@@ -292,18 +292,6 @@ static int ctl_show(struct ctl *ctl)
     return 0;
 }
 
-static int ctl_retry(struct ctl *ctl)
-{
-    char *error = NULL;
-    int status = queue_retry_now(ctl->db, ctl->line->id, &error);
-    if (status != DB_OK)
-        return ctl_db_failure(status, error);
-    printf("message %" G_GINT64_FORMAT " queued again\n", ctl->line->id);
-    return 0;
-}
-
-/* ---- drafts ---- */
-
 /* The operator as the audit trail names them: the login name and, under sudo, who ran it (the
  * command is usually run as the mailtriage user). */
 static char *ctl_operator(void)
@@ -314,6 +302,20 @@ static char *ctl_operator(void)
         return g_strdup_printf("%s (sudo %s)", user, sudo_user);
     return g_strdup(user);
 }
+
+static int ctl_retry(struct ctl *ctl)
+{
+    char *error = NULL;
+    char *who = ctl_operator();
+    int status = queue_retry_now(ctl->db, ctl->line->id, who, &error);
+    g_free(who);
+    if (status != DB_OK)
+        return ctl_db_failure(status, error);
+    printf("message %" G_GINT64_FORMAT " queued again\n", ctl->line->id);
+    return 0;
+}
+
+/* ---- drafts ---- */
 
 static void ctl_json_add_string(json_object *object, const char *key, const char *value)
 {

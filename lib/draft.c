@@ -10,6 +10,7 @@
 #include "db.h"
 #include "draft.h"
 #include "inject.h"
+#include "log.h"
 #include "store.h"
 
 /* Times the outcome of a send is recorded again when the database is busy: the mail has gone,
@@ -262,6 +263,21 @@ static int draft_record_reply(sqlite3 *db, const struct draft *draft,
     return status;
 }
 
+/* What became of the approval of DRAFT, naming its RECIPIENT so (the event has the address, the
+ * log line the address as log_addr() shows it). */
+static char *draft_outcome_text(const struct draft *draft, const struct draft_outcome *outcome,
+                                const char *recipient)
+{
+    if (outcome->inject == INJECT_SENT)
+        return g_strdup_printf("draft %" G_GINT64_FORMAT " approved by %s: reply sent to <%s>",
+                               draft->id, outcome->who, recipient);
+    return g_strdup_printf(
+        "draft %" G_GINT64_FORMAT " approved by %s: %s: %s", draft->id, outcome->who,
+        outcome->inject == INJECT_TEMPFAIL ? "sendmail said try later, pending again"
+                                           : "sendmail failed",
+        outcome->error);
+}
+
 /* Record OUTCOME on DRAFT (in state sending) and on its message, in one transaction. */
 static int draft_record_outcome(sqlite3 *db, const struct draft *draft,
                                 const struct draft_outcome *outcome, char **error_r)
@@ -302,16 +318,7 @@ static int draft_record_outcome(sqlite3 *db, const struct draft *draft,
         db_rollback(db);
         return status;
     }
-    char *event = NULL;
-    if (outcome->inject == INJECT_SENT)
-        event = g_strdup_printf("draft %" G_GINT64_FORMAT " approved by %s: reply sent to <%s>",
-                                draft->id, outcome->who, draft->recipient);
-    else
-        event = g_strdup_printf(
-            "draft %" G_GINT64_FORMAT " approved by %s: %s: %s", draft->id, outcome->who,
-            outcome->inject == INJECT_TEMPFAIL ? "sendmail said try later, pending again"
-                                               : "sendmail failed",
-            outcome->error);
+    char *event = draft_outcome_text(draft, outcome, draft->recipient);
     static const char *const level[] = {
         [INJECT_SENT] = "info", [INJECT_TEMPFAIL] = "warning", [INJECT_FAILED] = "error"};
     store_event(db, draft->message, level[outcome->inject], event);
@@ -340,6 +347,12 @@ int draft_approve(sqlite3 *db, const struct config *cfg, gint64 id, const char *
         g_clear_pointer(&record_error, g_free);
         status = draft_record_outcome(db, draft, &outcome, &record_error);
     }
+    /* The audit line goes out whatever the database said: mail.log keeps who sent what. */
+    char buf[LOG_ADDR_MAX];
+    char *audit = draft_outcome_text(draft, &outcome, log_addr(draft->recipient, buf));
+    log_audit(draft->message, "%s%s%s", audit, status != DB_OK ? "; recording that failed: " : "",
+              status != DB_OK ? record_error : "");
+    g_free(audit);
     if (status != DB_OK) {
         *error_r = g_strdup_printf(
             "draft %" G_GINT64_FORMAT " %s, but recording that failed (%s): it stays in state "
@@ -386,8 +399,10 @@ int draft_reject(sqlite3 *db, gint64 id, const char *who, const char *reason, ch
                                       who != NULL ? who : "(unknown)", reason != NULL ? ": " : "",
                                       reason != NULL ? reason : "");
         store_event(db, draft->message, "info", event);
-        g_free(event);
         status = db_commit(db, error_r);
+        if (status == DB_OK)
+            log_audit(draft->message, "%s", event);
+        g_free(event);
     } else
         db_rollback(db);
     draft_free(draft);

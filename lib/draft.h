@@ -8,7 +8,9 @@
  * (and a sent reply action is recorded on the message), pending again (75, try later) or
  * failed. A draft left in sending (the approving process died while sendmail ran) may have
  * gone out, so nothing sends it again. draft_reject() moves a pending draft to rejected with a
- * reason. Functions return DB_OK, DB_BUSY or DB_ERROR (with a reason for an operator: no such
+ * reason. Every approval that ran sendmail and every rejection is an event of the message and
+ * an audit line in the log (log_audit(): syslog too) naming the draft, the operator and the
+ * outcome. Functions return DB_OK, DB_BUSY or DB_ERROR (with a reason for an operator: no such
  * draft, not pending...) unless they say otherwise.
  */
 #ifndef MAILTRIAGE_DRAFT_H

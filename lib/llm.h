@@ -4,11 +4,14 @@
  * Two providers sit behind llm_classify(), chosen by [llm] provider: `openai` (any
  * OpenAI-compatible /v1/chat/completions server, llm_openai.c) and `builtin` (keywords,
  * llm_builtin.c), which also serves as the fallback. An answer always yields a classification:
- * an unusable one (bad JSON, an intent outside the list, low confidence, refusal, truncation)
- * is recorded as `unknown` with valid = FALSE and the reason. A request that fails (network,
- * timeout, HTTP error, oversized response) returns LLM_FAILED with the reason and any
- * Retry-After, so that the caller can retry later. At most llm_limit_set() requests run at once
- * in the process. A client is one thread's: it keeps its connection alive between requests.
+ * an unusable one (bad JSON, no intent or one outside the list, low confidence, refusal,
+ * truncation) is recorded as `unknown` with valid = FALSE and the reason. Only the intent must
+ * be there: a missing or non-numeric confidence counts as min_confidence, a missing summary or
+ * reply as empty, and the classification stays valid with a note of each in `error`. A
+ * request that fails (network, timeout, HTTP error, oversized response) returns LLM_FAILED
+ * with the reason and any Retry-After, so that the caller can retry later. At most
+ * llm_limit_set() requests run at once in the process. A client is one thread's: it keeps its
+ * connection alive between requests.
  */
 #ifndef MAILTRIAGE_LLM_H
 #define MAILTRIAGE_LLM_H

@@ -235,7 +235,43 @@ static struct classification *llm_unknown(const struct llm_request *request, cha
     return result;
 }
 
-/* Fill RESULT from the model's content; an unusable answer turns it into unknown. */
+/* The answer's confidence as a number, also from a string that holds one (small models quote
+ * numbers); NAN, with what was wrong in *PROBLEM_R, when it is missing or not numeric. */
+static double llm_confidence_value(json_object *answer, const char **problem_r)
+{
+    json_object *confidence = NULL;
+    *problem_r = "missing";
+    if (!json_object_object_get_ex(answer, "confidence", &confidence) || confidence == NULL)
+        return NAN;
+    *problem_r = "not a number";
+    if (json_object_is_type(confidence, json_type_double) ||
+        json_object_is_type(confidence, json_type_int))
+        return json_object_get_double(confidence);
+    if (!json_object_is_type(confidence, json_type_string))
+        return NAN;
+    const char *text = json_object_get_string(confidence);
+    char *end = NULL;
+    double value = g_ascii_strtod(text, &end);
+    while (end != NULL && g_ascii_isspace(*end))
+        end++;
+    return end != text && end != NULL && *end == '\0' ? value : NAN;
+}
+
+/* The string KEY of ANSWER cut to MAX characters, or "" with a note when it is missing. */
+static char *llm_text_or_note(json_object *answer, const char *key, size_t max, GPtrArray *notes)
+{
+    json_object *value = llm_json_get(answer, key, json_type_string);
+    if (value == NULL) {
+        g_ptr_array_add(notes, g_strdup_printf("%s missing", key));
+        return g_strdup("");
+    }
+    return llm_utf8_cut(json_object_get_string(value), max);
+}
+
+/* Fill RESULT from the model's content; an unusable answer turns it into unknown. Only the
+ * intent must be there: local servers sometimes drop other required keys (REFERENCE.md 6), and
+ * a missing or non-numeric confidence is taken as min_confidence, a missing summary or reply
+ * as empty, each noted in the classification's error so that `mailtriagectl show` has it. */
 static void llm_validate_content(const struct llm_request *request, const char *content,
                                  struct classification **result_r)
 {
@@ -247,49 +283,49 @@ static void llm_validate_content(const struct llm_request *request, const char *
         *result_r = llm_unknown(request, g_strdup("the answer is not a JSON object"));
         return;
     }
+    const double min_confidence = request->cfg->llm.min_confidence;
     json_object *intent = llm_json_get(answer, "intent", json_type_string);
-    json_object *confidence = NULL;
-    json_object_object_get_ex(answer, "confidence", &confidence);
-    json_object *summary = llm_json_get(answer, "summary", json_type_string);
-    json_object *reply = llm_json_get(answer, "reply", json_type_string);
-    double confidence_value =
-        confidence != NULL && (json_object_is_type(confidence, json_type_double) ||
-                               json_object_is_type(confidence, json_type_int))
-            ? json_object_get_double(confidence)
-            : NAN;
+    const char *name = intent != NULL ? json_object_get_string(intent) : NULL;
+    const char *problem = NULL;
+    double given = llm_confidence_value(answer, &problem);
+    double confidence = isnan(given) ? min_confidence : given;
+    GPtrArray *notes = g_ptr_array_new_with_free_func(g_free);
+    if (isnan(given))
+        g_ptr_array_add(notes, g_strdup_printf("confidence %s, taken as min_confidence %.2f",
+                                               problem, min_confidence));
 
     char *reason = NULL;
-    if (intent == NULL)
+    if (name == NULL)
         reason = g_strdup("the answer has no intent");
-    else if (!llm_intent_allowed(request->mailbox, json_object_get_string(intent)))
-        reason = g_strdup_printf("the answer's intent \"%.64s\" is not in the mailbox's list",
-                                 json_object_get_string(intent));
-    else if (!isfinite(confidence_value) || confidence_value < 0 || confidence_value > 1)
+    else if (!llm_intent_allowed(request->mailbox, name))
+        reason =
+            g_strdup_printf("the answer's intent \"%.64s\" is not in the mailbox's list", name);
+    else if (!isfinite(confidence) || confidence < 0 || confidence > 1)
         reason = g_strdup("the answer's confidence is not a number from 0 to 1");
-    else if (summary == NULL || reply == NULL)
-        reason = g_strdup("the answer lacks summary or reply");
-    else if (confidence_value < request->cfg->llm.min_confidence)
+    else if (confidence < min_confidence)
         reason = g_strdup_printf("confidence %.2f is below min_confidence %.2f (intent %s)",
-                                 confidence_value, request->cfg->llm.min_confidence,
-                                 json_object_get_string(intent));
+                                 confidence, min_confidence, name);
 
+    char *summary = llm_text_or_note(answer, "summary", LLM_MAX_SUMMARY, notes);
     struct classification *result;
-    if (reason != NULL) {
+    if (reason != NULL)
         result = llm_unknown(request, reason);
-        if (summary != NULL) {
-            g_free(result->summary);
-            result->summary = llm_utf8_cut(json_object_get_string(summary), LLM_MAX_SUMMARY);
-        }
-    } else {
+    else {
         result = g_new0(struct classification, 1);
         result->provider = g_strdup("openai");
         result->model = g_strdup(request->cfg->llm.model);
-        result->intent = g_strdup(json_object_get_string(intent));
+        result->intent = g_strdup(name);
         result->valid = TRUE;
-        result->summary = llm_utf8_cut(json_object_get_string(summary), LLM_MAX_SUMMARY);
-        result->reply = llm_utf8_cut(json_object_get_string(reply), LLM_MAX_REPLY);
+        result->reply = llm_text_or_note(answer, "reply", LLM_MAX_REPLY, notes);
+        if (notes->len > 0) {
+            g_ptr_array_add(notes, NULL);
+            result->error = g_strjoinv("; ", (char **)notes->pdata);
+        }
     }
-    result->confidence = isfinite(confidence_value) ? confidence_value : 0;
+    g_free(result->summary);
+    result->summary = summary;
+    result->confidence = reason == NULL ? confidence : isfinite(given) ? given : 0;
+    g_ptr_array_unref(notes);
     json_object_put(answer);
     *result_r = result;
 }

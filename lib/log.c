@@ -17,21 +17,31 @@ static char log_ident[64] = "mailtriage";
 
 static const char *const log_level_names[] = {"debug", "info", "warning", "error"};
 
-static void log_write(enum log_level level, const char *prefix, const char *fmt, va_list ap)
-{
-    static const int priorities[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
-    char line[2048];
+#define LOG_LINE_MAX 2048
+/* The longest MTA queue id put first on a line (Postfix's long form has 17 characters). */
+#define LOG_QUEUE_ID_MAX 32
 
-    if (level < log_min_level)
-        return;
-    int used = snprintf(line, sizeof(line), "%s", prefix);
-    if (used < 0 || (size_t)used >= sizeof(line))
+/* PREFIX and the formatted text as one line in LINE (LOG_LINE_MAX bytes, cut when longer). */
+static void log_format(char *line, const char *prefix, const char *fmt, va_list ap)
+{
+    int used = snprintf(line, LOG_LINE_MAX, "%s", prefix);
+    if (used < 0 || (size_t)used >= LOG_LINE_MAX)
         used = 0;
-    vsnprintf(line + used, sizeof(line) - (size_t)used, fmt, ap);
+    vsnprintf(line + used, LOG_LINE_MAX - (size_t)used, fmt, ap);
     /* A value from the network may carry line breaks: one event stays one line. */
     for (char *p = line; *p != '\0'; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
+}
+
+static void log_write(enum log_level level, const char *prefix, const char *fmt, va_list ap)
+{
+    static const int priorities[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+    char line[LOG_LINE_MAX];
+
+    if (level < log_min_level)
+        return;
+    log_format(line, prefix, fmt, ap);
     if (log_target != LOG_TO_STDERR)
         syslog(priorities[level], "%s", line);
     if (log_target == LOG_TO_STDERR ||
@@ -67,8 +77,9 @@ void log_open(const char *ident, enum log_target target)
 {
     g_strlcpy(log_ident, ident, sizeof(log_ident));
     log_target = target;
-    if (target != LOG_TO_STDERR)
-        openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+    /* Opened for every target: the audit lines of the CLI go to syslog too. Without
+     * LOG_NDELAY nothing connects until the first such line. */
+    openlog(log_ident, LOG_PID | (target != LOG_TO_STDERR ? LOG_NDELAY : 0), LOG_MAIL);
     g_log_set_default_handler(log_glib_handler, NULL);
 }
 
@@ -123,6 +134,46 @@ void log_msg(enum log_level level, gint64 id, const char *fmt, ...)
     va_start(ap, fmt);
     log_write(level, prefix, fmt, ap);
     va_end(ap);
+}
+
+/* Is ID fit to start a line: a plain word of letters and digits, as MTAs make them? */
+static gboolean log_queue_id_is_plain(const char *id)
+{
+    if (id == NULL || *id == '\0' || strlen(id) > LOG_QUEUE_ID_MAX)
+        return FALSE;
+    for (const char *p = id; *p != '\0'; p++)
+        if (!g_ascii_isalnum(*p))
+            return FALSE;
+    return TRUE;
+}
+
+void log_msg_mta(enum log_level level, const char *mta_queue_id, gint64 id, const char *fmt, ...)
+{
+    char prefix[LOG_QUEUE_ID_MAX + 8];
+    va_list ap;
+
+    if (log_queue_id_is_plain(mta_queue_id))
+        snprintf(prefix, sizeof(prefix), "%s: ", mta_queue_id); /* fits: length checked */
+    else
+        snprintf(prefix, sizeof(prefix), "%" G_GINT64_FORMAT ": ", id);
+    va_start(ap, fmt);
+    log_write(level, prefix, fmt, ap);
+    va_end(ap);
+}
+
+void log_audit(gint64 id, const char *fmt, ...)
+{
+    char prefix[32], line[LOG_LINE_MAX];
+    va_list ap;
+
+    snprintf(prefix, sizeof(prefix), "%" G_GINT64_FORMAT ": ", id);
+    va_start(ap, fmt);
+    log_format(line, prefix, fmt, ap);
+    va_end(ap);
+    /* Whatever the target and the level: mail.log shows who approved or retried what. */
+    syslog(LOG_INFO, "%s", line);
+    if (log_target == LOG_TO_STDERR && log_min_level <= LOG_LEVEL_INFO)
+        fprintf(stderr, "%s: %s\n", log_ident, line);
 }
 
 const char *log_addr(const char *addr, char buf[LOG_ADDR_MAX])

@@ -48,6 +48,15 @@ void policy_decision_clear(struct policy_decision *decision);
 /* The pieces, for tests: is ADDRESS in LIST (addresses or @domains)? The spam or virus verdict
  * of upstream filters, or NULL. The authentication verdict, or NULL when it passes. */
 gboolean policy_sender_listed(char *const *list, const char *address);
+/* The role or machine sender rule ENVELOPE_FROM matches, as a reason, or NULL. Compared
+ * case-insensitively on the local part after SRS unwrapping (SRS0 and SRS1), without its
+ * sub-address (from the first '+': VERP owner-list+joe=example.org), and also without a
+ * '-'-separated VERP tail (list-request-joe=example.org): mailer-daemon, postmaster, abuse,
+ * root, owner-* and *-request; and the words noreply, no-reply, donotreply, do-not-reply,
+ * bounce and bounces anywhere with no letter touching them, '_' and '.' counting as '-'
+ * (no_reply, no.reply-7, calendar-noreply, list-bounces, bounces-12-joe=host). A letter makes
+ * another word, so bouncer.fan, noreplyguy and norris get replies, as do owner and reply. */
+char *policy_role_sender(const char *envelope_from);
 char *policy_spam_verdict(const struct config *cfg, const struct mime_message *msg);
 char *policy_auth_verdict(const struct config *cfg, const struct mime_message *msg);
 

@@ -4,10 +4,14 @@
  * process_row() parses the message, applies the reply policy, classifies it (reusing a stored
  * classification; LLM failures are retried with back-off and after llm.max_attempts the
  * builtin classifier decides), chooses the action from the mailbox's rules, performs it
- * (reply, escalation or draft through sendmail, webhook, or nothing) and records every step.
- * Whatever happens, the row ends done, deferred with its reason, failed with its reason, or
- * released (shutdown): a message is never dropped. process_try() runs the same decision for
- * one file without a queue and without sending (mailtriaged -t).
+ * (reply, escalation or draft through sendmail, webhook, or nothing; decide.h chooses) and
+ * records every step as an event of the message. Whatever happens, the row ends done,
+ * deferred with its reason, failed with its reason, or released (shutdown): a message is never
+ * dropped. Then exactly one summary line is logged, as Postfix logs a delivery: the MTA's queue
+ * id (else ours) first, then id, from, mailbox, intent, confidence, action, to, msgid,
+ * status (sent, skipped, deferred, failed), delay, llm and send times, and the reason.
+ * process_try() runs the same decision for one file without a queue and without sending
+ * (mailtriaged -t).
  */
 #ifndef MAILTRIAGE_PROCESS_H
 #define MAILTRIAGE_PROCESS_H

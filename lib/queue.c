@@ -10,7 +10,9 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "log.h"
 #include "queue.h"
+#include "store.h"
 
 static gint64 queue_now(void)
 {
@@ -375,7 +377,29 @@ int queue_recover_orphans(sqlite3 *db, const char *host, gint64 *count_r, char *
     return status;
 }
 
-int queue_retry_now(sqlite3 *db, gint64 id, char **error_r)
+/* Inside a transaction: the state and last error of message ID, for the audit line. 1 when it
+ * exists, 0 when not, or DB_BUSY/DB_ERROR. */
+static int queue_read_state(sqlite3 *db, gint64 id, char **state_r, char **last_error_r,
+                            char **error_r)
+{
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT state, last_error FROM messages WHERE id = ?1", error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *state_r = db_column_dup(stmt, 0);
+        *last_error_r = db_column_dup(stmt, 1);
+    } else if (rc != SQLITE_DONE)
+        *error_r = db_error(db, "read message");
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_status_of(rc);
+}
+
+/* Inside a transaction: queue message ID again. 1 when it was failed, done or held, 0 when it
+ * is queued or being worked on, or DB_BUSY/DB_ERROR. */
+static int queue_requeue(sqlite3 *db, gint64 id, char **error_r)
 {
     sqlite3_stmt *stmt = db_prepare(db,
                                     "UPDATE messages SET state = 'queued', attempts = 0,"
@@ -392,10 +416,37 @@ int queue_retry_now(sqlite3 *db, gint64 id, char **error_r)
         *error_r = db_error(db, "retry");
         return db_status_of(rc);
     }
-    if (sqlite3_changes(db) == 0) {
-        *error_r = g_strdup_printf(
-            "message %" G_GINT64_FORMAT " does not exist or is queued or being processed", id);
-        return DB_ERROR;
+    return sqlite3_changes(db) > 0 ? 1 : 0;
+}
+
+int queue_retry_now(sqlite3 *db, gint64 id, const char *who, char **error_r)
+{
+    char *state = NULL, *last_error = NULL;
+    int status = db_begin_immediate(db, error_r);
+    if (status != DB_OK)
+        return status;
+    int found = queue_read_state(db, id, &state, &last_error, error_r);
+    int queued = found == 1 ? queue_requeue(db, id, error_r) : found;
+    if (queued == 0)
+        *error_r = found == 0 ? g_strdup_printf("no message %" G_GINT64_FORMAT, id)
+                              : g_strdup_printf("message %" G_GINT64_FORMAT " is %s: only a "
+                                                "failed, done or held message is retried",
+                                                id, state);
+    if (queued != 1) {
+        db_rollback(db);
+        g_free(state);
+        g_free(last_error);
+        return queued < 0 ? queued : DB_ERROR;
     }
-    return DB_OK;
+    char *event = g_strdup_printf(
+        "retry by %s: queued again (it was %s%s%.200s)", who != NULL ? who : "(unknown)", state,
+        last_error != NULL ? ": " : "", last_error != NULL ? last_error : "");
+    store_event(db, id, "info", event);
+    status = db_commit(db, error_r);
+    if (status == DB_OK)
+        log_audit(id, "%s", event);
+    g_free(event);
+    g_free(state);
+    g_free(last_error);
+    return status;
 }

@@ -89,9 +89,12 @@ int queue_recover_expired(sqlite3 *db, int max_attempts, gint64 *count_r,
 /* Expire the leases held by processes of HOST (owners "HOST:PID:...") that no longer run. */
 int queue_recover_orphans(sqlite3 *db, const char *host, gint64 *count_r,
                           char **error_r) G_GNUC_WARN_UNUSED_RESULT;
-/* An operator's retry of a failed (or done) message: queued now with fresh attempts.
- * DB_ERROR with a reason when no such message or when it is queued or being worked on. */
-int queue_retry_now(sqlite3 *db, gint64 id, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* An operator's retry of a failed, done or held message: queued now with fresh attempts. WHO
+ * (the operator) and what the message was are kept as an event of the message and logged as
+ * an audit line. DB_ERROR with a reason when no such message or when it is queued or being
+ * worked on. */
+int queue_retry_now(sqlite3 *db, gint64 id, const char *who,
+                    char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
 /* The delay before attempt N+1 (N >= 1), without jitter. */
 gint64 queue_backoff(const struct queue_retry *retry, int n);

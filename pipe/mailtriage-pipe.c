@@ -11,11 +11,14 @@
  * null_sender=) is the null sender; without -f the envelope sender is unknown.
  *
  * EXIT STATUS (sysexits, as pipe(8) expects)
- *   0   recorded (and, with --inline, processed or left queued with its reason)
- *   64  bad usage
- *   65  the input is not a message (empty)
- *   75  cannot record now (configuration unreadable, database locked past busy_timeout, disk
- *       full, no recipient is a monitored mailbox): Postfix keeps the message and retries
+ *   0   recorded (and, with --inline, processed or left queued with its reason); also -V and
+ *       --help without recipients
+ *   75  not recorded: Postfix keeps the message and retries. Every failure is ours to fix or
+ *       passes (bad usage in master.cf, -V or --help beside recipients, empty input,
+ *       configuration unreadable, database locked past busy_timeout, disk full, no recipient
+ *       is a monitored mailbox), never the sender's, so none bounces the mail (any other
+ *       non-zero status would). The reason goes to syslog and to stderr, which Postfix shows
+ *       as the delivery status.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,9 +37,9 @@
 #include "queue.h"
 
 #define EX_OK 0
-#define EX_USAGE 64
-#define EX_DATAERR 65
 #define EX_TEMPFAIL 75
+
+#define PIPE_USAGE "mailtriage-pipe [-c CONF] [-q QUEUEID] [-f SENDER] [--inline] -- RECIPIENT..."
 
 /* Read stdin: keep at most MAX bytes, count them all. */
 static GByteArray *pipe_read_message(guint64 max, guint64 *size_r, gboolean *read_error_r)
@@ -162,8 +165,10 @@ static int pipe_record(struct pipe_run *run, gboolean inline_processing)
         return EX_TEMPFAIL;
     }
     if (size == 0) {
-        log_error("empty input: not a message");
-        return EX_DATAERR;
+        /* Postfix always writes at least its own headers: empty input is a mistake on our side
+         * (a wrapper that ate stdin, a test by hand), never the sender's message. */
+        log_error("empty input: no message on standard input; deferred (exit 75)");
+        return EX_TEMPFAIL;
     }
 
     struct mime_limits limits;
@@ -208,54 +213,82 @@ static int pipe_record(struct pipe_run *run, gboolean inline_processing)
     return EX_OK;
 }
 
+/* A mistake in the command line, which master.cf gives: loud, and the mail waits for the fix. */
+static int pipe_usage_error(const char *why)
+{
+    log_error("usage error: %s; usage: " PIPE_USAGE "; fix the pipe command in master.cf: the "
+              "message is deferred (exit 75), not bounced",
+              why);
+    return EX_TEMPFAIL;
+}
+
+/* -V or --help: printed; with recipients it is a delivery that must not be lost by exiting 0. */
+static int pipe_informational(const struct pipe_run *run, const char *option, const char *text)
+{
+    fputs(text, stdout);
+    if (run->recipients == NULL || run->recipients[0] == NULL)
+        return EX_OK;
+    char *why = g_strdup_printf("%s given with recipients: nothing is recorded", option);
+    int status = pipe_usage_error(why);
+    g_free(why);
+    return status;
+}
+
+static int pipe_deliver(struct pipe_run *run, gboolean inline_processing)
+{
+    char *error = NULL;
+    const char *path = run->config_path != NULL ? run->config_path : CONFIG_DEFAULT_PATH;
+    /* A configuration error defers the mail (75): it is fixed on our side, not the sender's. */
+    run->cfg = config_load(path, &error);
+    if (run->cfg == NULL) {
+        log_error("configuration: %s", error);
+        g_free(error);
+        return EX_TEMPFAIL;
+    }
+    log_set_level((enum log_level)run->cfg->daemon.log_level);
+    log_set_mask_addresses(run->cfg->daemon.mask_addresses);
+    return pipe_record(run, inline_processing);
+}
+
 int main(int argc, char **argv)
 {
     struct pipe_run run = {0};
-    gboolean inline_processing = FALSE, show_version = FALSE;
+    gboolean inline_processing = FALSE, show_version = FALSE, show_help = FALSE;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &run.config_path, "Configuration file", "FILE"},
         {"sender", 'f', 0, G_OPTION_ARG_STRING, &run.sender, "Envelope sender ('' is <>)", "ADDR"},
         {"queue-id", 'q', 0, G_OPTION_ARG_STRING, &run.queue_id, "The MTA's queue id", "ID"},
         {"inline", 0, 0, G_OPTION_ARG_NONE, &inline_processing, "Process the message now", NULL},
         {"version", 'V', 0, G_OPTION_ARG_NONE, &show_version, "Print the version", NULL},
+        {"help", 'h', 0, G_OPTION_ARG_NONE, &show_help, "Print this help", NULL},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &run.recipients, NULL,
-         "RECIPIENT..."},
+         "-- RECIPIENT..."},
         {NULL}};
-    GOptionContext *options = g_option_context_new("-- RECIPIENT...");
+    GOptionContext *options = g_option_context_new(NULL);
     g_option_context_add_main_entries(options, entries, NULL);
     g_option_context_set_summary(options, "Record one message from Postfix pipe(8) in the "
                                           "mailtriage queue.");
+    /* GOption's own --help exits 0, which pipe(8) takes for a delivery: ours decides. */
+    g_option_context_set_help_enabled(options, FALSE);
     GError *gerror = NULL;
     program_init("mailtriage-pipe", LOG_TO_SYSLOG_AND_STDERR);
     gboolean parsed = g_option_context_parse(options, &argc, &argv, &gerror);
+    char *help = show_help ? g_option_context_get_help(options, TRUE, NULL) : NULL;
     g_option_context_free(options);
 
-    int status = EX_OK;
+    int status;
     if (!parsed) {
-        log_error("%s", gerror->message);
+        status = pipe_usage_error(gerror->message);
         g_error_free(gerror);
-        status = EX_USAGE;
-    } else if (show_version)
-        printf("mailtriage-pipe %s\n", PACKAGE_VERSION);
-    else if (run.recipients == NULL || run.recipients[0] == NULL) {
-        log_error("usage: mailtriage-pipe [-c CONF] [-f SENDER] [--inline] -- RECIPIENT...");
-        status = EX_USAGE;
-    } else {
-        char *error = NULL;
-        const char *path = run.config_path != NULL ? run.config_path : CONFIG_DEFAULT_PATH;
-        /* A configuration error defers the mail (75): it is fixed on our side, not the
-         * sender's. */
-        run.cfg = config_load(path, &error);
-        if (run.cfg == NULL) {
-            log_error("configuration: %s", error);
-            g_free(error);
-            status = EX_TEMPFAIL;
-        } else {
-            log_set_level((enum log_level)run.cfg->daemon.log_level);
-            log_set_mask_addresses(run.cfg->daemon.mask_addresses);
-            status = pipe_record(&run, inline_processing);
-        }
-    }
+    } else if (show_help)
+        status = pipe_informational(&run, "--help", help);
+    else if (show_version)
+        status = pipe_informational(&run, "-V", "mailtriage-pipe " PACKAGE_VERSION "\n");
+    else if (run.recipients == NULL || run.recipients[0] == NULL)
+        status = pipe_usage_error("no recipient (the command needs -- ${recipient})");
+    else
+        status = pipe_deliver(&run, inline_processing);
+    g_free(help);
     pipe_run_clear(&run);
     program_done();
     return status;

@@ -7,6 +7,7 @@
 # list/show/approve/reject are checked for their output, exit status and what reaches sendmail.
 set -u
 build=$(cd "${top_builddir:-$(dirname "$0")/..}" && pwd)
+src=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 pipe=$build/pipe/mailtriage-pipe ctl=$build/ctl/mailtriagectl
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -45,6 +46,10 @@ provider = builtin
 [sendmail]
 path = $tmp/sendmail
 timeout = 20s
+# The builtin classifier writes no reply text: without a template of the intent's own there
+# would be no draft, only an escalation.
+[intent send_info]
+template = $src/contrib/templates/send_info.txt
 [mailbox support@site.test]
 mode = draft
 escalate_to = human@site.test

@@ -3,6 +3,7 @@
 # the builtin classifier, and a sendmail stand-in that records its argv and input.
 set -u
 build=$(cd "${top_builddir:-$(dirname "$0")/..}" && pwd)
+src=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 pipe=$build/pipe/mailtriage-pipe daemon=$build/milter/mailtriaged ctl=$build/ctl/mailtriagectl
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
@@ -24,6 +25,9 @@ database = $tmp/mt.db
 busy_timeout = 1s
 [sendmail]
 path = $tmp/sendmail
+# The builtin classifier writes no reply text: the template of the intent's own answers.
+[intent send_info]
+template = $src/contrib/templates/send_info.txt
 [mailbox support@site.test]
 escalate_to = human@site.test
 EOF2
@@ -46,7 +50,25 @@ out=$("$daemon" -c "$tmp/mt.conf" -t "$tmp/pricing.eml" --sender '' 2>&1)
 check "mailtriaged -t --sender '': policy stops the reply" grep -q "^policy: null envelope sender" <<<"$out"
 "$daemon" -c "$tmp/mt.conf" -t "$tmp/missing.eml" >/dev/null 2>&1; check "mailtriaged -t on a missing file exits 66" test $? = 66
 
-"$pipe" -c "$tmp/mt.conf" </dev/null >/dev/null 2>&1; check "mailtriage-pipe without recipients exits 64" test $? = 64
+# A master.cf mistake never bounces the mail (pipe(8) bounces on any status but 0 and 75): the
+# pipe exits 75 and says why on stderr, which becomes Postfix's delivery status text.
+pipe_usage() { # NAME EXPECTED-ON-STDERR ARGS...
+	local name=$1 expected=$2; shift 2
+	"$pipe" "$@" < "$tmp/pricing.eml" > "$tmp/pipe.out" 2> "$tmp/pipe.err"
+	check "mailtriage-pipe $name exits 75 (Postfix retries)" test $? = 75
+	check "mailtriage-pipe $name says why on stderr" grep -qF "mailtriage-pipe: error: usage error: $expected" "$tmp/pipe.err"
+}
+pipe_usage "without recipients" "no recipient" -c "$tmp/mt.conf"
+pipe_usage "without recipients after --" "no recipient" -c "$tmp/mt.conf" -f ann@customer.test --
+pipe_usage "with an unknown option" "Unknown option -x" -c "$tmp/mt.conf" -x -f ann@customer.test -- support@site.test
+pipe_usage "with -f missing its value" "Missing argument for -f" -c "$tmp/mt.conf" -f
+pipe_usage "with -V beside recipients" "-V given with recipients" -c "$tmp/mt.conf" -V -- support@site.test
+check "mailtriage-pipe -V beside recipients: nothing was recorded" test ! -e "$tmp/mt.db"
+pipe_usage "with --help beside recipients" "--help given with recipients" --help -- support@site.test
+"$pipe" -V > "$tmp/pipe.out" 2>&1; check "mailtriage-pipe -V alone prints the version, exit 0" test "$?|$(cat "$tmp/pipe.out")" = "0|mailtriage-pipe $(sed -n 's/^PACKAGE_VERSION = //p' "$build/Makefile")"
+"$pipe" -c "$tmp/mt.conf" -f ann@customer.test -- support@site.test < /dev/null 2> "$tmp/pipe.err"
+check "mailtriage-pipe on empty input exits 75, not a bounce" test $? = 75
+check "mailtriage-pipe on empty input says so" grep -q "empty input" "$tmp/pipe.err"
 "$pipe" -c "$tmp/bad.conf" -f a@b.test -- support@site.test < "$tmp/pricing.eml" 2>/dev/null
 check "mailtriage-pipe with a bad configuration exits 75 (Postfix retries)" test $? = 75
 "$pipe" -c "$tmp/mt.conf" -f ann@customer.test --inline -- support@site.test < "$tmp/pricing.eml"
@@ -66,7 +88,6 @@ check "mailtriagectl --json list: the same message again is a duplicate, done at
 	"$(python3 -c 'import json,sys; print(" ".join(r["state"] for r in json.load(sys.stdin)))' <<<"$out")" = "done queued"
 check "mailtriagectl show: the duplicate says of what" grep -q "^last error: *duplicate of message 1" <<<"$("$ctl" -c "$tmp/mt.conf" show 2)"
 # action webhook: a JSON record POSTed to the intent's webhook_url; a failure defers.
-src=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 python3 "$src/tests/fake-llm/fake_llm.py" --port-file "$tmp/port" --log "$tmp/hooks.log" \
 	--pid-file "$tmp/llm.pid" &
 for _ in $(seq 1 50); do [ -s "$tmp/port" ] && break; sleep 0.2; done
@@ -108,6 +129,8 @@ $2
 [mailbox sales@site.test]
 escalate_to = human@site.test
 reply_interval = 0
+[intent send_info]
+template = $src/contrib/templates/send_info.txt
 EOF2
 }
 question() { # FROM MESSAGE-ID [EXTRA HEADER]
@@ -163,5 +186,32 @@ check "llm low confidence: unknown" grep -q "intent=unknown .*below min_confiden
 check "llm <think> block: stripped" grep -q "^classification: intent=send_info provider=openai" <<<"$(llm_try think)"
 check "llm fenced JSON: read" grep -q "^classification: intent=send_info provider=openai" <<<"$(llm_try fenced)"
 check "llm unusable answer: escalated" grep -q "^action: escalate" <<<"$(llm_try malformed)"
+check "llm answer with the intent alone: the intent stands, the defaults are noted" grep -q \
+	"^classification: intent=send_info provider=openai confidence=0.50 error=confidence missing, taken as min_confidence 0.50; summary missing; reply missing$" <<<"$(llm_try intentonly)"
+
+# No reply that carries no text: an empty model reply, or the builtin classifier, and no
+# template of the intent's own make an escalation, with why.
+empty_conf() { # [LLM GROUP]
+	printf '[daemon]\ndatabase = %s\n[sendmail]\npath = %s\n%s\n[mailbox support@site.test]\nescalate_to = human@site.test\n' \
+		"$tmp/empty.db" "$tmp/sendmail" "${1:-}"
+}
+empty_reason='no reply sent: the answer would carry no text (empty model reply, no template of the intent'"'"'s own); escalated'
+empty_conf "[llm]
+provider = openai
+url = http://127.0.0.1:$port/emptyreply/v1
+model = m
+timeout = 5s" > "$tmp/empty.conf"
+check "empty model reply, no template: -t decides an escalation" grep -qF "action: escalate (intent send_info: $empty_reason)" \
+	<<<"$("$daemon" -c "$tmp/empty.conf" -t "$tmp/pricing.eml" 2>&1)"
+rm -rf "$tmp/sent"/*
+"$pipe" -c "$tmp/empty.conf" -f ann@customer.test --inline -- support@site.test < "$tmp/pricing.eml"
+check "empty model reply, no template: nothing went to the sender" test "$(grep -lx 'ann@customer.test' "$tmp"/sent/*.argv 2>/dev/null | wc -l)" = 0
+check "empty model reply, no template: the message went to the person" test "$(grep -lx 'human@site.test' "$tmp"/sent/*.argv 2>/dev/null | wc -l)" = 1
+check "empty model reply, no template: the action says why" test \
+	"$(sqlite3 "$tmp/empty.db" "SELECT kind || ': ' || reason || ' (' || state || ')' FROM actions")" = "escalate: intent send_info: $empty_reason (sent)"
+empty_conf > "$tmp/empty.conf"
+check "builtin classifier, no template: escalated, with why" grep -qF \
+	"action: escalate (intent send_info: no reply sent: the answer would carry no text (the builtin classifier writes no reply text, no template of the intent's own); escalated)" \
+	<<<"$("$daemon" -c "$tmp/empty.conf" -t "$tmp/pricing.eml" 2>&1)"
 echo "1..$n"
 [ "$failed" = 0 ]

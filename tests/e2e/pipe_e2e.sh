@@ -88,6 +88,9 @@ check "show --json: classification by the LLM" test "$(json_field "['classificat
 check "show --json: action reply sent to the sender" test "$(json_field "['actions'][0]['kind']" <<<"$show") $(json_field "['actions'][0]['state']" <<<"$show") $(json_field "['actions'][0]['recipient']" <<<"$show")" = "reply sent alice@customer.test"
 check "show --json: envelope, from, subject, message_id" test "$(json_field "['envelope_from']" <<<"$show")|$(json_field "['from']" <<<"$show")|$(json_field "['subject']" <<<"$show")|$(json_field "['message_id']" <<<"$show")" = "alice@customer.test|alice@customer.test|Pricing for the pro plan|pricing-1@customer.test"
 check "show --json: the MTA queue id is Postfix's" grep -qE '^[0-9A-F]{6,}$' <<<"$(json_field "['mta_queue_id']" <<<"$show")"
+qid=$(json_field "['mta_queue_id']" <<<"$show")
+check "log: one summary line, starting with the queue id that Postfix logged" test \
+	"$(grep -cE "^mailtriaged: $qid: id=$id from=<alice@customer.test> mailbox=<support@site.test> intent=send_info .* action=reply to=<alice@customer.test> .* status=sent " "$MT_DIR/daemon.log")/$(grep -c "$qid: to=<support@site.test>" "$PF_DIR/maillog")" = 1/1
 check "LLM request carried the API key" grep -q '"authorization": "Bearer sk-test-e2e-secret"' "$MT_DIR/llm/requests.log"
 check "LLM request used json_schema structured output" grep -q '"json_schema": {"name": "triage"' "$MT_DIR/llm/requests.log"
 
@@ -180,7 +183,7 @@ wait "$locker"
 printf 'Subject: x\n\ny\n' | as_user "$MT_DIR/bin/mailtriage-pipe" -c "$MT_DIR/mailtriage.conf" -f frank@customer.test -- nobody@site.test 2>/dev/null
 check "unmonitored recipient: the pipe exits 75 rather than lose the mail" test $? = 75
 as_user "$MT_DIR/bin/mailtriage-pipe" -c "$MT_DIR/mailtriage.conf" -f frank@customer.test -- support@site.test </dev/null 2>/dev/null
-check "empty input: the pipe exits 65 (EX_DATAERR)" test $? = 65
+check "empty input: the pipe exits 75 (our mistake, never a bounce)" test $? = 75
 
 # 8. Clean stop.
 check "mailtriaged stops cleanly on SIGTERM" mt_stop_daemon

@@ -27,7 +27,7 @@ send alice@customer.test 01-human.eml
 send "" 02-bounce.eml
 send bob@customer.test 03-exchange-oof.eml
 send carol@customer.test 04-yahoo-vacation.eml
-send bounces-42@lists.customer.test 05-list.eml
+send news@lists.customer.test 05-list.eml # a bounces- sender would be caught first, as a role
 send winner@customer.test 06-spam.eml
 send ceo@bank.customer.test 07-forged.eml
 send noreply@shop.customer.test 08-noreply.eml

@@ -32,6 +32,9 @@ A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
     refusal      200, content null, message.refusal set
     badintent    200, intent "buy_crypto" (outside any enum)
     lowconf      200, confidence 0.1
+    emptyreply   200, a valid answer whose reply is "" (the model wrote no text)
+    intentonly   200, the triage JSON with the intent alone (no confidence,
+                 summary or reply), as local servers sometimes answer
     think        200, content is "<think>...</think>\n" + triage JSON
     fenced       200, content is the triage JSON in a ```json fence
     huge         200, a valid body of 20 MiB, to trip the client's size cap
@@ -499,6 +502,13 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         self.send_completion(request, to_json(
             triage_answer(request, confidence=0.1)))
 
+    def mode_emptyreply(self, request):
+        self.send_completion(request, to_json(triage_answer(request, reply="")))
+
+    def mode_intentonly(self, request):
+        answer = {"intent": triage_answer(request)["intent"]}
+        self.send_completion(request, to_json(answer))
+
     def mode_think(self, request):
         self.send_completion(request, "<think>let me think about it</think>\n"
                              + to_json(triage_answer(request)))
@@ -541,6 +551,8 @@ FIXED_MODES = {
     "refusal": FakeLLMHandler.mode_refusal,
     "badintent": FakeLLMHandler.mode_badintent,
     "lowconf": FakeLLMHandler.mode_lowconf,
+    "emptyreply": FakeLLMHandler.mode_emptyreply,
+    "intentonly": FakeLLMHandler.mode_intentonly,
     "think": FakeLLMHandler.mode_think,
     "fenced": FakeLLMHandler.mode_fenced,
     "huge": FakeLLMHandler.mode_huge,

@@ -296,6 +296,15 @@ post /lowconf$chat "$(request 'price')"
 check "lowconf: confidence 0.1" expect 'status == 200
 	and answer["confidence"] == 0.1 and answer["intent"] == "send_info"'
 
+post /emptyreply$chat "$(request 'price')"
+check "emptyreply: a valid answer with an empty reply" expect 'status == 200
+	and answer["intent"] == "send_info" and answer["confidence"] == 0.92
+	and answer["summary"] != "" and answer["reply"] == ""'
+
+post /intentonly$chat "$(request 'price')"
+check "intentonly: the intent and no other key" expect 'status == 200
+	and answer == {"intent": "send_info"}'
+
 post /think$chat "$(request 'price')"
 check "think: <think> block before the JSON" expect 'status == 200
 	and message["content"].startswith("<think>let me think about it</think>\n")

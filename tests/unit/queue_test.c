@@ -671,7 +671,7 @@ static void test_retry_now_requeues_failed(struct fixture *fx, gconstpointer dat
     g_assert_cmpint(queue_fail(fx->db, row, "worker-1", "bad", &error), ==, DB_OK);
     queue_row_free(row);
 
-    g_assert_cmpint(queue_retry_now(fx->db, id, &error), ==, DB_OK);
+    g_assert_cmpint(queue_retry_now(fx->db, id, "alice", &error), ==, DB_OK);
     assert_state(fx->db, id, "queued");
     g_assert_cmpint(row_int(fx->db, "attempts", id), ==, 0);
     g_assert_cmpint(row_int(fx->db, "llm_failures", id), ==, 0);
@@ -689,8 +689,29 @@ static void test_retry_now_requeues_done(struct fixture *fx, gconstpointer data)
     g_assert_cmpint(queue_complete(fx->db, row, "worker-1", &error), ==, DB_OK);
     queue_row_free(row);
 
-    g_assert_cmpint(queue_retry_now(fx->db, id, &error), ==, DB_OK);
+    g_assert_cmpint(queue_retry_now(fx->db, id, "alice", &error), ==, DB_OK);
     assert_state(fx->db, id, "queued");
+}
+
+/* Who retried what is in the message's audit trail, with what the message was before. */
+static void test_retry_now_records_the_operator(struct fixture *fx, gconstpointer data)
+{
+    gint64 id = insert_one(fx->db);
+    struct queue_row *row = claim(fx->db, "worker-1", 0);
+    char *error = NULL;
+    g_assert_cmpint(queue_fail(fx->db, row, "worker-1", "sendmail exited with status 1", &error),
+                    ==, DB_OK);
+    queue_row_free(row);
+
+    g_assert_cmpint(queue_retry_now(fx->db, id, "alice (sudo bob)", &error), ==, DB_OK);
+    char *event = testutil_db_text(fx->db,
+                                   "SELECT level || ' ' || text FROM events WHERE message = "
+                                   "%" G_GINT64_FORMAT,
+                                   id);
+    g_assert_cmpstr(event, ==,
+                    "info retry by alice (sudo bob): queued again (it was failed: sendmail "
+                    "exited with status 1)");
+    g_free(event);
 }
 
 static void test_retry_now_refuses_queued_working_missing(struct fixture *fx, gconstpointer data)
@@ -699,13 +720,15 @@ static void test_retry_now_refuses_queued_working_missing(struct fixture *fx, gc
     insert_messages(fx->db, 2, ids);
     struct queue_row *row = claim(fx->db, "worker-1", ids[1]);
     const gint64 refused[] = {ids[0], ids[1], ids[1] + 100};
+    const char *const why[] = {"is queued: only a failed, done or held message is retried",
+                               "is working: only a failed, done or held message is retried", NULL};
 
     for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
         char *error = NULL;
-        g_assert_cmpint(queue_retry_now(fx->db, refused[i], &error), ==, DB_ERROR);
-        char *expected = g_strdup_printf("message %" G_GINT64_FORMAT
-                                         " does not exist or is queued or being processed",
-                                         refused[i]);
+        g_assert_cmpint(queue_retry_now(fx->db, refused[i], "alice", &error), ==, DB_ERROR);
+        char *expected =
+            why[i] != NULL ? g_strdup_printf("message %" G_GINT64_FORMAT " %s", refused[i], why[i])
+                           : g_strdup_printf("no message %" G_GINT64_FORMAT, refused[i]);
         g_assert_cmpstr(error, ==, expected);
         g_free(expected);
         g_free(error);
@@ -713,6 +736,7 @@ static void test_retry_now_refuses_queued_working_missing(struct fixture *fx, gc
     assert_state(fx->db, ids[0], "queued");
     assert_state(fx->db, ids[1], "working");
     g_assert_cmpint(row_int(fx->db, "attempts", ids[1]), ==, 1);
+    g_assert_cmpint(testutil_db_int(fx->db, "SELECT count(*) FROM events"), ==, 0);
     queue_row_free(row);
 }
 
@@ -784,6 +808,7 @@ int main(int argc, char **argv)
     add("/queue/recover_orphans_of_dead_process", test_recover_orphans_of_dead_process);
     add("/queue/retry_now_requeues_failed", test_retry_now_requeues_failed);
     add("/queue/retry_now_requeues_done", test_retry_now_requeues_done);
+    add("/queue/retry_now_records_the_operator", test_retry_now_records_the_operator);
     add("/queue/retry_now_refuses_queued_working_missing",
         test_retry_now_refuses_queued_working_missing);
     g_test_add_func("/queue/backoff_table", test_backoff_table);

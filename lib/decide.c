@@ -1,0 +1,124 @@
+/*
+ * decide: the action chooser; see decide.h.
+ */
+#include <glib.h>
+
+#include "decide.h"
+
+/* Is TEXT empty to a reader: nothing but white space and characters of no width? Bytes that
+ * are not UTF-8 count as text: something is there, even if garbled. */
+static gboolean decide_is_blank(const char *text)
+{
+    if (text == NULL)
+        return TRUE;
+    for (const char *p = text; *p != '\0'; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char_validated(p, -1);
+        if (c == (gunichar)-1 || c == (gunichar)-2)
+            return FALSE;
+        if (!g_unichar_isspace(c) && !g_unichar_iszerowidth(c))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean decide_reply_has_text(const struct config_intent *intent,
+                               const struct classification *classification)
+{
+    if (intent->template != NULL && *intent->template != '\0')
+        return TRUE; /* the template carries the answer, as with the builtin classifier */
+    return classification != NULL && !decide_is_blank(classification->reply);
+}
+
+/* A reply or draft of PLAN's intent that would carry no text becomes an escalation. */
+static void decide_refuse_empty_reply(const struct classification *c, struct decide_plan *plan)
+{
+    if ((plan->action != STORE_ACTION_REPLY && plan->action != STORE_ACTION_DRAFT) ||
+        decide_reply_has_text(plan->intent, c))
+        return;
+    const char *why = c != NULL && g_strcmp0(c->provider, "builtin") == 0
+                          ? "the builtin classifier writes no reply text"
+                          : "empty model reply";
+    char *reason =
+        plan->action == STORE_ACTION_DRAFT
+            ? g_strdup_printf("intent %s: no draft made: the answer would carry no text (%s, no "
+                              "template of the intent's own), and a draft with no text helps "
+                              "nobody; escalated",
+                              plan->intent->intent, why)
+            : g_strdup_printf("intent %s: no reply sent: the answer would carry no text (%s, no "
+                              "template of the intent's own); escalated",
+                              plan->intent->intent, why);
+    g_free(plan->reason);
+    plan->reason = reason;
+    plan->action = STORE_ACTION_ESCALATE;
+}
+
+/* The action of the intent's rule under the mailbox's mode. */
+static void decide_by_intent(const struct config_mailbox *mailbox, const struct classification *c,
+                             struct decide_plan *plan)
+{
+    const char *name = plan->intent->intent;
+    switch ((enum config_action)plan->intent->action) {
+    case CONFIG_ACTION_REPLY:
+        if (mailbox->mode == CONFIG_MODE_DRAFT) {
+            plan->action = STORE_ACTION_DRAFT;
+            plan->reason = g_strdup_printf("intent %s: reply, mailbox mode draft", name);
+        } else {
+            plan->action = STORE_ACTION_REPLY;
+            plan->reason = g_strdup_printf("intent %s: reply", name);
+        }
+        break;
+    case CONFIG_ACTION_DRAFT:
+        plan->action = STORE_ACTION_DRAFT;
+        plan->reason = g_strdup_printf("intent %s: draft", name);
+        break;
+    case CONFIG_ACTION_WEBHOOK:
+        plan->action = STORE_ACTION_WEBHOOK;
+        plan->reason = g_strdup_printf("intent %s: webhook", name);
+        break;
+    case CONFIG_ACTION_NONE:
+        plan->action = STORE_ACTION_NONE;
+        plan->reason = g_strdup_printf("intent %s: no action", name);
+        break;
+    case CONFIG_ACTION_ESCALATE:
+    default:
+        plan->action = STORE_ACTION_ESCALATE;
+        plan->reason = c != NULL && c->error != NULL
+                           ? g_strdup_printf("intent %s: escalate (%s)", name, c->error)
+                           : g_strdup_printf("intent %s: escalate", name);
+        break;
+    }
+}
+
+void decide_action(const struct config *cfg, const struct config_mailbox *mailbox,
+                   const struct policy_decision *policy,
+                   const struct classification *classification, struct decide_plan *plan_r)
+{
+    struct decide_plan plan = {NULL, STORE_ACTION_NONE, NULL};
+    enum policy_verdict verdict = policy->verdict;
+    if (verdict == POLICY_AUTOMATED || verdict == POLICY_REFUSED ||
+        (verdict == POLICY_HELD_BACK && !mailbox->escalate_suppressed))
+        plan.reason = g_strdup_printf("no reply: %s", policy->reason);
+    else if (mailbox->mode == CONFIG_MODE_OFF)
+        plan.reason = g_strdup("mailbox mode is off: recorded only");
+    else if (verdict == POLICY_HELD_BACK) {
+        plan.action = STORE_ACTION_ESCALATE;
+        plan.reason = g_strdup_printf("no automatic reply (%s); escalated for a person "
+                                      "(escalate_suppressed)",
+                                      policy->reason);
+    } else {
+        /* Mail that may be answered has been classified; were it not, the rule of unknown (a
+         * person) is the safe one. */
+        plan.intent =
+            config_intent_find(cfg, classification != NULL ? classification->intent : "unknown");
+        if (plan.intent == NULL) /* the configuration changed since it was classified */
+            plan.intent = config_intent_find(cfg, "unknown");
+        decide_by_intent(mailbox, classification, &plan);
+        decide_refuse_empty_reply(classification, &plan);
+    }
+    *plan_r = plan;
+}
+
+void decide_plan_clear(struct decide_plan *plan)
+{
+    g_clear_pointer(&plan->reason, g_free);
+}
