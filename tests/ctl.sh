@@ -15,6 +15,7 @@ skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+src=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
 printf '#!/bin/sh\ncat > /dev/null\n' > "$tmp/sendmail"
 chmod +x "$tmp/sendmail"
 conf() { # DATABASE
@@ -29,6 +30,10 @@ escalate_to = human@site.test
 [mailbox drafts@site.test]
 mode = draft
 escalate_to = human@site.test
+# The builtin classifier writes no reply text: the intent's own template carries the answer.
+[intent send_info]
+action = reply
+template = $src/contrib/templates/send_info.txt
 EOF2
 }
 conf "$tmp/mt.db" > "$tmp/mt.conf"
