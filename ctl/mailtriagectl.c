@@ -48,6 +48,7 @@
 #include "command.h"
 #include "config.h"
 #include "config_check.h"
+#include "config_print.h"
 #include "db.h"
 #include "draft.h"
 #include "log.h"

@@ -1,379 +1,32 @@
 /*
  * config: load and check the INI configuration against the key table; see config.h.
  */
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib.h>
 
 #include "config.h"
+#include "config_defaults.h"
+#include "config_types.h"
 #include "template.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define CONFIG_MAX_TEMPLATE (64 * 1024)
 #define CONFIG_MAX_API_KEY 4096
 
-enum config_type {
-    CONFIG_TYPE_STRING,
-    CONFIG_TYPE_PATH,
-    CONFIG_TYPE_ADDRESS,
-    CONFIG_TYPE_UINT,
-    CONFIG_TYPE_DOUBLE,
-    CONFIG_TYPE_BOOL,
-    CONFIG_TYPE_ENUM,
-    CONFIG_TYPE_DURATION,
-    CONFIG_TYPE_SIZE,
-    CONFIG_TYPE_LIST,
-    CONFIG_TYPE_MODE
-};
-
-static const char *const config_type_names[] = {
-    "string", "path",     "address", "number", "number",     "yes|no",
-    "choice", "duration", "size",    "list",   "octal mode",
-};
-
-struct config_key {
-    const char *name;
-    enum config_type type;
-    const char *def;
-    double min, max;
-    const char *choices;
-    const char *doc;
-    size_t offset;
-};
-
-#define CONFIG_ENTRY(strct, key, type, def, min, max, choices, doc)                                \
-    {#key, CONFIG_TYPE_##type, def, min, max, choices, doc, offsetof(struct strct, key)},
-#define DAEMON_ENTRY(...) CONFIG_ENTRY(config_daemon, __VA_ARGS__)
-#define LLM_ENTRY(...) CONFIG_ENTRY(config_llm, __VA_ARGS__)
-#define SENDMAIL_ENTRY(...) CONFIG_ENTRY(config_sendmail, __VA_ARGS__)
-#define POLICY_ENTRY(...) CONFIG_ENTRY(config_policy, __VA_ARGS__)
-#define MAILBOX_ENTRY(...) CONFIG_ENTRY(config_mailbox, __VA_ARGS__)
-#define INTENT_ENTRY(...) CONFIG_ENTRY(config_intent, __VA_ARGS__)
-
-static const struct config_key daemon_keys[] = {CONFIG_DAEMON_KEYS(DAEMON_ENTRY){NULL}};
-static const struct config_key llm_keys[] = {CONFIG_LLM_KEYS(LLM_ENTRY){NULL}};
-static const struct config_key sendmail_keys[] = {CONFIG_SENDMAIL_KEYS(SENDMAIL_ENTRY){NULL}};
-static const struct config_key policy_keys[] = {CONFIG_POLICY_KEYS(POLICY_ENTRY){NULL}};
-static const struct config_key mailbox_keys[] = {CONFIG_MAILBOX_KEYS(MAILBOX_ENTRY){NULL}};
-static const struct config_key intent_keys[] = {CONFIG_INTENT_KEYS(INTENT_ENTRY){NULL}};
-
-/* A group of the file: fixed ones, or a prefix followed by a name ("mailbox ADDRESS"). */
-struct config_group {
+/* The groups without a name, read in this order; each fills one struct of struct config. */
+static const struct {
     const char *name;
     const struct config_key *keys;
-    const char *doc;
-    const char *sample_name; /* for prefixed groups: the name shown in samples */
+    size_t offset;
+} config_fixed_groups[] = {
+    {"daemon", config_types_daemon_keys, offsetof(struct config, daemon)},
+    {"llm", config_types_llm_keys, offsetof(struct config, llm)},
+    {"sendmail", config_types_sendmail_keys, offsetof(struct config, sendmail)},
+    {"policy", config_types_policy_keys, offsetof(struct config, policy)},
 };
-
-static const struct config_group config_groups[] = {
-    {"daemon", daemon_keys, "The daemon, the queue and the database.", NULL},
-    {"llm", llm_keys, "The classifier.", NULL},
-    {"sendmail", sendmail_keys, "How replies and escalations leave.", NULL},
-    {"policy", policy_keys, "When an automatic reply may go out (beyond RFC 3834, always on).",
-     NULL},
-    {"mailbox", mailbox_keys, "One group per monitored mailbox: [mailbox ADDRESS].",
-     "support@example.org"},
-    {"intent", intent_keys, "One group per intent: [intent NAME].", "send_info"},
-};
-
-/* The intents every mailbox may use without defining them. */
-static const struct {
-    const char *name, *description, *action, *keywords;
-} config_default_intents[] = {
-    {"send_info",
-     "The sender asks for information: products, services, prices, plans, opening hours or "
-     "documentation.",
-     "reply", "price, pricing, prices, cost, quote, plan, plans, brochure, information"},
-    {"create_account", "The sender wants to open an account, sign up, register or get access.",
-     "reply", "account, sign up, signup, register, registration"},
-    {"speak_to_human", "The sender asks to speak to a person, to be called back, or complains.",
-     "escalate", "human, person, speak to, call me, phone me, manager, complaint"},
-    {"unknown", "Anything else, or when unsure.", "escalate", ""},
-};
-
-/* Templates used when an intent names none. */
-static const char config_builtin_template[] = "Hello {{sender_name}},\n"
-                                              "\n"
-                                              "{{reply}}\n"
-                                              "\n"
-                                              "Kind regards,\n"
-                                              "{{mailbox}}\n"
-                                              "{{signature}}\n"
-                                              "\n"
-                                              "{{disclaimer}}\n";
-
-static const char config_builtin_template_html[] =
-    "<!DOCTYPE html>\n"
-    "<html><head><meta charset=\"utf-8\">"
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\n"
-    "<body>\n"
-    "<div style=\"max-width: 600px; font-family: -apple-system, Segoe UI, Roboto, Helvetica, "
-    "Arial, sans-serif; font-size: 15px; line-height: 1.5; color: #222;\">\n"
-    "<p>Hello {{sender_name}},</p>\n"
-    "<div>{{reply}}</div>\n"
-    "<p>Kind regards,<br>{{mailbox}}</p>\n"
-    "<div style=\"color: #555;\">{{signature}}</div>\n"
-    "<div style=\"color: #888; font-size: 12px;\">{{disclaimer}}</div>\n"
-    "</div>\n"
-    "</body></html>\n";
-
-/* --- parsing values --- */
-
-int config_parse_duration(const char *text, gint64 *seconds_r)
-{
-    char *end;
-    errno = 0;
-    if (!g_ascii_isdigit(*text))
-        return -1;
-    gint64 value = g_ascii_strtoll(text, &end, 10);
-    if (errno != 0 || end == text || value < 0)
-        return -1;
-    gint64 unit = 1;
-    switch (*end) {
-    case '\0':
-    case 's':
-        break;
-    case 'm':
-        unit = 60;
-        break;
-    case 'h':
-        unit = 3600;
-        break;
-    case 'd':
-        unit = 86400;
-        break;
-    case 'w':
-        unit = 7 * 86400;
-        break;
-    default:
-        return -1;
-    }
-    if (*end != '\0' && end[1] != '\0')
-        return -1;
-    if (value > G_MAXINT64 / unit)
-        return -1;
-    *seconds_r = value * unit;
-    return 0;
-}
-
-int config_parse_size(const char *text, guint64 *bytes_r)
-{
-    char *end;
-    errno = 0;
-    if (!g_ascii_isdigit(*text))
-        return -1;
-    guint64 value = g_ascii_strtoull(text, &end, 10);
-    if (errno != 0 || end == text)
-        return -1;
-    guint64 unit = 1;
-    switch (*end) {
-    case '\0':
-        break;
-    case 'k':
-    case 'K':
-        unit = 1024;
-        break;
-    case 'M':
-        unit = 1024 * 1024;
-        break;
-    case 'G':
-        unit = 1024 * 1024 * 1024;
-        break;
-    default:
-        return -1;
-    }
-    if (*end != '\0' && end[1] != '\0')
-        return -1;
-    if (value > G_MAXUINT64 / unit)
-        return -1;
-    *bytes_r = value * unit;
-    return 0;
-}
-
-gboolean config_address_is_safe(const char *address)
-{
-    size_t len = strlen(address);
-    const char *at = strchr(address, '@');
-
-    if (len == 0 || len > 254 || at == NULL || at == address || at[1] == '\0' ||
-        strchr(at + 1, '@') != NULL || address[0] == '-')
-        return FALSE;
-    for (const unsigned char *p = (const unsigned char *)address; *p != '\0'; p++)
-        if (*p <= ' ' || *p >= 0x7f || strchr("<>()[]\\,;:\"", *p) != NULL)
-            return FALSE;
-    return TRUE;
-}
-
-static const struct config_key *config_key_find(const struct config_key *keys, const char *name)
-{
-    while (keys->name != NULL && strcmp(keys->name, name) != 0)
-        keys++;
-    return keys->name != NULL ? keys : NULL;
-}
-
-static gboolean config_in_bounds(const struct config_key *key, double value)
-{
-    return !(key->min != 0 || key->max != 0) || (value >= key->min && value <= key->max);
-}
-
-static char *config_strip(const char *text)
-{
-    return g_strstrip(g_strdup(text));
-}
-
-/* Store TEXT as KEY's value in the struct at BASE. */
-static int config_set_value(const struct config_key *key, const char *text, void *base,
-                            char **error_r)
-{
-    char *field = (char *)base + key->offset;
-    char *end;
-
-    switch (key->type) {
-    case CONFIG_TYPE_STRING:
-    case CONFIG_TYPE_PATH:
-        if (key->type == CONFIG_TYPE_PATH && *text != '\0' && *text != '/') {
-            *error_r = g_strdup_printf("%s must be an absolute path", key->name);
-            return -1;
-        }
-        g_free(*(char **)field);
-        *(char **)field = g_strdup(text);
-        return 0;
-    case CONFIG_TYPE_ADDRESS:
-        if (*text != '\0' && !config_address_is_safe(text)) {
-            *error_r = g_strdup_printf("%s: \"%s\" is not a plain mail address", key->name, text);
-            return -1;
-        }
-        g_free(*(char **)field);
-        *(char **)field = g_ascii_strdown(text, -1);
-        return 0;
-    case CONFIG_TYPE_UINT: {
-        errno = 0;
-        guint64 value = g_ascii_strtoull(text, &end, 10);
-        if (errno != 0 || !g_ascii_isdigit(*text) || *end != '\0' || value > G_MAXUINT ||
-            !config_in_bounds(key, (double)value)) {
-            *error_r = g_strdup_printf("%s must be a whole number from %.0f to %.0f", key->name,
-                                       key->min, key->max);
-            return -1;
-        }
-        *(guint *)field = (guint)value;
-        return 0;
-    }
-    case CONFIG_TYPE_DOUBLE: {
-        double value = g_ascii_strtod(text, &end);
-        if (end == text || *end != '\0' || !isfinite(value) || !config_in_bounds(key, value)) {
-            *error_r =
-                g_strdup_printf("%s must be a number from %g to %g", key->name, key->min, key->max);
-            return -1;
-        }
-        *(double *)field = value;
-        return 0;
-    }
-    case CONFIG_TYPE_BOOL:
-        if (g_ascii_strcasecmp(text, "yes") == 0 || g_ascii_strcasecmp(text, "true") == 0 ||
-            strcmp(text, "1") == 0 || g_ascii_strcasecmp(text, "on") == 0)
-            *(gboolean *)field = TRUE;
-        else if (g_ascii_strcasecmp(text, "no") == 0 || g_ascii_strcasecmp(text, "false") == 0 ||
-                 strcmp(text, "0") == 0 || g_ascii_strcasecmp(text, "off") == 0)
-            *(gboolean *)field = FALSE;
-        else {
-            *error_r = g_strdup_printf("%s must be yes or no", key->name);
-            return -1;
-        }
-        return 0;
-    case CONFIG_TYPE_ENUM: {
-        char **choices = g_strsplit(key->choices, "|", -1);
-        int found = -1;
-        for (int i = 0; choices[i] != NULL; i++)
-            if (g_ascii_strcasecmp(choices[i], text) == 0)
-                found = i;
-        g_strfreev(choices);
-        if (found < 0) {
-            *error_r = g_strdup_printf("%s must be one of %s", key->name, key->choices);
-            return -1;
-        }
-        *(int *)field = found;
-        return 0;
-    }
-    case CONFIG_TYPE_DURATION: {
-        gint64 seconds;
-        if (config_parse_duration(text, &seconds) < 0 || !config_in_bounds(key, (double)seconds)) {
-            *error_r = g_strdup_printf("%s must be a duration from %.0fs to %.0fs "
-                                       "(a number with s, m, h, d or w)",
-                                       key->name, key->min, key->max);
-            return -1;
-        }
-        *(gint64 *)field = seconds;
-        return 0;
-    }
-    case CONFIG_TYPE_SIZE: {
-        guint64 bytes;
-        if (config_parse_size(text, &bytes) < 0 || !config_in_bounds(key, (double)bytes)) {
-            *error_r = g_strdup_printf("%s must be a size from %.0f to %.0f bytes "
-                                       "(a number with k, M or G)",
-                                       key->name, key->min, key->max);
-            return -1;
-        }
-        *(guint64 *)field = bytes;
-        return 0;
-    }
-    case CONFIG_TYPE_MODE: {
-        errno = 0;
-        guint64 value = g_ascii_strtoull(text, &end, 8);
-        if (errno != 0 || !g_ascii_isdigit(*text) || *end != '\0' || value > 0777) {
-            *error_r = g_strdup_printf("%s must be an octal mode from 0000 to 0777", key->name);
-            return -1;
-        }
-        *(guint *)field = (guint)value;
-        return 0;
-    }
-    case CONFIG_TYPE_LIST: {
-        GPtrArray *items = g_ptr_array_new();
-        char **parts = g_strsplit(text, ",", -1);
-        for (int i = 0; parts[i] != NULL; i++) {
-            char *item = config_strip(parts[i]);
-            if (*item == '\0')
-                g_free(item);
-            else
-                g_ptr_array_add(items, item);
-        }
-        g_strfreev(parts);
-        g_ptr_array_add(items, NULL);
-        g_strfreev(*(char ***)field);
-        *(char ***)field = (char **)g_ptr_array_free(items, FALSE);
-        return 0;
-    }
-    }
-    *error_r = g_strdup("unknown key type");
-    return -1;
-}
-
-static void config_free_values(const struct config_key *keys, void *base)
-{
-    for (const struct config_key *key = keys; key->name != NULL; key++) {
-        char *field = (char *)base + key->offset;
-        if (key->type == CONFIG_TYPE_STRING || key->type == CONFIG_TYPE_PATH ||
-            key->type == CONFIG_TYPE_ADDRESS)
-            g_free(*(char **)field);
-        else if (key->type == CONFIG_TYPE_LIST)
-            g_strfreev(*(char ***)field);
-    }
-}
-
-static void config_set_defaults(const struct config_key *keys, void *base)
-{
-    for (const struct config_key *key = keys; key->name != NULL; key++) {
-        char *error = NULL;
-        if (config_set_value(key, key->def, base, &error) < 0)
-            g_error("default of %s is invalid: %s", key->name, error); /* cannot happen */
-    }
-}
 
 /* --- reading the file --- */
 
@@ -462,33 +115,11 @@ static int config_fail(const struct config_loader *loader, const char *group, co
     return -1;
 }
 
-/* GKeyFile has no trailing comments: "value # comment" is read as the value. Where a # cannot
- * be part of a value (numbers, choices, durations...) or cannot start one of its words (lists,
- * addresses: "c#" is a fine keyword), it was meant as a comment: an error that says so, rather
- * than a value rejected for a reason the reader cannot see, or a list with a silently different
- * item. Strings and paths keep their #. */
-static char *config_comment_in_value(const struct config_key *key, const char *value)
-{
-    const char *hash = strchr(value, '#');
-    if (hash == NULL || key->type == CONFIG_TYPE_STRING || key->type == CONFIG_TYPE_PATH)
-        return NULL;
-    if (key->type != CONFIG_TYPE_LIST && key->type != CONFIG_TYPE_ADDRESS)
-        return g_strdup_printf("%s: a comment must be on a line of its own (# is not part of any "
-                               "value of this key)",
-                               key->name);
-    for (; hash != NULL; hash = strchr(hash + 1, '#'))
-        if (hash == value || g_ascii_isspace(hash[-1]) || hash[-1] == ',')
-            return g_strdup_printf("%s: a comment must be on a line of its own (no word of "
-                                   "this key's value starts with #)",
-                                   key->name);
-    return NULL;
-}
-
 /* Read GROUP's keys into BASE: defaults first, then the file's values, rejecting unknown keys. */
 static int config_read_group(const struct config_loader *loader, const char *group,
                              const struct config_key *keys, void *base, char **error_r)
 {
-    config_set_defaults(keys, base);
+    config_types_set_defaults(keys, base);
     if (!g_key_file_has_group(loader->keyfile, group))
         return 0;
 
@@ -496,7 +127,7 @@ static int config_read_group(const struct config_loader *loader, const char *gro
     char **names = g_key_file_get_keys(loader->keyfile, group, &n_keys, NULL);
     int result = 0;
     for (gsize i = 0; i < n_keys && result == 0; i++) {
-        const struct config_key *key = config_key_find(keys, names[i]);
+        const struct config_key *key = config_types_find_key(keys, names[i]);
         if (key == NULL) {
             result = config_fail(loader, group, names[i],
                                  g_strdup_printf("unknown key \"%s\"", names[i]), error_r);
@@ -510,9 +141,9 @@ static int config_read_group(const struct config_loader *loader, const char *gro
             g_error_free(gerror);
             break;
         }
-        char *stripped = config_strip(value);
-        char *reason = config_comment_in_value(key, stripped);
-        if (reason != NULL || config_set_value(key, stripped, base, &reason) < 0)
+        char *stripped = g_strstrip(g_strdup(value));
+        char *reason = config_types_comment_in_value(key, stripped);
+        if (reason != NULL || config_types_parse(key, stripped, base, &reason) < 0)
             result = config_fail(loader, group, names[i], reason, error_r);
         g_free(stripped);
         g_free(value);
@@ -524,7 +155,7 @@ static int config_read_group(const struct config_loader *loader, const char *gro
 static void config_mailbox_free(gpointer data)
 {
     struct config_mailbox *mailbox = data;
-    config_free_values(mailbox_keys, mailbox);
+    config_types_free_values(config_types_mailbox_keys, mailbox);
     g_free(mailbox->address);
     g_free(mailbox);
 }
@@ -532,7 +163,7 @@ static void config_mailbox_free(gpointer data)
 static void config_intent_free(gpointer data)
 {
     struct config_intent *intent = data;
-    config_free_values(intent_keys, intent);
+    config_types_free_values(config_types_intent_keys, intent);
     g_free(intent->intent);
     g_free(intent->template_text);
     g_free(intent->template_html_text);
@@ -590,10 +221,10 @@ static int config_load_template(const struct config_loader *loader, const char *
                                 struct config_intent *intent, char **error_r)
 {
     if (config_load_template_file(loader, group, "template", intent->template,
-                                  config_builtin_template, &intent->template_text, error_r) < 0)
+                                  config_defaults_template, &intent->template_text, error_r) < 0)
         return -1;
     return config_load_template_file(loader, group, "template_html", intent->template_html,
-                                     config_builtin_template_html, &intent->template_html_text,
+                                     config_defaults_template_html, &intent->template_html_text,
                                      error_r);
 }
 
@@ -610,23 +241,10 @@ static int config_read_intent(const struct config_loader *loader, struct config 
     struct config_intent *intent = g_new0(struct config_intent, 1);
     intent->intent = g_strdup(name);
     g_ptr_array_add(cfg->intents, intent);
-    if (config_read_group(loader, group, intent_keys, intent, error_r) < 0)
+    if (config_read_group(loader, group, config_types_intent_keys, intent, error_r) < 0)
         return -1;
     /* A group that leaves a default intent's keys unset keeps that intent's defaults. */
-    for (size_t i = 0; i < G_N_ELEMENTS(config_default_intents); i++) {
-        if (strcmp(config_default_intents[i].name, name) != 0)
-            continue;
-        char *unused = NULL;
-        if (!g_key_file_has_key(loader->keyfile, group, "description", NULL))
-            config_set_value(config_key_find(intent_keys, "description"),
-                             config_default_intents[i].description, intent, &unused);
-        if (!g_key_file_has_key(loader->keyfile, group, "action", NULL))
-            config_set_value(config_key_find(intent_keys, "action"),
-                             config_default_intents[i].action, intent, &unused);
-        if (!g_key_file_has_key(loader->keyfile, group, "keywords", NULL))
-            config_set_value(config_key_find(intent_keys, "keywords"),
-                             config_default_intents[i].keywords, intent, &unused);
-    }
+    config_defaults_fill_intent(intent, loader->keyfile, group);
     if (intent->action == CONFIG_ACTION_WEBHOOK &&
         !g_str_has_prefix(intent->webhook_url, "http://") &&
         !g_str_has_prefix(intent->webhook_url, "https://"))
@@ -634,24 +252,6 @@ static int config_read_intent(const struct config_loader *loader, struct config 
                            g_strdup("action webhook needs an http:// or https:// webhook_url"),
                            error_r);
     return loader->read_named_files ? config_load_template(loader, group, intent, error_r) : 0;
-}
-
-static void config_add_default_intent(struct config *cfg, size_t index)
-{
-    struct config_intent *intent = g_new0(struct config_intent, 1);
-    char *unused = NULL;
-
-    intent->intent = g_strdup(config_default_intents[index].name);
-    config_set_defaults(intent_keys, intent);
-    config_set_value(config_key_find(intent_keys, "description"),
-                     config_default_intents[index].description, intent, &unused);
-    config_set_value(config_key_find(intent_keys, "action"), config_default_intents[index].action,
-                     intent, &unused);
-    config_set_value(config_key_find(intent_keys, "keywords"),
-                     config_default_intents[index].keywords, intent, &unused);
-    intent->template_text = g_strdup(config_builtin_template);
-    intent->template_html_text = g_strdup(config_builtin_template_html);
-    g_ptr_array_add(cfg->intents, intent);
 }
 
 static int config_read_mailbox(const struct config_loader *loader, struct config *cfg,
@@ -664,7 +264,7 @@ static int config_read_mailbox(const struct config_loader *loader, struct config
     struct config_mailbox *mailbox = g_new0(struct config_mailbox, 1);
     mailbox->address = g_ascii_strdown(address, -1);
     g_ptr_array_add(cfg->mailboxes, mailbox);
-    if (config_read_group(loader, group, mailbox_keys, mailbox, error_r) < 0)
+    if (config_read_group(loader, group, config_types_mailbox_keys, mailbox, error_r) < 0)
         return -1;
     if (mailbox->mode != CONFIG_MODE_OFF && *mailbox->escalate_to == '\0')
         return config_fail(loader, group, NULL,
@@ -678,15 +278,12 @@ static int config_read_mailbox(const struct config_loader *loader, struct config
             has_unknown = TRUE;
         if (config_intent_find(cfg, *name) != NULL)
             continue;
-        size_t i = 0;
-        while (i < G_N_ELEMENTS(config_default_intents) &&
-               strcmp(config_default_intents[i].name, *name) != 0)
-            i++;
-        if (i == G_N_ELEMENTS(config_default_intents))
+        struct config_intent *intent = config_defaults_intent_new(*name);
+        if (intent == NULL)
             return config_fail(
                 loader, group, "intents",
                 g_strdup_printf("intent \"%s\" has no [intent %s] group", *name, *name), error_r);
-        config_add_default_intent(cfg, i);
+        g_ptr_array_add(cfg->intents, intent);
     }
     if (!has_unknown) {
         guint n = g_strv_length(mailbox->intents);
@@ -694,7 +291,7 @@ static int config_read_mailbox(const struct config_loader *loader, struct config
         mailbox->intents[n] = g_strdup("unknown");
         mailbox->intents[n + 1] = NULL;
         if (config_intent_find(cfg, "unknown") == NULL)
-            config_add_default_intent(cfg, G_N_ELEMENTS(config_default_intents) - 1);
+            g_ptr_array_add(cfg->intents, config_defaults_intent_new("unknown"));
     }
     return 0;
 }
@@ -783,11 +380,10 @@ static int config_check_whole(const struct config_loader *loader, struct config 
 static int config_read_groups(const struct config_loader *loader, struct config *cfg,
                               char **error_r)
 {
-    if (config_read_group(loader, "daemon", daemon_keys, &cfg->daemon, error_r) < 0 ||
-        config_read_group(loader, "llm", llm_keys, &cfg->llm, error_r) < 0 ||
-        config_read_group(loader, "sendmail", sendmail_keys, &cfg->sendmail, error_r) < 0 ||
-        config_read_group(loader, "policy", policy_keys, &cfg->policy, error_r) < 0)
-        return -1;
+    for (size_t i = 0; i < G_N_ELEMENTS(config_fixed_groups); i++)
+        if (config_read_group(loader, config_fixed_groups[i].name, config_fixed_groups[i].keys,
+                              (char *)cfg + config_fixed_groups[i].offset, error_r) < 0)
+            return -1;
 
     gsize n_groups = 0;
     char **groups = g_key_file_get_groups(loader->keyfile, &n_groups);
@@ -889,10 +485,9 @@ void config_unref(struct config *cfg)
 {
     if (cfg == NULL || !g_atomic_int_dec_and_test(&cfg->refcount))
         return;
-    config_free_values(daemon_keys, &cfg->daemon);
-    config_free_values(llm_keys, &cfg->llm);
-    config_free_values(sendmail_keys, &cfg->sendmail);
-    config_free_values(policy_keys, &cfg->policy);
+    for (size_t i = 0; i < G_N_ELEMENTS(config_fixed_groups); i++)
+        config_types_free_values(config_fixed_groups[i].keys,
+                                 (char *)cfg + config_fixed_groups[i].offset);
     g_ptr_array_unref(cfg->mailboxes);
     g_ptr_array_unref(cfg->intents);
     if (cfg->api_key != NULL)
@@ -921,157 +516,4 @@ const struct config_intent *config_intent_find(const struct config *cfg, const c
             return intent;
     }
     return NULL;
-}
-
-/* --- printing --- */
-
-static void config_append_wrapped(GString *out, const char *prefix, const char *text)
-{
-    const size_t width = 78;
-    size_t column = 0;
-    char **words = g_strsplit(text, " ", -1);
-
-    for (int i = 0; words[i] != NULL; i++) {
-        size_t len = strlen(words[i]);
-        if (column == 0) {
-            g_string_append(out, prefix);
-            column = strlen(prefix);
-        } else if (column + 1 + len > width) {
-            g_string_append_printf(out, "\n%s", prefix);
-            column = strlen(prefix);
-        } else {
-            g_string_append_c(out, ' ');
-            column++;
-        }
-        g_string_append(out, words[i]);
-        column += len;
-    }
-    g_string_append_c(out, '\n');
-    g_strfreev(words);
-}
-
-/* KEY's value in the struct at BASE, as the file would write it. */
-static char *config_format_value(const struct config_key *key, const void *base)
-{
-    const char *field = (const char *)base + key->offset;
-
-    switch (key->type) {
-    case CONFIG_TYPE_STRING:
-    case CONFIG_TYPE_PATH:
-    case CONFIG_TYPE_ADDRESS:
-        return g_strdup(*(char *const *)field);
-    case CONFIG_TYPE_UINT:
-        return g_strdup_printf("%u", *(const guint *)field);
-    case CONFIG_TYPE_DOUBLE: {
-        char buf[G_ASCII_DTOSTR_BUF_SIZE];
-        return g_strdup(g_ascii_formatd(buf, sizeof(buf), "%g", *(const double *)field));
-    }
-    case CONFIG_TYPE_BOOL:
-        return g_strdup(*(const gboolean *)field ? "yes" : "no");
-    case CONFIG_TYPE_ENUM: {
-        char **choices = g_strsplit(key->choices, "|", -1);
-        char *value = g_strdup(choices[*(const int *)field]);
-        g_strfreev(choices);
-        return value;
-    }
-    case CONFIG_TYPE_DURATION:
-        return g_strdup_printf("%" G_GINT64_FORMAT "s", *(const gint64 *)field);
-    case CONFIG_TYPE_SIZE:
-        return g_strdup_printf("%" G_GUINT64_FORMAT, *(const guint64 *)field);
-    case CONFIG_TYPE_LIST:
-        return g_strjoinv(", ", *(char **const *)field);
-    case CONFIG_TYPE_MODE:
-        return g_strdup_printf("%04o", *(const guint *)field);
-    }
-    return g_strdup("");
-}
-
-static void config_print_group_defaults(GString *out, const struct config_group *group)
-{
-    if (group->sample_name != NULL)
-        g_string_append_printf(out, "# %s\n[%s %s]\n", group->doc, group->name, group->sample_name);
-    else
-        g_string_append_printf(out, "# %s\n[%s]\n", group->doc, group->name);
-    for (const struct config_key *key = group->keys; key->name != NULL; key++) {
-        config_append_wrapped(out, "# ", key->doc);
-        g_string_append_printf(out, "#%s =%s%s\n", key->name, *key->def != '\0' ? " " : "",
-                               key->def);
-    }
-    g_string_append_c(out, '\n');
-}
-
-void config_print_defaults(GString *out)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(config_groups); i++)
-        config_print_group_defaults(out, &config_groups[i]);
-}
-
-static void config_print_values(GString *out, const char *header, const struct config_key *keys,
-                                const void *base)
-{
-    g_string_append_printf(out, "[%s]\n", header);
-    for (const struct config_key *key = keys; key->name != NULL; key++) {
-        char *value = config_format_value(key, base);
-        g_string_append_printf(out, "%s = %s\n", key->name, value);
-        g_free(value);
-    }
-    g_string_append_c(out, '\n');
-}
-
-void config_print(const struct config *cfg, GString *out)
-{
-    config_print_values(out, "daemon", daemon_keys, &cfg->daemon);
-    config_print_values(out, "llm", llm_keys, &cfg->llm);
-    config_print_values(out, "sendmail", sendmail_keys, &cfg->sendmail);
-    config_print_values(out, "policy", policy_keys, &cfg->policy);
-    for (guint i = 0; i < cfg->mailboxes->len; i++) {
-        const struct config_mailbox *mailbox = g_ptr_array_index(cfg->mailboxes, i);
-        char *header = g_strdup_printf("mailbox %s", mailbox->address);
-        config_print_values(out, header, mailbox_keys, mailbox);
-        g_free(header);
-    }
-    for (guint i = 0; i < cfg->intents->len; i++) {
-        const struct config_intent *intent = g_ptr_array_index(cfg->intents, i);
-        char *header = g_strdup_printf("intent %s", intent->intent);
-        config_print_values(out, header, intent_keys, intent);
-        g_free(header);
-    }
-}
-
-static void config_append_roff(GString *out, const char *text)
-{
-    if (*text == '.' || *text == '\'')
-        g_string_append(out, "\\&");
-    for (const char *p = text; *p != '\0'; p++) {
-        if (*p == '\\')
-            g_string_append(out, "\\e");
-        else if (*p == '-')
-            g_string_append(out, "\\-");
-        else
-            g_string_append_c(out, *p);
-    }
-}
-
-void config_print_man(GString *out)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(config_groups); i++) {
-        const struct config_group *group = &config_groups[i];
-        if (group->sample_name != NULL)
-            g_string_append_printf(out, ".SS [%s %s]\n", group->name,
-                                   strcmp(group->name, "mailbox") == 0 ? "ADDRESS" : "NAME");
-        else
-            g_string_append_printf(out, ".SS [%s]\n", group->name);
-        config_append_roff(out, group->doc);
-        g_string_append_c(out, '\n');
-        for (const struct config_key *key = group->keys; key->name != NULL; key++) {
-            g_string_append_printf(out, ".TP\n.B %s\n(%s", key->name,
-                                   key->type == CONFIG_TYPE_ENUM ? key->choices
-                                                                 : config_type_names[key->type]);
-            g_string_append(out, ", default \\(lq");
-            config_append_roff(out, key->def);
-            g_string_append(out, "\\(rq)\n");
-            config_append_roff(out, key->doc);
-            g_string_append_c(out, '\n');
-        }
-    }
 }

@@ -5,8 +5,9 @@
  * groups and keys, bad values and out-of-range numbers are errors reported as "FILE:LINE: reason")
  * and returns an immutable, reference-counted struct config: a reload can swap in a new one
  * while work in flight keeps the old. Each [mailbox ADDRESS] and [intent NAME] group becomes a
- * struct; intents a mailbox lists that have no group take the built-in defaults (send_info,
- * create_account, speak_to_human, unknown), and every mailbox knows `unknown`.
+ * struct; intents a mailbox lists that have no group take the built-in defaults of
+ * config_defaults.h, and every mailbox knows `unknown`. Values are parsed by their key's type
+ * (config_types.h); config_print.h prints a configuration and the key table.
  */
 #ifndef MAILTRIAGE_CONFIG_H
 #define MAILTRIAGE_CONFIG_H
@@ -14,6 +15,7 @@
 #include <glib.h>
 
 #include "config_keys.h"
+#include "config_types.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -38,17 +40,7 @@ enum config_action {
     CONFIG_ACTION_NONE
 };
 
-#define CONFIG_CTYPE_STRING char *
-#define CONFIG_CTYPE_PATH char *
-#define CONFIG_CTYPE_ADDRESS char *
-#define CONFIG_CTYPE_UINT guint
-#define CONFIG_CTYPE_DOUBLE double
-#define CONFIG_CTYPE_BOOL gboolean
-#define CONFIG_CTYPE_ENUM int
-#define CONFIG_CTYPE_DURATION gint64
-#define CONFIG_CTYPE_SIZE guint64
-#define CONFIG_CTYPE_MODE guint
-#define CONFIG_CTYPE_LIST char **
+/* A key's field, of the C type of its CONFIG_TYPE (config_types.h). */
 #define CONFIG_FIELD(key, type, def, min, max, choices, doc) CONFIG_CTYPE_##type key;
 
 struct config_daemon {
@@ -99,18 +91,5 @@ void config_unref(struct config *cfg);
 /* The mailbox for ADDRESS (case-insensitive), or NULL when it is not monitored. */
 const struct config_mailbox *config_mailbox_find(const struct config *cfg, const char *address);
 const struct config_intent *config_intent_find(const struct config *cfg, const char *name);
-
-/* What `mailtriagectl config` prints: every key with its default as a sample file, the
- * effective values of CFG, or the key table as the roff body of mailtriage.conf(5). */
-void config_print_defaults(GString *out);
-void config_print(const struct config *cfg, GString *out);
-void config_print_man(GString *out);
-
-/* Parsers shared with the CLI; 0 on success. */
-int config_parse_duration(const char *text, gint64 *seconds_r);
-int config_parse_size(const char *text, guint64 *bytes_r);
-/* An envelope address we may use in an argv or a header: no controls, spaces, quotes or
- * angle brackets, one @, at most 254 bytes. */
-gboolean config_address_is_safe(const char *address);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * config_test: the specification of lib/config.c and the key table of lib/config_keys.h.
+ * config_test: the specification of lib/config.c (with the defaults of config_defaults.c and
+ * the output of config_print.c) and the key table of lib/config_keys.h.
  *
  * Each case writes a configuration file into a private temporary directory and loads it.
  * Rejected files are a table: the whole error message is compared, with @FILE@ standing for
@@ -13,6 +14,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "config_print.h"
 #include "testutil.h"
 
 /* The smallest valid mailbox group. */
