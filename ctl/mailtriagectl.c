@@ -50,6 +50,7 @@
 #include "config_check.h"
 #include "config_print.h"
 #include "db.h"
+#include "action.h"
 #include "draft.h"
 #include "log.h"
 #include "program.h"
@@ -416,14 +417,14 @@ static void ctl_print_reply(const char *text)
 
 static int ctl_draft_failure(int status, char *error)
 {
-    if (status == DRAFT_TRY_LATER)
+    if (status == ACTION_TRY_LATER)
         log_error("%s; the draft stays pending: approve it again later", error);
     else if (status == DB_BUSY)
         log_error("%s; the database is busy and the draft unchanged: try again", error);
     else
         log_error("%s", error);
     g_free(error);
-    return status == DRAFT_TRY_LATER || status == DB_BUSY ? EX_TEMPFAIL : EX_FAILED;
+    return status == ACTION_TRY_LATER || status == DB_BUSY ? EX_TEMPFAIL : EX_FAILED;
 }
 
 static int ctl_draft_list(struct ctl *ctl)
@@ -542,7 +543,7 @@ static int ctl_draft_approve(struct ctl *ctl)
         return status;
     char *who = ctl_operator();
     char *error = NULL;
-    status = draft_approve(ctl->db, ctl->cfg, ctl->line->id, who, &error);
+    status = action_approve_draft(ctl->db, ctl->cfg, ctl->line->id, who, &error);
     g_free(who);
     if (status == DB_OK) {
         char *summary =

@@ -36,6 +36,11 @@ int db_begin_immediate(sqlite3 *db, char **error_r)
     return db_exec(db, "BEGIN IMMEDIATE", error_r);
 }
 
+int db_begin_read(sqlite3 *db, char **error_r)
+{
+    return db_exec(db, "BEGIN DEFERRED", error_r);
+}
+
 int db_commit(sqlite3 *db, char **error_r)
 {
     int status = db_exec(db, "COMMIT", error_r);

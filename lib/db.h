@@ -24,7 +24,7 @@ struct db_migration {
 /* Generated from the sql/ migrations; ends with a {0, NULL, NULL} entry. */
 extern const struct db_migration db_migrations[];
 
-/* DB_MISSING only from db_open_existing(); -3 belongs to draft.h. */
+/* DB_MISSING only from db_open_existing(); -3 belongs to action.h. */
 enum db_status { DB_OK = 0, DB_ERROR = -1, DB_BUSY = -2, DB_MISSING = -4 };
 
 enum db_access { DB_READ_ONLY, DB_READ_WRITE };
@@ -45,6 +45,8 @@ int db_schema_version(void);
 
 int db_exec(sqlite3 *db, const char *sql, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 int db_begin_immediate(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* A read transaction (BEGIN DEFERRED): the reads up to db_commit() see one snapshot. */
+int db_begin_read(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 int db_commit(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 void db_rollback(sqlite3 *db);
 

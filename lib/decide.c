@@ -89,6 +89,40 @@ static void decide_by_intent(const struct config_mailbox *mailbox, const struct 
     }
 }
 
+void decide_history(const struct config *cfg, const struct config_mailbox *mailbox,
+                    const struct context *context, struct policy_decision *policy)
+{
+    if (policy->verdict != POLICY_REPLY || policy->allowed)
+        return;
+    const struct config_policy *rules = &cfg->policy;
+    char *reason = NULL;
+    if (rules->bounce_block > 0 && context->bounced)
+        reason = g_strdup("a reply to this address hard-bounced within bounce_block");
+    else if (mailbox->reply_interval > 0 && context->replied)
+        reason = g_strdup("the sender had an automatic reply within reply_interval (RFC 3834)");
+    else if ((guint)context->replies_from_mailbox >= rules->loop_limit_mailbox)
+        reason = g_strdup_printf("loop cap: %d automatic replies to this address from this "
+                                 "mailbox within loop_window",
+                                 context->replies_from_mailbox);
+    else if ((guint)context->replies_from_all >= rules->loop_limit_total)
+        reason = g_strdup_printf("loop cap: %d automatic replies to this address within "
+                                 "loop_window",
+                                 context->replies_from_all);
+    if (reason != NULL) {
+        policy->verdict = POLICY_HELD_BACK;
+        g_free(policy->reason);
+        policy->reason = reason;
+    }
+}
+
+gboolean decide_needs_classification(const struct config *cfg, const struct config_mailbox *mailbox,
+                                     const struct policy_decision *policy)
+{
+    if (mailbox->mode == CONFIG_MODE_OFF)
+        return FALSE;
+    return policy->verdict == POLICY_REPLY || cfg->policy.classify_suppressed;
+}
+
 void decide_action(const struct config *cfg, const struct config_mailbox *mailbox,
                    const struct policy_decision *policy,
                    const struct classification *classification, struct decide_plan *plan_r)

@@ -1,11 +1,14 @@
 /*
  * decide: which action a message gets, as a pure function of values.
  *
- * decide_action() takes the mailbox, the policy verdict (with the database rules applied) and
- * the classification (NULL when the message was not classified) and returns the plan: the
- * action, the intent whose rule chose it and the reason recorded on the message and shown by
- * mailtriagectl. It reads no database and sends nothing. Besides the intent's rule and the
- * mailbox's mode it applies one rule of its own: a reply or a draft whose text would carry no
+ * All "why was this (not) answered?" logic after the RFC 3834 and policy rules (policy.h) lives
+ * here, and reads no database and sends nothing: decide_history() holds back a reply for what
+ * the sender's history says (context.h: a recent hard bounce, the reply interval, the loop
+ * caps), decide_needs_classification() says whether the classifier is asked at all, and
+ * decide_action() takes the mailbox, the policy verdict and the classification (NULL when the
+ * message was not classified) and returns the plan: the action, the intent whose rule chose it
+ * and the reason recorded on the message and shown by mailtriagectl. Besides the intent's rule and
+ * the mailbox's mode it applies one rule of its own: a reply or a draft whose text would carry no
  * answer (a blank model reply, as the builtin classifier always gives, and no template of the
  * intent's own, the built-in one being only a frame around {{reply}}) is escalated instead.
  */
@@ -15,6 +18,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "context.h"
 #include "llm.h"
 #include "policy.h"
 #include "store.h"
@@ -25,6 +29,15 @@ struct decide_plan {
     char *reason;
 };
 
+/* A reply that the other rules let go (verdict REPLY, sender not allow-listed) is held back
+ * (POLICY_HELD_BACK, with the reason) when CONTEXT shows a hard bounce within bounce_block, an
+ * automatic reply within reply_interval, or a loop cap reached within loop_window. */
+void decide_history(const struct config *cfg, const struct config_mailbox *mailbox,
+                    const struct context *context, struct policy_decision *policy);
+/* Is the classifier asked? Not for a mailbox in mode off, nor, unless classify_suppressed,
+ * for mail that gets no answer: no tokens are spent on it. */
+gboolean decide_needs_classification(const struct config *cfg, const struct config_mailbox *mailbox,
+                                     const struct policy_decision *policy);
 void decide_action(const struct config *cfg, const struct config_mailbox *mailbox,
                    const struct policy_decision *policy,
                    const struct classification *classification, struct decide_plan *plan_r);

@@ -1,21 +1,15 @@
 /*
- * draft: proposed replies, their approval and rejection; see draft.h.
+ * draft: proposed replies and their decisions, stored; see draft.h.
  */
 #include <string.h>
 
 #include <glib.h>
 #include <sqlite3.h>
 
-#include "config.h"
 #include "db.h"
 #include "draft.h"
-#include "inject.h"
 #include "log.h"
 #include "store.h"
-
-/* Times the outcome of a send is recorded again when the database is busy: the mail has gone,
- * and a draft left in sending needs a person to find out what happened. */
-#define DRAFT_RECORD_TRIES 3
 
 static const char *const draft_state_names[] = {"pending", "sending", "sent", "rejected", "failed"};
 
@@ -203,8 +197,7 @@ static int draft_take_pending(sqlite3 *db, gint64 id, struct draft **draft_r, ch
     return DB_OK;
 }
 
-/* Move draft ID from pending to sending, in one transaction; *DRAFT_R is the draft. */
-static int draft_claim(sqlite3 *db, gint64 id, struct draft **draft_r, char **error_r)
+int draft_begin_sending(sqlite3 *db, gint64 id, struct draft **draft_r, char **error_r)
 {
     int status = db_begin_immediate(db, error_r);
     if (status != DB_OK)
@@ -232,14 +225,6 @@ static int draft_claim(sqlite3 *db, gint64 id, struct draft **draft_r, char **er
     return status;
 }
 
-/* The sendmail run's outcome. */
-struct draft_outcome {
-    enum inject_status inject;
-    int exit_status;
-    const char *error;
-    const char *who;
-};
-
 /* The reply action on the message, as if mailtriage had sent it itself. */
 static int draft_record_reply(sqlite3 *db, const struct draft *draft,
                               const struct draft_outcome *outcome, char **error_r)
@@ -263,37 +248,24 @@ static int draft_record_reply(sqlite3 *db, const struct draft *draft,
     return status;
 }
 
-/* What became of the approval of DRAFT, naming its RECIPIENT so (the event has the address, the
- * log line the address as log_addr() shows it). */
-static char *draft_outcome_text(const struct draft *draft, const struct draft_outcome *outcome,
-                                const char *recipient)
-{
-    if (outcome->inject == INJECT_SENT)
-        return g_strdup_printf("draft %" G_GINT64_FORMAT " approved by %s: reply sent to <%s>",
-                               draft->id, outcome->who, recipient);
-    return g_strdup_printf(
-        "draft %" G_GINT64_FORMAT " approved by %s: %s: %s", draft->id, outcome->who,
-        outcome->inject == INJECT_TEMPFAIL ? "sendmail said try later, pending again"
-                                           : "sendmail failed",
-        outcome->error);
-}
-
-/* Record OUTCOME on DRAFT (in state sending) and on its message, in one transaction. */
-static int draft_record_outcome(sqlite3 *db, const struct draft *draft,
-                                const struct draft_outcome *outcome, char **error_r)
+int draft_finish_sending(sqlite3 *db, const struct draft *draft,
+                         const struct draft_outcome *outcome, char **error_r)
 {
     static const char *const sql[] = {
-        [INJECT_SENT] = "UPDATE drafts SET state = 'sent', decided_at = ?2, decided_by = ?3,"
-                        " sendmail_status = ?4, error = NULL WHERE id = ?1 AND state = 'sending'",
-        [INJECT_TEMPFAIL] = "UPDATE drafts SET state = 'pending', sendmail_status = ?4,"
-                            " error = ?5 WHERE id = ?1 AND state = 'sending'",
-        [INJECT_FAILED] = "UPDATE drafts SET state = 'failed', decided_at = ?2, decided_by = ?3,"
-                          " sendmail_status = ?4, error = ?5 WHERE id = ?1 AND state = 'sending'",
+        [DRAFT_SENT] = "UPDATE drafts SET state = 'sent', decided_at = ?2, decided_by = ?3,"
+                       " sendmail_status = ?4, error = NULL WHERE id = ?1 AND state = 'sending'",
+        [DRAFT_PENDING] = "UPDATE drafts SET state = 'pending', sendmail_status = ?4,"
+                          " error = ?5 WHERE id = ?1 AND state = 'sending'",
+        [DRAFT_FAILED] = "UPDATE drafts SET state = 'failed', decided_at = ?2, decided_by = ?3,"
+                         " sendmail_status = ?4, error = ?5 WHERE id = ?1 AND state = 'sending'",
     };
+    g_return_val_if_fail(outcome->state == DRAFT_SENT || outcome->state == DRAFT_PENDING ||
+                             outcome->state == DRAFT_FAILED,
+                         DB_ERROR);
     int status = db_begin_immediate(db, error_r);
     if (status != DB_OK)
         return status;
-    sqlite3_stmt *stmt = db_prepare(db, sql[outcome->inject], error_r);
+    sqlite3_stmt *stmt = db_prepare(db, sql[outcome->state], error_r);
     if (stmt == NULL) {
         db_rollback(db);
         return DB_ERROR;
@@ -312,64 +284,18 @@ static int draft_record_outcome(sqlite3 *db, const struct draft *draft,
         *error_r = g_strdup("the draft left state sending while sendmail ran");
         status = DB_ERROR;
     }
-    if (status == DB_OK && outcome->inject == INJECT_SENT)
+    if (status == DB_OK && outcome->state == DRAFT_SENT)
         status = draft_record_reply(db, draft, outcome, error_r);
     if (status != DB_OK) {
         db_rollback(db);
         return status;
     }
-    char *event = draft_outcome_text(draft, outcome, draft->recipient);
-    static const char *const level[] = {
-        [INJECT_SENT] = "info", [INJECT_TEMPFAIL] = "warning", [INJECT_FAILED] = "error"};
-    store_event(db, draft->message, level[outcome->inject], event);
-    g_free(event);
+    store_event(db, draft->message,
+                outcome->state == DRAFT_SENT      ? "info"
+                : outcome->state == DRAFT_PENDING ? "warning"
+                                                  : "error",
+                outcome->event);
     return db_commit(db, error_r);
-}
-
-int draft_approve(sqlite3 *db, const struct config *cfg, gint64 id, const char *who, char **error_r)
-{
-    struct draft *draft = NULL;
-    int status = draft_claim(db, id, &draft, error_r);
-    if (status != DB_OK)
-        return status;
-
-    /* An automatic reply: the null envelope sender, so that no bounce or vacation answers it. */
-    char *sendmail_error = NULL;
-    struct draft_outcome outcome = {.who = who != NULL ? who : "(unknown)"};
-    outcome.inject =
-        inject_message(cfg->sendmail.path, cfg->sendmail.timeout, "", draft->recipient, draft->text,
-                       strlen(draft->text), &outcome.exit_status, &sendmail_error);
-    outcome.error = sendmail_error;
-
-    char *record_error = NULL;
-    status = DB_BUSY;
-    for (int i = 0; i < DRAFT_RECORD_TRIES && status == DB_BUSY; i++) {
-        g_clear_pointer(&record_error, g_free);
-        status = draft_record_outcome(db, draft, &outcome, &record_error);
-    }
-    /* The audit line goes out whatever the database said: mail.log keeps who sent what. */
-    char buf[LOG_ADDR_MAX];
-    char *audit = draft_outcome_text(draft, &outcome, log_addr(draft->recipient, buf));
-    log_audit(draft->message, "%s%s%s", audit, status != DB_OK ? "; recording that failed: " : "",
-              status != DB_OK ? record_error : "");
-    g_free(audit);
-    if (status != DB_OK) {
-        *error_r = g_strdup_printf(
-            "draft %" G_GINT64_FORMAT " %s, but recording that failed (%s): it stays in state "
-            "sending and is never sent again",
-            id, outcome.inject == INJECT_SENT ? "was sent" : "was not sent", record_error);
-        status = DB_ERROR;
-    } else if (outcome.inject == INJECT_TEMPFAIL) {
-        *error_r = g_strdup_printf("draft %" G_GINT64_FORMAT ": %s", id, sendmail_error);
-        status = DRAFT_TRY_LATER;
-    } else if (outcome.inject == INJECT_FAILED) {
-        *error_r = g_strdup_printf("draft %" G_GINT64_FORMAT " failed: %s", id, sendmail_error);
-        status = DB_ERROR;
-    }
-    g_free(record_error);
-    g_free(sendmail_error);
-    draft_free(draft);
-    return status;
 }
 
 int draft_reject(sqlite3 *db, gint64 id, const char *who, const char *reason, char **error_r)

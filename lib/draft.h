@@ -1,17 +1,15 @@
 /*
- * draft: replies that wait for a person's approval.
+ * draft: replies that wait for a person's approval, stored.
  *
  * draft_add() stores a proposed reply (the whole message, ready for sendmail) as pending, at
- * most one live draft per message.
- * draft_approve() sends it exactly once: the state moves pending -> sending in one BEGIN
- * IMMEDIATE transaction, so two approvals cannot both send; then sendmail decides sent
- * (and a sent reply action is recorded on the message), pending again (75, try later) or
- * failed. A draft left in sending (the approving process died while sendmail ran) may have
- * gone out, so nothing sends it again. draft_reject() moves a pending draft to rejected with a
- * reason. Every approval that ran sendmail and every rejection is an event of the message and
- * an audit line in the log (log_audit(): syslog too) naming the draft, the operator and the
- * outcome. Functions return DB_OK, DB_BUSY or DB_ERROR (with a reason for an operator: no such
- * draft, not pending...) unless they say otherwise.
+ * most one live draft per message; draft_list() and draft_get() read them back. Sending one is
+ * action.h's job (action_approve_draft()), which moves it pending -> sending with
+ * draft_begin_sending() in one BEGIN IMMEDIATE transaction, so two approvals cannot both send,
+ * and records what sendmail said with draft_finish_sending(). A draft left in sending (the
+ * approving process died while sendmail ran) may have gone out, so nothing sends it again.
+ * draft_reject() moves a pending draft to rejected with a reason. Functions return DB_OK,
+ * DB_BUSY or DB_ERROR (with a reason for an operator: no such draft, not pending...) unless
+ * they say otherwise.
  */
 #ifndef MAILTRIAGE_DRAFT_H
 #define MAILTRIAGE_DRAFT_H
@@ -19,15 +17,7 @@
 #include <glib.h>
 #include <sqlite3.h>
 
-#include "config.h"
-
 enum draft_state { DRAFT_PENDING, DRAFT_SENDING, DRAFT_SENT, DRAFT_REJECTED, DRAFT_FAILED };
-
-/* What draft_approve() returns beyond DB_OK (sent), DB_BUSY and DB_ERROR. */
-enum draft_approve_status {
-    /* sendmail said try later (or could not be run); the draft is pending again. */
-    DRAFT_TRY_LATER = -3
-};
 
 /* A draft with what the operator needs to judge it. */
 struct draft {
@@ -67,13 +57,24 @@ int draft_list(sqlite3 *db, gboolean all, GPtrArray **drafts_r,
 int draft_get(sqlite3 *db, gint64 id, struct draft **draft_r,
               char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Send pending draft ID through cfg's sendmail with the null envelope sender, as WHO decided.
- * DB_OK: sent. DRAFT_TRY_LATER: pending again, *ERROR_R says why. DB_BUSY: the database stayed
- * locked and nothing changed. DB_ERROR: no such draft, not pending, sendmail failed (the
- * draft is failed), or the outcome could not be recorded (the draft stays in sending). */
-int draft_approve(sqlite3 *db, const struct config *cfg, gint64 id, const char *who,
-                  char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Pending draft ID becomes sending, in one transaction; *DRAFT_R is the draft (with its text).
+ * DB_ERROR with a reason when there is no such draft or it is not pending. */
+int draft_begin_sending(sqlite3 *db, gint64 id, struct draft **draft_r,
+                        char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
+/* What sending a draft came to. */
+struct draft_outcome {
+    enum draft_state state; /* DRAFT_SENT, DRAFT_PENDING (try later) or DRAFT_FAILED */
+    int exit_status;        /* sendmail's, -1 when it did not run */
+    const char *error;      /* sendmail's words, NULL when sent */
+    const char *who;        /* who approved it */
+    const char *event;      /* the line for the message's audit trail */
+};
+/* Record OUTCOME on DRAFT, which is in state sending, and on its message (a sent reply action
+ * for DRAFT_SENT, and the event), in one transaction. */
+int draft_finish_sending(sqlite3 *db, const struct draft *draft,
+                         const struct draft_outcome *outcome,
+                         char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* Pending draft ID becomes rejected by WHO for REASON (may be NULL); it is never sent. */
 int draft_reject(sqlite3 *db, gint64 id, const char *who, const char *reason,
                  char **error_r) G_GNUC_WARN_UNUSED_RESULT;

@@ -169,6 +169,29 @@ int store_action_was_sent(sqlite3 *db, gint64 message, enum store_action_kind ki
     return store_count_positive(db, stmt, error_r);
 }
 
+int store_actions_sent(sqlite3 *db, gint64 message, guint *kinds_r, char **error_r)
+{
+    *kinds_r = 0;
+    sqlite3_stmt *stmt = db_prepare(
+        db, "SELECT DISTINCT kind FROM actions WHERE message = ?1 AND state = 'sent'", error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(stmt, 0);
+        for (guint i = 0; i < G_N_ELEMENTS(store_kind_names); i++)
+            if (g_strcmp0(kind, store_kind_names[i]) == 0)
+                *kinds_r |= 1u << i;
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        *error_r = db_error(db, "sent actions");
+        return db_status_of(rc);
+    }
+    return DB_OK;
+}
+
 int store_replied_since(sqlite3 *db, const char *mailbox, const char *recipient, gint64 since,
                         char **error_r)
 {

@@ -55,6 +55,9 @@ int store_action_finish(sqlite3 *db, gint64 action, enum store_action_state stat
 /* 1 when the message has an action of KIND in state sent, else 0, or DB_BUSY/DB_ERROR. */
 int store_action_was_sent(sqlite3 *db, gint64 message, enum store_action_kind kind,
                           char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* The kinds of the message's actions in state sent, as bits 1 << kind in *KINDS_R. */
+int store_actions_sent(sqlite3 *db, gint64 message, guint *kinds_r,
+                       char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* Pending actions of an earlier, interrupted attempt become failed ("interrupted"). */
 int store_actions_interrupted(sqlite3 *db, gint64 message,
                               char **error_r) G_GNUC_WARN_UNUSED_RESULT;

@@ -1,11 +1,15 @@
 /*
- * decide_test: the specification of decide_action() (lib/decide.h), one row per behaviour.
+ * decide_test: the specification of lib/decide.h, one row per behaviour: "why was this (not)
+ * answered?" is answered here.
  *
- * Each row gives the policy verdict, the mailbox (by its mode), the classification (provider,
- * intent, the model's reply text; no classification at all for mail the policy stopped) and
- * the action and a substring of the reason it must yield. The configuration has an intent
- * with a template of its own (own_template) beside intents that use the built-in template,
- * which is only a frame around {{reply}}: whether a reply would carry any text depends on it.
+ * decide_action(): each row gives the policy verdict, the mailbox (by its mode), the classification
+ * (provider, intent, the model's reply text; no classification at all for mail the policy stopped)
+ * and the action and a substring of the reason it must yield. The configuration has an intent with
+ * a template of its own (own_template) beside intents that use the built-in template, which is only
+ * a frame around {{reply}}: whether a reply would carry any text depends on it. decide_history():
+ * each row gives the verdict of the other rules, the sender's history as context_load() reads it
+ * and the mailbox, and the verdict, reason and, through decide_action(), the action that follow.
+ * decide_needs_classification(): when tokens are spent.
  */
 #include <string.h>
 
@@ -13,6 +17,7 @@
 #include <gmime/gmime.h>
 
 #include "config.h"
+#include "context.h"
 #include "decide.h"
 #include "llm.h"
 #include "policy.h"
@@ -48,7 +53,11 @@ static const char decide_ini_format[] = "[daemon]\n"
                                         "[mailbox keep@example.org]\n"
                                         "intents = framed\n"
                                         "escalate_to = staff@example.org\n"
-                                        "escalate_suppressed = no\n";
+                                        "escalate_suppressed = no\n"
+                                        "[mailbox every@example.org]\n"
+                                        "intents = own_template\n"
+                                        "escalate_to = staff@example.org\n"
+                                        "reply_interval = 0\n";
 
 static const char own_template_text[] = "Hello {{sender_name}},\n\nOur prices are on "
                                         "https://www.example.org/pricing.\n{{reply}}\n";
@@ -128,14 +137,35 @@ static const struct decide_case decide_cases[] = {
      "mailbox mode is off"},
 };
 
+/* The configuration of the tables, with its template file. */
+struct decide_fixture {
+    char *dir;
+    struct config *cfg;
+};
+
+static void decide_fixture_open(struct decide_fixture *fx)
+{
+    fx->dir = testdata_tmpdir();
+    char *template = g_build_filename(fx->dir, "own.txt", NULL);
+    testdata_write(template, own_template_text, -1, 0644);
+    char *ini = g_strdup_printf(decide_ini_format, template);
+    fx->cfg = testdata_config(ini);
+    g_free(ini);
+    g_free(template);
+}
+
+static void decide_fixture_close(struct decide_fixture *fx)
+{
+    config_unref(fx->cfg);
+    testdata_rmdir(fx->dir);
+}
+
 static void test_decide_case(gconstpointer data)
 {
     const struct decide_case *c = data;
-    char *dir = testdata_tmpdir();
-    char *template = g_build_filename(dir, "own.txt", NULL);
-    testdata_write(template, own_template_text, -1, 0644);
-    char *ini = g_strdup_printf(decide_ini_format, template);
-    struct config *cfg = testdata_config(ini);
+    struct decide_fixture fx;
+    decide_fixture_open(&fx);
+    const struct config *cfg = fx.cfg;
     const struct config_mailbox *mailbox = config_mailbox_find(cfg, c->mailbox);
     g_assert_nonnull(mailbox);
 
@@ -164,10 +194,122 @@ static void test_decide_case(gconstpointer data)
     decide_plan_clear(&plan);
     classification_free(classification);
     policy_decision_clear(&policy);
-    config_unref(cfg);
-    g_free(ini);
-    g_free(template);
-    testdata_rmdir(dir);
+    decide_fixture_close(&fx);
+}
+
+struct decide_history_case {
+    const char *name;
+    enum policy_verdict verdict; /* of the rules before the history */
+    gboolean allowed;            /* allow_senders */
+    const char *mailbox;
+    struct context context;
+    enum policy_verdict result;
+    const char *reason; /* a substring of the reason, NULL when the verdict stays REPLY */
+    enum store_action_kind action; /* of decide_action() then (own_template, answered) */
+};
+
+#define HISTORY(bounced, replied, from_mailbox, from_all)                                          \
+    {                                                                                              \
+        NULL, 0, bounced, replied, from_mailbox, from_all                                          \
+    }
+
+static const struct decide_history_case decide_history_cases[] = {
+    {"clean_history_lets_the_reply_go", POLICY_REPLY, FALSE, "auto@example.org",
+     HISTORY(FALSE, FALSE, 0, 0), POLICY_REPLY, NULL, STORE_ACTION_REPLY},
+    {"hard_bounce_holds_the_reply_back", POLICY_REPLY, FALSE, "auto@example.org",
+     HISTORY(TRUE, FALSE, 0, 0), POLICY_HELD_BACK, "hard-bounced within bounce_block",
+     STORE_ACTION_ESCALATE},
+    {"reply_within_interval_holds_it_back", POLICY_REPLY, FALSE, "auto@example.org",
+     HISTORY(FALSE, TRUE, 1, 1), POLICY_HELD_BACK, "within reply_interval (RFC 3834)",
+     STORE_ACTION_ESCALATE},
+    {"held_back_is_only_recorded_when_escalate_suppressed_is_off", POLICY_REPLY, FALSE,
+     "keep@example.org", HISTORY(FALSE, TRUE, 1, 1), POLICY_HELD_BACK, "reply_interval",
+     STORE_ACTION_NONE},
+    {"reply_interval_0_answers_every_message", POLICY_REPLY, FALSE, "every@example.org",
+     HISTORY(FALSE, TRUE, 1, 1), POLICY_REPLY, NULL, STORE_ACTION_REPLY},
+    {"bounce_is_named_before_the_interval", POLICY_REPLY, FALSE, "auto@example.org",
+     HISTORY(TRUE, TRUE, 0, 0), POLICY_HELD_BACK, "hard-bounced", STORE_ACTION_ESCALATE},
+    {"mailbox_loop_cap_reached", POLICY_REPLY, FALSE, "every@example.org",
+     HISTORY(FALSE, FALSE, 10, 10), POLICY_HELD_BACK,
+     "loop cap: 10 automatic replies to this address from this mailbox within loop_window",
+     STORE_ACTION_ESCALATE},
+    {"mailbox_loop_cap_not_yet_reached", POLICY_REPLY, FALSE, "every@example.org",
+     HISTORY(FALSE, FALSE, 9, 9), POLICY_REPLY, NULL, STORE_ACTION_REPLY},
+    {"total_loop_cap_reached", POLICY_REPLY, FALSE, "every@example.org",
+     HISTORY(FALSE, FALSE, 2, 30), POLICY_HELD_BACK,
+     "loop cap: 30 automatic replies to this address within loop_window", STORE_ACTION_ESCALATE},
+    {"allow_listed_sender_skips_the_history", POLICY_REPLY, TRUE, "auto@example.org",
+     HISTORY(TRUE, TRUE, 50, 50), POLICY_REPLY, NULL, STORE_ACTION_REPLY},
+    {"automated_mail_keeps_its_own_reason", POLICY_AUTOMATED, FALSE, "auto@example.org",
+     HISTORY(TRUE, TRUE, 50, 50), POLICY_AUTOMATED, "the policy's reason", STORE_ACTION_NONE},
+    {"refused_mail_keeps_its_own_reason", POLICY_REFUSED, FALSE, "auto@example.org",
+     HISTORY(TRUE, FALSE, 0, 0), POLICY_REFUSED, "the policy's reason", STORE_ACTION_NONE},
+};
+
+static void test_decide_history(gconstpointer data)
+{
+    const struct decide_history_case *c = data;
+    struct decide_fixture fx;
+    decide_fixture_open(&fx);
+    const struct config_mailbox *mailbox = config_mailbox_find(fx.cfg, c->mailbox);
+    g_assert_nonnull(mailbox);
+    struct policy_decision policy = {c->verdict, NULL, c->allowed};
+    if (c->verdict != POLICY_REPLY)
+        policy.reason = g_strdup("the policy's reason");
+
+    decide_history(fx.cfg, mailbox, &c->context, &policy);
+    g_assert_cmpint(policy.verdict, ==, c->result);
+    if (c->reason == NULL)
+        g_assert_null(policy.reason);
+    else
+        g_assert_true(policy.reason != NULL && strstr(policy.reason, c->reason) != NULL);
+
+    struct classification classification = {.provider = "openai",
+                                            .intent = "own_template",
+                                            .confidence = 0.9,
+                                            .valid = TRUE,
+                                            .reply = "Our plans start at 10 EUR."};
+    struct decide_plan plan;
+    decide_action(fx.cfg, mailbox, &policy, &classification, &plan);
+    g_assert_cmpstr(store_action_kind_name(plan.action), ==, store_action_kind_name(c->action));
+    decide_plan_clear(&plan);
+    policy_decision_clear(&policy);
+    decide_fixture_close(&fx);
+}
+
+struct decide_classify_case {
+    const char *name;
+    enum policy_verdict verdict;
+    const char *mailbox;
+    gboolean classify_suppressed;
+    gboolean asked;
+};
+
+static const struct decide_classify_case decide_classify_cases[] = {
+    {"mail_that_may_be_answered_is_classified", POLICY_REPLY, "auto@example.org", FALSE, TRUE},
+    {"automated_mail_spends_no_tokens", POLICY_AUTOMATED, "auto@example.org", FALSE, FALSE},
+    {"refused_mail_spends_no_tokens", POLICY_REFUSED, "auto@example.org", FALSE, FALSE},
+    {"held_back_mail_spends_no_tokens", POLICY_HELD_BACK, "auto@example.org", FALSE, FALSE},
+    {"classify_suppressed_classifies_held_back_mail", POLICY_HELD_BACK, "auto@example.org", TRUE,
+     TRUE},
+    {"classify_suppressed_classifies_automated_mail", POLICY_AUTOMATED, "auto@example.org", TRUE,
+     TRUE},
+    {"mode_off_is_never_classified", POLICY_REPLY, "off@example.org", FALSE, FALSE},
+    {"mode_off_is_never_classified_even_with_classify_suppressed", POLICY_REPLY, "off@example.org",
+     TRUE, FALSE},
+};
+
+static void test_decide_classify(gconstpointer data)
+{
+    const struct decide_classify_case *c = data;
+    struct decide_fixture fx;
+    decide_fixture_open(&fx);
+    const struct config_mailbox *mailbox = config_mailbox_find(fx.cfg, c->mailbox);
+    g_assert_nonnull(mailbox);
+    fx.cfg->policy.classify_suppressed = c->classify_suppressed;
+    struct policy_decision policy = {c->verdict, NULL, FALSE};
+    g_assert_cmpint(decide_needs_classification(fx.cfg, mailbox, &policy), ==, c->asked);
+    decide_fixture_close(&fx);
 }
 
 int main(int argc, char **argv)
@@ -182,6 +324,16 @@ int main(int argc, char **argv)
         g_free(path);
     }
 
+    for (size_t i = 0; i < G_N_ELEMENTS(decide_history_cases); i++) {
+        char *path = g_strdup_printf("/decide/history/%s", decide_history_cases[i].name);
+        g_test_add_data_func(path, &decide_history_cases[i], test_decide_history);
+        g_free(path);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(decide_classify_cases); i++) {
+        char *path = g_strdup_printf("/decide/classify/%s", decide_classify_cases[i].name);
+        g_test_add_data_func(path, &decide_classify_cases[i], test_decide_classify);
+        g_free(path);
+    }
     int result = g_test_run();
     g_mime_shutdown();
     return result;

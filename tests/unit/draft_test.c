@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "action.h"
 #include "draft.h"
 #include "queue.h"
 #include "store.h"
@@ -183,10 +184,11 @@ static gint64 reply_actions(const struct fixture *fx)
 static char *approve(struct fixture *fx, sqlite3 *db, gint64 id, const char *who, int status)
 {
     char *error = NULL;
-    int got = draft_approve(db, fx->cfg, id, who, &error);
+    int got = action_approve_draft(db, fx->cfg, id, who, &error);
 
     if (got != status)
-        g_error("draft_approve: %d, expected %d: %s", got, status, error != NULL ? error : "");
+        g_error("action_approve_draft: %d, expected %d: %s", got, status,
+                error != NULL ? error : "");
     return error;
 }
 
@@ -426,7 +428,7 @@ static void test_approve_tempfail_returns_to_pending(struct fixture *fx, gconstp
     char *error = NULL;
 
     use_sendmail(fx, 75, "mail queue full");
-    error = approve(fx, fx->db, id, "bob", DRAFT_TRY_LATER);
+    error = approve(fx, fx->db, id, "bob", ACTION_TRY_LATER);
     g_assert_true(testdata_contains(error, "exited with status 75: mail queue full"));
     g_free(error);
     error = NULL;
@@ -458,7 +460,7 @@ static void test_approve_without_sendmail_returns_to_pending(struct fixture *fx,
     char *path = g_build_filename(fx->dir, "sendmail", NULL);
     g_assert_cmpint(g_unlink(path), ==, 0);
     g_free(path);
-    error = approve(fx, fx->db, id, "bob", DRAFT_TRY_LATER);
+    error = approve(fx, fx->db, id, "bob", ACTION_TRY_LATER);
     g_assert_true(testdata_contains(error, "cannot run"));
     g_free(error);
     assert_draft_column(fx, id, "state", "pending");
@@ -532,7 +534,7 @@ static gpointer approve_thread(gpointer data)
     struct approval *a = data;
     sqlite3 *db = open_second(a->fx, BUSY_TIMEOUT_MS);
 
-    a->status = draft_approve(db, a->fx->cfg, a->id, "alice", &a->error);
+    a->status = action_approve_draft(db, a->fx->cfg, a->id, "alice", &a->error);
     db_close(db);
     return NULL;
 }

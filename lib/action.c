@@ -1,0 +1,270 @@
+/*
+ * action: record the intent, perform, record the outcome; see action.h.
+ */
+#include <string.h>
+
+#include <glib.h>
+
+#include "action.h"
+#include "compose.h"
+#include "db.h"
+#include "draft.h"
+#include "inject.h"
+#include "log.h"
+#include "store.h"
+#include "webhook.h"
+
+/* Times the outcome of a send is recorded again when the database is busy: the mail has gone,
+ * and a draft left in sending needs a person to find out what happened. */
+#define ACTION_RECORD_TRIES 3
+
+/* A mail that PLAN sends. */
+struct action_mail {
+    char *text;
+    const char *recipient;
+    const char *envelope_sender;
+    char *message_id;
+};
+
+static void action_mail_clear(struct action_mail *mail)
+{
+    g_free(mail->text);
+    g_free(mail->message_id);
+}
+
+static void action_defer(struct action_outcome *outcome, char *error)
+{
+    outcome->status = ACTION_DEFER;
+    outcome->error = error;
+}
+
+/* The escalation for PLAN; for a draft the reply is stored for approval first, and the person
+ * gets the proposal with the draft's number. -1 with the reason when the draft is not stored. */
+static int action_compose_escalation(sqlite3 *db, const struct config *cfg,
+                                     const struct action_message *m, const struct decide_plan *plan,
+                                     const struct compose_reply *reply, struct action_mail *mail,
+                                     char **error_r)
+{
+    char *draft = NULL, *why = NULL;
+    if (plan->action == STORE_ACTION_DRAFT) {
+        char *reply_id = NULL;
+        char *reply_text = compose_reply(reply, &reply_id);
+        gint64 draft_id = 0;
+        int status =
+            draft_add(db, m->id, m->envelope_from, reply_id, reply_text, &draft_id, error_r);
+        g_free(reply_text);
+        g_free(reply_id);
+        if (status != DB_OK)
+            return -1;
+        draft = compose_reply_text(reply);
+        why = g_strdup_printf("%s; draft %" G_GINT64_FORMAT " waits for approval: "
+                              "mailtriagectl draft approve %" G_GINT64_FORMAT,
+                              plan->reason, draft_id, draft_id);
+    }
+    struct compose_escalation escalation = {cfg,
+                                            m->mailbox,
+                                            m->msg,
+                                            m->id,
+                                            m->envelope_from,
+                                            m->classification,
+                                            why != NULL ? why : plan->reason,
+                                            draft};
+    mail->recipient = m->mailbox->escalate_to;
+    mail->envelope_sender = m->mailbox->address;
+    mail->text = compose_escalation(&escalation, &mail->message_id);
+    g_free(draft);
+    g_free(why);
+    return 0;
+}
+
+/* The mail PLAN sends: its text, recipient, envelope sender and Message-ID. */
+static int action_compose(sqlite3 *db, const struct config *cfg, const struct action_message *m,
+                          const struct decide_plan *plan, struct action_mail *mail, char **error_r)
+{
+    struct compose_reply reply = {cfg,    m->mailbox,       plan->intent,
+                                  m->msg, m->envelope_from, m->classification};
+    if (plan->action == STORE_ACTION_REPLY) {
+        mail->recipient = m->envelope_from;
+        mail->envelope_sender = ""; /* null envelope sender: a bounce of a reply cannot loop */
+        mail->text = compose_reply(&reply, &mail->message_id);
+        return 0;
+    }
+    return action_compose_escalation(db, cfg, m, plan, &reply, mail, error_r);
+}
+
+/* Record the intent, run sendmail, record the outcome. */
+static void action_send(sqlite3 *db, const struct config *cfg, const struct action_message *m,
+                        const struct decide_plan *plan, struct action_outcome *outcome)
+{
+    struct action_mail mail = {0};
+    char *error = NULL;
+    if (action_compose(db, cfg, m, plan, &mail, &error) < 0) {
+        action_defer(outcome, error);
+        return;
+    }
+    outcome->recipient = g_strdup(mail.recipient);
+    outcome->message_id = g_strdup(mail.message_id);
+    struct store_action action = {plan->action, plan->reason, mail.recipient, mail.envelope_sender,
+                                  mail.message_id};
+    gint64 action_id = 0;
+    if (store_action_add(db, m->id, &action, STORE_ACTION_PENDING, &action_id, &error) != DB_OK) {
+        action_defer(outcome, error);
+        action_mail_clear(&mail);
+        return;
+    }
+    int exit_status = -1;
+    char *failure = NULL;
+    gint64 started = g_get_monotonic_time();
+    enum inject_status sent =
+        inject_message(cfg->sendmail.path, cfg->sendmail.timeout, mail.envelope_sender,
+                       mail.recipient, mail.text, strlen(mail.text), &exit_status, &failure);
+    outcome->send_us = g_get_monotonic_time() - started;
+    enum store_action_state state = sent == INJECT_SENT ? STORE_ACTION_SENT : STORE_ACTION_FAILED;
+    if (store_action_finish(db, action_id, state, exit_status, failure, &error) != DB_OK) {
+        log_msg(LOG_LEVEL_ERROR, m->id, "cannot record the %s: %s",
+                store_action_kind_name(plan->action), error);
+        g_free(error);
+    }
+    outcome->sent = sent == INJECT_SENT;
+    if (sent != INJECT_SENT) {
+        outcome->status = sent == INJECT_TEMPFAIL ? ACTION_DEFER : ACTION_FAIL;
+        outcome->error = failure;
+    } else
+        g_free(failure);
+    action_mail_clear(&mail);
+}
+
+static void action_webhook(sqlite3 *db, const struct config *cfg, const struct action_message *m,
+                           const struct decide_plan *plan, struct action_outcome *outcome)
+{
+    const char *url = plan->intent->webhook_url;
+    struct store_action action = {STORE_ACTION_WEBHOOK, plan->reason, url, NULL, NULL};
+    struct webhook_record record = {m->id, m->mailbox->address, m->envelope_from, m->msg,
+                                    m->classification};
+    gint64 action_id = 0;
+    char *error = NULL;
+    if (store_action_add(db, m->id, &action, STORE_ACTION_PENDING, &action_id, &error) != DB_OK) {
+        action_defer(outcome, error);
+        return;
+    }
+    char *failure = NULL;
+    gint64 started = g_get_monotonic_time();
+    int posted = webhook_post(url, cfg->daemon.webhook_timeout, &record, &failure);
+    outcome->send_us = g_get_monotonic_time() - started;
+    if (store_action_finish(db, action_id, posted == 0 ? STORE_ACTION_SENT : STORE_ACTION_FAILED,
+                            -1, failure, &error) != DB_OK) {
+        log_msg(LOG_LEVEL_ERROR, m->id, "cannot record the webhook: %s", error);
+        g_free(error);
+    }
+    outcome->sent = posted == 0;
+    if (posted != 0)
+        action_defer(outcome, failure);
+}
+
+void action_perform(sqlite3 *db, const struct config *cfg, const struct action_message *message,
+                    const struct decide_plan *plan, const struct context *context,
+                    struct action_outcome *outcome_r)
+{
+    *outcome_r = (struct action_outcome){.status = ACTION_DONE, .send_us = -1};
+    char *error = NULL;
+    if (plan->action == STORE_ACTION_NONE) {
+        struct store_action action = {STORE_ACTION_NONE, plan->reason, NULL, NULL, NULL};
+        if (store_action_add(db, message->id, &action, STORE_ACTION_SKIPPED, NULL, &error) != DB_OK)
+            action_defer(outcome_r, error);
+        return;
+    }
+    /* An earlier attempt that sent this mail but could not finish must not send it twice. */
+    if (context_was_sent(context, plan->action)) {
+        outcome_r->earlier = g_strdup_printf("the %s went out in an earlier attempt; not sent "
+                                             "again",
+                                             store_action_kind_name(plan->action));
+        return;
+    }
+    if (plan->action == STORE_ACTION_WEBHOOK)
+        action_webhook(db, cfg, message, plan, outcome_r);
+    else
+        action_send(db, cfg, message, plan, outcome_r);
+}
+
+void action_outcome_clear(struct action_outcome *outcome)
+{
+    g_clear_pointer(&outcome->error, g_free);
+    g_clear_pointer(&outcome->recipient, g_free);
+    g_clear_pointer(&outcome->message_id, g_free);
+    g_clear_pointer(&outcome->earlier, g_free);
+}
+
+/* What became of the approval of DRAFT, naming its RECIPIENT so (the event has the address, the
+ * log line the address as log_addr() shows it). */
+static char *action_draft_outcome_text(const struct draft *draft, enum inject_status inject,
+                                       const char *who, const char *error, const char *recipient)
+{
+    if (inject == INJECT_SENT)
+        return g_strdup_printf("draft %" G_GINT64_FORMAT " approved by %s: reply sent to <%s>",
+                               draft->id, who, recipient);
+    return g_strdup_printf("draft %" G_GINT64_FORMAT " approved by %s: %s: %s", draft->id, who,
+                           inject == INJECT_TEMPFAIL ? "sendmail said try later, pending again"
+                                                     : "sendmail failed",
+                           error);
+}
+
+/* Record the outcome of sending DRAFT, offering it to a busy database a few times. */
+static int action_record_draft(sqlite3 *db, const struct draft *draft, enum inject_status inject,
+                               int exit_status, const char *sendmail_error, const char *who,
+                               char **error_r)
+{
+    static const enum draft_state next[] = {[INJECT_SENT] = DRAFT_SENT,
+                                            [INJECT_TEMPFAIL] = DRAFT_PENDING,
+                                            [INJECT_FAILED] = DRAFT_FAILED};
+    char *event = action_draft_outcome_text(draft, inject, who, sendmail_error, draft->recipient);
+    struct draft_outcome outcome = {next[inject], exit_status, sendmail_error, who, event};
+    int status = DB_BUSY;
+    for (int i = 0; i < ACTION_RECORD_TRIES && status == DB_BUSY; i++) {
+        g_clear_pointer(error_r, g_free);
+        status = draft_finish_sending(db, draft, &outcome, error_r);
+    }
+    g_free(event);
+    return status;
+}
+
+int action_approve_draft(sqlite3 *db, const struct config *cfg, gint64 id, const char *who,
+                         char **error_r)
+{
+    struct draft *draft = NULL;
+    int status = draft_begin_sending(db, id, &draft, error_r);
+    if (status != DB_OK)
+        return status;
+    who = who != NULL ? who : "(unknown)";
+    /* An automatic reply: the null envelope sender, so that no bounce or vacation answers it. */
+    char *sendmail_error = NULL, *record_error = NULL;
+    int exit_status = -1;
+    enum inject_status inject =
+        inject_message(cfg->sendmail.path, cfg->sendmail.timeout, "", draft->recipient, draft->text,
+                       strlen(draft->text), &exit_status, &sendmail_error);
+    status =
+        action_record_draft(db, draft, inject, exit_status, sendmail_error, who, &record_error);
+    /* The audit line goes out whatever the database said: mail.log keeps who sent what. */
+    char buf[LOG_ADDR_MAX];
+    char *audit = action_draft_outcome_text(draft, inject, who, sendmail_error,
+                                            log_addr(draft->recipient, buf));
+    log_audit(draft->message, "%s%s%s", audit, status != DB_OK ? "; recording that failed: " : "",
+              status != DB_OK ? record_error : "");
+    g_free(audit);
+    if (status != DB_OK) {
+        *error_r = g_strdup_printf(
+            "draft %" G_GINT64_FORMAT " %s, but recording that failed (%s): it stays in state "
+            "sending and is never sent again",
+            id, inject == INJECT_SENT ? "was sent" : "was not sent", record_error);
+        status = DB_ERROR;
+    } else if (inject == INJECT_TEMPFAIL) {
+        *error_r = g_strdup_printf("draft %" G_GINT64_FORMAT ": %s", id, sendmail_error);
+        status = ACTION_TRY_LATER;
+    } else if (inject == INJECT_FAILED) {
+        *error_r = g_strdup_printf("draft %" G_GINT64_FORMAT " failed: %s", id, sendmail_error);
+        status = DB_ERROR;
+    }
+    g_free(record_error);
+    g_free(sendmail_error);
+    draft_free(draft);
+    return status;
+}
