@@ -14,8 +14,8 @@
 
 #include <glib.h>
 
+#include "classification.h"
 #include "config.h"
-#include "llm.h"
 #include "policy.h"
 #include "store.h"
 

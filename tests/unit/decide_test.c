@@ -12,9 +12,9 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "classification.h"
 #include "config.h"
 #include "decide.h"
-#include "llm.h"
 #include "policy.h"
 #include "store.h"
 #include "testdata.h"
