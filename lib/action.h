@@ -17,10 +17,10 @@
 #include <glib.h>
 #include <sqlite3.h>
 
+#include "classification.h"
 #include "config.h"
 #include "context.h"
 #include "decide.h"
-#include "llm.h"
 #include "mime.h"
 
 /* The message an action is for. */

@@ -17,8 +17,8 @@
 
 #include <glib.h>
 
+#include "classification.h"
 #include "config.h"
-#include "llm.h"
 #include "mime.h"
 
 struct compose_reply {

@@ -15,7 +15,7 @@
 #include <glib.h>
 #include <sqlite3.h>
 
-#include "llm.h"
+#include "classification.h"
 #include "config.h"
 #include "store.h"
 

@@ -17,9 +17,9 @@
 
 #include <glib.h>
 
+#include "classification.h"
 #include "config.h"
 #include "context.h"
-#include "llm.h"
 #include "policy.h"
 #include "store.h"
 

@@ -1,5 +1,5 @@
 /*
- * llm: provider dispatch, the process-wide concurrency limit, shared helpers; see llm.h.
+ * llm: the provider table, dispatch by name, the process-wide concurrency limit; see llm.h.
  */
 #include <string.h>
 
@@ -7,10 +7,22 @@
 #include <glib.h>
 
 #include "llm.h"
+#include "llm_builtin.h"
 #include "llm_openai.h"
 
+static const struct llm_provider *const llm_providers[] = {&llm_openai_provider,
+                                                           &llm_builtin_provider};
+
+/* The [llm] provider key's choices as config.c reads them: the value it stores is the index
+ * of the choice, and the choice is the name the table is searched for. */
+#define LLM_KEY_CHOICES(key, type, def, min, max, choices, doc) {#key, choices},
+static const struct {
+    const char *key;
+    const char *choices;
+} llm_config_keys[] = {CONFIG_LLM_KEYS(LLM_KEY_CHOICES)};
+
 struct llm_client {
-    CURL *curl;
+    void *state[G_N_ELEMENTS(llm_providers)];
     const volatile gint *stop;
 };
 
@@ -57,9 +69,9 @@ static void llm_limit_release(void)
 struct llm_client *llm_client_new(const volatile gint *stop)
 {
     struct llm_client *client = g_new0(struct llm_client, 1);
-    client->curl = curl_easy_init();
-    if (client->curl == NULL)
-        g_error("curl_easy_init failed"); /* out of memory: abort like g_malloc */
+    for (size_t i = 0; i < G_N_ELEMENTS(llm_providers); i++)
+        if (llm_providers[i]->state_new != NULL)
+            client->state[i] = llm_providers[i]->state_new();
     client->stop = stop;
     return client;
 }
@@ -68,43 +80,63 @@ void llm_client_free(struct llm_client *client)
 {
     if (client == NULL)
         return;
-    curl_easy_cleanup(client->curl);
+    for (size_t i = 0; i < G_N_ELEMENTS(llm_providers); i++)
+        if (llm_providers[i]->state_free != NULL)
+            llm_providers[i]->state_free(client->state[i]);
     g_free(client);
+}
+
+/* The row of the provider called NAME, or -1. */
+static int llm_provider_row(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(llm_providers); i++)
+        if (strcmp(llm_providers[i]->name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int llm_provider_find(const char *name, const struct llm_provider **provider_r, char **error_r)
+{
+    int row = llm_provider_row(name);
+    if (row < 0) {
+        *error_r = g_strdup_printf("no LLM provider is called \"%.64s\"", name);
+        return -1;
+    }
+    *provider_r = llm_providers[row];
+    return 0;
+}
+
+/* The row of CFG's [llm] provider, or -1 with the reason (config.c admits only known names). */
+static int llm_provider_configured(const struct config *cfg, char **error_r)
+{
+    const char *choices = "";
+    for (size_t i = 0; i < G_N_ELEMENTS(llm_config_keys); i++)
+        if (strcmp(llm_config_keys[i].key, "provider") == 0)
+            choices = llm_config_keys[i].choices;
+    char **names = g_strsplit(choices, "|", -1);
+    int row = -1;
+    if (cfg->llm.provider >= 0 && (guint)cfg->llm.provider < g_strv_length(names))
+        row = llm_provider_row(names[cfg->llm.provider]);
+    if (row < 0)
+        *error_r = g_strdup_printf("[llm] provider: choice %d of %s has no row", cfg->llm.provider,
+                                   choices);
+    g_strfreev(names);
+    return row;
 }
 
 int llm_classify(struct llm_client *client, const struct llm_request *request,
                  struct classification **result_r, struct llm_failure *failure_r)
 {
-    if (request->cfg->llm.provider == CONFIG_PROVIDER_BUILTIN) {
-        *result_r = llm_builtin_classify(request);
-        return LLM_ANSWERED;
-    }
-    llm_limit_acquire();
-    int status = llm_openai_classify(client->curl, client->stop, request, result_r, failure_r);
-    llm_limit_release();
+    int row = llm_provider_configured(request->cfg, &failure_r->reason);
+    if (row < 0)
+        return LLM_FAILED;
+    const struct llm_provider *provider = llm_providers[row];
+    if (provider->remote)
+        llm_limit_acquire();
+    int status = provider->classify(client->state[row], client->stop, request, result_r, failure_r);
+    if (provider->remote)
+        llm_limit_release();
     return status;
-}
-
-gboolean llm_intent_allowed(const struct config_mailbox *mailbox, const char *intent)
-{
-    for (char **name = mailbox->intents; *name != NULL; name++)
-        if (strcmp(*name, intent) == 0)
-            return TRUE;
-    return FALSE;
-}
-
-void classification_free(struct classification *classification)
-{
-    if (classification == NULL)
-        return;
-    g_free(classification->provider);
-    g_free(classification->model);
-    g_free(classification->intent);
-    g_free(classification->summary);
-    g_free(classification->reply);
-    g_free(classification->error);
-    g_free(classification->raw_answer);
-    g_free(classification);
 }
 
 void llm_failure_clear(struct llm_failure *failure)

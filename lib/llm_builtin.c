@@ -1,13 +1,11 @@
 /*
- * llm_builtin: the keyword classifier (see llm.h). The first intent of the mailbox's list with a
- * keyword found as a whole word in the subject or the text wins; otherwise `unknown`. It writes
- * no reply text: the intent's template carries the answer.
+ * llm_builtin: the keyword classifier; see llm_builtin.h.
  */
 #include <string.h>
 
 #include <glib.h>
 
-#include "llm.h"
+#include "llm_builtin.h"
 
 /* Confidence reported for a keyword match: a rule, not a measurement. */
 #define LLM_BUILTIN_CONFIDENCE 0.6
@@ -79,3 +77,18 @@ struct classification *llm_builtin_classify(const struct llm_request *request)
     result->latency_ms = (g_get_monotonic_time() - started) / 1000;
     return result;
 }
+
+static int llm_builtin_provider_classify(void *state, const volatile gint *stop,
+                                         const struct llm_request *request,
+                                         struct classification **result_r,
+                                         struct llm_failure *failure_r)
+{
+    *result_r = llm_builtin_classify(request);
+    return LLM_ANSWERED;
+}
+
+const struct llm_provider llm_builtin_provider = {
+    .name = "builtin",
+    .remote = FALSE,
+    .classify = llm_builtin_provider_classify,
+};

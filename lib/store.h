@@ -13,7 +13,7 @@
 #include <glib.h>
 #include <sqlite3.h>
 
-#include "llm.h"
+#include "classification.h"
 
 enum store_action_kind {
     STORE_ACTION_REPLY,

@@ -11,7 +11,7 @@
 
 #include <glib.h>
 
-#include "llm.h"
+#include "classification.h"
 #include "mime.h"
 
 struct webhook_record {

@@ -16,9 +16,9 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "classification.h"
 #include "compose.h"
 #include "config.h"
-#include "llm.h"
 #include "mime.h"
 #include "policy.h"
 #include "testdata.h"

@@ -16,10 +16,10 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "classification.h"
 #include "config.h"
 #include "context.h"
 #include "decide.h"
-#include "llm.h"
 #include "policy.h"
 #include "store.h"
 #include "testdata.h"

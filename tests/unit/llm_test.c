@@ -1,11 +1,13 @@
 /*
- * llm_test: the specification of the classifiers' pure parts (lib/llm.h, lib/llm_openai.h).
+ * llm_test: the specification of the classifiers' pure parts and of the provider table
+ * (lib/llm.h, lib/llm_openai.h, lib/llm_answer.h through the OpenAI response).
  *
  * - llm_openai_request_body(): the request of REFERENCE.md section 3, read back with json-c.
  * - llm_openai_parse_response(): one row of response_cases per kind of answer a server gives
  *   (a chat.completion body built here with json-c), with the classification it must yield.
  * - llm_builtin_classify(): one row of builtin_cases per keyword rule.
- * No network: llm_classify() and its HTTP side are exercised by the end-to-end tests.
+ * - llm_provider_find() and llm_classify()'s choice of row by [llm] provider.
+ * No network: the HTTP side of llm_classify() is exercised by the end-to-end tests.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -65,10 +67,10 @@ struct llm_fixture {
     struct llm_request request;
 };
 
-static void llm_fixture_init(struct llm_fixture *f, const char *mailbox, const char *subject,
-                             const char *body)
+static void llm_fixture_init_ini(struct llm_fixture *f, const char *ini, const char *mailbox,
+                                 const char *subject, const char *body)
 {
-    f->cfg = testdata_config(llm_ini);
+    f->cfg = testdata_config(ini);
     char *eml = g_strdup_printf(llm_eml_format, subject, body);
     f->msg = testdata_message(eml);
     g_free(eml);
@@ -76,6 +78,12 @@ static void llm_fixture_init(struct llm_fixture *f, const char *mailbox, const c
     f->request.mailbox = config_mailbox_find(f->cfg, mailbox);
     f->request.msg = f->msg;
     g_assert_nonnull(f->request.mailbox);
+}
+
+static void llm_fixture_init(struct llm_fixture *f, const char *mailbox, const char *subject,
+                             const char *body)
+{
+    llm_fixture_init_ini(f, llm_ini, mailbox, subject, body);
 }
 
 static void llm_fixture_clear(struct llm_fixture *f)
@@ -594,10 +602,85 @@ static void test_builtin_case(gconstpointer data)
     struct classification *result = llm_builtin_classify(&f.request);
     g_assert_cmpstr(result->provider, ==, "builtin");
     g_assert_cmpstr(result->intent, ==, c->intent);
-    g_assert_true(llm_intent_allowed(f.request.mailbox, result->intent));
+    g_assert_true(classification_intent_allowed(f.request.mailbox, result->intent));
     g_assert_nonnull(result->summary);
     g_assert_cmpstr(result->reply, ==, "");
     classification_free(result);
+    llm_fixture_clear(&f);
+}
+
+/* ---- the provider table ---- */
+
+static void test_provider_unknown_name_is_refused(void)
+{
+    static const char *const names[] = {"", "OpenAI", "open", "openai ", "keywords"};
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        const struct llm_provider *provider = NULL;
+        char *error = NULL;
+        g_assert_cmpint(llm_provider_find(names[i], &provider, &error), ==, -1);
+        g_assert_null(provider);
+        g_assert_nonnull(error);
+        g_free(error);
+    }
+}
+
+static void test_provider_openai_and_builtin_are_found(void)
+{
+    const struct llm_provider *openai = NULL;
+    const struct llm_provider *builtin = NULL;
+    char *error = NULL;
+    g_assert_cmpint(llm_provider_find("openai", &openai, &error), ==, 0);
+    g_assert_cmpint(llm_provider_find("builtin", &builtin, &error), ==, 0);
+    g_assert_null(error);
+    g_assert_true(openai == &llm_openai_provider);
+    g_assert_cmpstr(openai->name, ==, "openai");
+    g_assert_true(openai->remote);
+    g_assert_true(builtin == &llm_builtin_provider);
+    g_assert_cmpstr(builtin->name, ==, "builtin");
+    g_assert_false(builtin->remote);
+}
+
+static void test_configured_builtin_classifies_with_keywords(void)
+{
+    char **halves = g_strsplit(llm_ini, "provider = openai\n", 2);
+    char *ini = g_strjoinv("provider = builtin\n", halves);
+    g_strfreev(halves);
+    struct llm_fixture f;
+    llm_fixture_init_ini(&f, ini, "sales@example.org", "Question", "What is the plan?");
+    g_assert_cmpint(f.cfg->llm.provider, ==, CONFIG_PROVIDER_BUILTIN);
+    struct llm_client *client = llm_client_new(NULL);
+    struct classification *result = NULL;
+    struct llm_failure failure = {NULL, 0};
+
+    g_assert_cmpint(llm_classify(client, &f.request, &result, &failure), ==, LLM_ANSWERED);
+    g_assert_null(failure.reason);
+    g_assert_nonnull(result);
+    if (result != NULL) {
+        g_assert_cmpstr(result->provider, ==, "builtin");
+        g_assert_cmpstr(result->intent, ==, "send_info");
+    }
+    classification_free(result);
+    llm_client_free(client);
+    llm_fixture_clear(&f);
+    g_free(ini);
+}
+
+/* A client being stopped makes the openai row give up at once, without an answer. */
+static void test_configured_openai_goes_through_the_openai_row(void)
+{
+    struct llm_fixture f;
+    llm_fixture_init(&f, "sales@example.org", "Question", "What is the plan?");
+    g_assert_cmpint(f.cfg->llm.provider, ==, CONFIG_PROVIDER_OPENAI);
+    volatile gint stop = 1;
+    struct llm_client *client = llm_client_new(&stop);
+    struct classification *result = NULL;
+    struct llm_failure failure = {NULL, 0};
+
+    g_assert_cmpint(llm_classify(client, &f.request, &result, &failure), ==, LLM_FAILED);
+    g_assert_null(result);
+    g_assert_nonnull(failure.reason);
+    llm_failure_clear(&failure);
+    llm_client_free(client);
     llm_fixture_clear(&f);
 }
 
@@ -606,6 +689,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_set_nonfatal_assertions();
     g_mime_init();
+    llm_global_init();
 
     g_test_add_func("/llm/request_has_model_temperature_max_tokens",
                     test_request_has_model_temperature_max_tokens);
@@ -636,7 +720,16 @@ int main(int argc, char **argv)
         g_free(path);
     }
 
+    g_test_add_func("/llm/provider/unknown_name_is_refused", test_provider_unknown_name_is_refused);
+    g_test_add_func("/llm/provider/openai_and_builtin_are_found",
+                    test_provider_openai_and_builtin_are_found);
+    g_test_add_func("/llm/provider/configured_builtin_classifies_with_keywords",
+                    test_configured_builtin_classifies_with_keywords);
+    g_test_add_func("/llm/provider/configured_openai_goes_through_the_openai_row",
+                    test_configured_openai_goes_through_the_openai_row);
+
     int result = g_test_run();
+    llm_global_cleanup();
     g_mime_shutdown();
     return result;
 }

@@ -13,8 +13,8 @@
 #include <json-c/json.h>
 #include <sqlite3.h>
 
+#include "classification.h"
 #include "db.h"
-#include "llm.h"
 #include "queue.h"
 #include "report.h"
 #include "store.h"

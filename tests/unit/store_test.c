@@ -9,8 +9,8 @@
 #include <glib.h>
 #include <sqlite3.h>
 
+#include "classification.h"
 #include "db.h"
-#include "llm.h"
 #include "queue.h"
 #include "store.h"
 #include "testutil.h"

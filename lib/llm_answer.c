@@ -1,0 +1,151 @@
+/*
+ * llm_answer: a model's text answer checked into a classification; see llm_answer.h.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "llm_answer.h"
+#include "text.h"
+
+#define LLM_ANSWER_MAX_SUMMARY 1000
+#define LLM_ANSWER_MAX_REPLY 8000
+
+/* The string member KEY of OBJECT, or NULL when it is missing or not a string. */
+static const char *llm_answer_string(json_object *object, const char *key)
+{
+    json_object *value = NULL;
+    if (!json_object_object_get_ex(object, key, &value) ||
+        !json_object_is_type(value, json_type_string))
+        return NULL;
+    return json_object_get_string(value);
+}
+
+/* The JSON object inside a model's text: without <think> blocks and code fences. */
+static char *llm_answer_extract_object(const char *content)
+{
+    const char *start = content;
+    const char *think_end = g_strrstr(content, "</think>");
+    if (think_end != NULL)
+        start = think_end + strlen("</think>");
+    const char *open = strchr(start, '{');
+    const char *close = strrchr(start, '}');
+    if (open == NULL || close == NULL || close < open)
+        return NULL;
+    return g_strndup(open, (gsize)(close - open + 1));
+}
+
+struct classification *llm_answer_unknown(const struct llm_request *request, const char *provider,
+                                          char *reason)
+{
+    struct classification *result = g_new0(struct classification, 1);
+    result->provider = g_strdup(provider);
+    result->model = g_strdup(request->cfg->llm.model);
+    result->intent = g_strdup("unknown");
+    result->valid = FALSE;
+    result->error = reason;
+    result->summary = g_strdup("");
+    result->reply = g_strdup("");
+    return result;
+}
+
+/* The answer's confidence as a number, also from a string that holds one (small models quote
+ * numbers); NAN, with what was wrong in *PROBLEM_R, when it is missing or not numeric. */
+static double llm_answer_confidence(json_object *answer, const char **problem_r)
+{
+    json_object *confidence = NULL;
+    *problem_r = "missing";
+    if (!json_object_object_get_ex(answer, "confidence", &confidence) || confidence == NULL)
+        return NAN;
+    *problem_r = "not a number";
+    if (json_object_is_type(confidence, json_type_double) ||
+        json_object_is_type(confidence, json_type_int))
+        return json_object_get_double(confidence);
+    if (!json_object_is_type(confidence, json_type_string))
+        return NAN;
+    const char *text = json_object_get_string(confidence);
+    char *end = NULL;
+    double value = g_ascii_strtod(text, &end);
+    while (end != NULL && g_ascii_isspace(*end))
+        end++;
+    return end != text && end != NULL && *end == '\0' ? value : NAN;
+}
+
+/* The string KEY of ANSWER cut to MAX characters, or "" with a note when it is missing. */
+static char *llm_answer_text_or_note(json_object *answer, const char *key, size_t max,
+                                     GPtrArray *notes)
+{
+    const char *value = llm_answer_string(answer, key);
+    if (value == NULL) {
+        g_ptr_array_add(notes, g_strdup_printf("%s missing", key));
+        return g_strdup("");
+    }
+    return text_cut(value, max);
+}
+
+/* Why the answer's intent and confidence cannot stand, or NULL when they can. */
+static char *llm_answer_rejection(const struct llm_request *request, const char *name,
+                                  double confidence)
+{
+    const double min_confidence = request->cfg->llm.min_confidence;
+    if (name == NULL)
+        return g_strdup("the answer has no intent");
+    if (!classification_intent_allowed(request->mailbox, name))
+        return g_strdup_printf("the answer's intent \"%.64s\" is not in the mailbox's list", name);
+    if (!isfinite(confidence) || confidence < 0 || confidence > 1)
+        return g_strdup("the answer's confidence is not a number from 0 to 1");
+    if (confidence < min_confidence)
+        return g_strdup_printf("confidence %.2f is below min_confidence %.2f (intent %s)",
+                               confidence, min_confidence, name);
+    return NULL;
+}
+
+/* Only the intent must be there: local servers sometimes drop other required keys
+ * (REFERENCE.md 6), and each default taken is noted in the classification's error so that
+ * `mailtriagectl show` has it. */
+struct classification *llm_answer_parse(const struct llm_request *request, const char *provider,
+                                        const char *content)
+{
+    char *object_text = llm_answer_extract_object(content);
+    json_object *answer = object_text != NULL ? json_tokener_parse(object_text) : NULL;
+    g_free(object_text);
+    if (answer == NULL || !json_object_is_type(answer, json_type_object)) {
+        json_object_put(answer);
+        return llm_answer_unknown(request, provider, g_strdup("the answer is not a JSON object"));
+    }
+    const double min_confidence = request->cfg->llm.min_confidence;
+    const char *name = llm_answer_string(answer, "intent");
+    const char *problem = NULL;
+    double given = llm_answer_confidence(answer, &problem);
+    double confidence = isnan(given) ? min_confidence : given;
+    GPtrArray *notes = g_ptr_array_new_with_free_func(g_free);
+    if (isnan(given))
+        g_ptr_array_add(notes, g_strdup_printf("confidence %s, taken as min_confidence %.2f",
+                                               problem, min_confidence));
+
+    char *reason = llm_answer_rejection(request, name, confidence);
+    char *summary = llm_answer_text_or_note(answer, "summary", LLM_ANSWER_MAX_SUMMARY, notes);
+    struct classification *result;
+    if (reason != NULL)
+        result = llm_answer_unknown(request, provider, reason);
+    else {
+        result = g_new0(struct classification, 1);
+        result->provider = g_strdup(provider);
+        result->model = g_strdup(request->cfg->llm.model);
+        result->intent = g_strdup(name);
+        result->valid = TRUE;
+        result->reply = llm_answer_text_or_note(answer, "reply", LLM_ANSWER_MAX_REPLY, notes);
+        if (notes->len > 0) {
+            g_ptr_array_add(notes, NULL);
+            result->error = g_strjoinv("; ", (char **)notes->pdata);
+        }
+    }
+    g_free(result->summary);
+    result->summary = summary;
+    result->confidence = reason == NULL ? confidence : isfinite(given) ? given : 0;
+    g_ptr_array_unref(notes);
+    json_object_put(answer);
+    return result;
+}

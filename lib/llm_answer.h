@@ -1,0 +1,25 @@
+/*
+ * llm_answer: a model's text answer turned into a classification, for any provider.
+ *
+ * llm_answer_parse() takes the JSON object in CONTENT (after any <think>...</think> block,
+ * inside any code fence or words around it). Only the intent must be there, and in the
+ * mailbox's list; a missing or non-numeric confidence counts as min_confidence, a missing
+ * summary or reply as empty, each noted in `error` of a result that stays valid. Anything
+ * else unusable (no object or intent, a confidence outside 0..1 or below min_confidence) is
+ * `unknown`, valid = FALSE, with the reason. It never fails and reads only its arguments, so
+ * that a fuzz target can drive it. llm_answer_unknown() is that result for a reason of the
+ * provider's own (a refusal, a truncation).
+ */
+#ifndef MAILTRIAGE_LLM_ANSWER_H
+#define MAILTRIAGE_LLM_ANSWER_H
+
+#include "classification.h"
+#include "llm_provider.h"
+
+struct classification *llm_answer_parse(const struct llm_request *request, const char *provider,
+                                        const char *content);
+/* Takes REASON. */
+struct classification *llm_answer_unknown(const struct llm_request *request, const char *provider,
+                                          char *reason);
+
+#endif
