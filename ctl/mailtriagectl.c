@@ -45,6 +45,7 @@
 #include <gmime/gmime.h>
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "command.h"
 #include "config.h"
 #include "config_check.h"
@@ -56,6 +57,7 @@
 #include "program.h"
 #include "queue.h"
 #include "report.h"
+#include "text.h"
 
 #define EX_FAILED 1
 #define EX_USAGE COMMAND_EX_USAGE
@@ -113,19 +115,13 @@ static const char *ctl_json_text(json_object *object, const char *key)
 
 static char *ctl_time(gint64 seconds)
 {
-    GDateTime *time = g_date_time_new_from_unix_local(seconds);
-    char *text = g_date_time_format(time, "%Y-%m-%d %H:%M:%S");
-    g_date_time_unref(time);
-    return text;
+    return clock_format_local(seconds, "%Y-%m-%d %H:%M:%S");
 }
 
 /* TEXT cut to WIDTH characters for a table cell. */
 static char *ctl_cell(const char *text, glong width)
 {
-    char *valid = g_utf8_make_valid(text != NULL ? text : "-", -1);
-    for (char *p = valid; *p != '\0'; p++)
-        if ((unsigned char)*p < ' ')
-            *p = ' ';
+    char *valid = text_make_valid_line(text != NULL ? text : "-", -1);
     if (g_utf8_strlen(valid, -1) <= width)
         return valid;
     char *cut = g_utf8_substring(valid, 0, width - 1);
@@ -354,22 +350,12 @@ static json_object *ctl_draft_json(const struct draft *draft)
  * written by a model from a stranger's mail may carry escape sequences). */
 static void ctl_print_clean(const char *text)
 {
-    char *valid = g_utf8_make_valid(text, -1);
-    GString *out = g_string_sized_new(strlen(valid) + 1);
-    for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
-        gunichar c = g_utf8_get_char(p);
-        if (c == '\r' && p[1] == '\n')
-            continue;
-        if (c != '\n' && c != '\t' && g_unichar_iscntrl(c))
-            g_string_append_c(out, '?');
-        else
-            g_string_append_unichar(out, c);
-    }
-    if (out->len == 0 || out->str[out->len - 1] != '\n')
-        g_string_append_c(out, '\n');
-    fputs(out->str, stdout);
-    g_string_free(out, TRUE);
-    g_free(valid);
+    char *clean = text_clean_for_terminal(text);
+    size_t len = strlen(clean);
+    fputs(clean, stdout);
+    if (len == 0 || clean[len - 1] != '\n')
+        putchar('\n');
+    g_free(clean);
 }
 
 static void ctl_find_text_plain(GMimeObject *parent, GMimeObject *part, gpointer data)

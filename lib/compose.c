@@ -6,22 +6,15 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "addr.h"
+#include "clock.h"
 #include "compose.h"
-#include "policy.h"
+#include "markers.h"
 #include "template.h"
+#include "text.h"
 
 #define COMPOSE_MAX_REFERENCES 10
 #define COMPOSE_MAX_SUBJECT 200
-
-/* TEXT on one line: control characters (CR and LF included) become spaces. */
-static char *compose_one_line(const char *text)
-{
-    char *line = g_utf8_make_valid(text != NULL ? text : "", -1);
-    for (char *p = line; *p != '\0'; p++)
-        if ((unsigned char)*p < ' ' || *p == 0x7f)
-            *p = ' ';
-    return g_strstrip(line);
-}
 
 /* A msg-id we may repeat in our headers: printable ASCII, no space or angle bracket, one @. */
 static gboolean compose_msgid_is_safe(const char *id)
@@ -34,17 +27,6 @@ static gboolean compose_msgid_is_safe(const char *id)
     return TRUE;
 }
 
-static char *compose_new_message_id(const struct config *cfg)
-{
-    GDateTime *now = g_date_time_new_now_utc();
-    char *stamp = g_date_time_format(now, "%Y%m%d%H%M%S");
-    char *id = g_strdup_printf("%s.%08x%08x.mailtriage@%s", stamp, g_random_int(), g_random_int(),
-                               cfg->hostname);
-    g_free(stamp);
-    g_date_time_unref(now);
-    return id;
-}
-
 /* Headers common to everything we send. */
 static GMimeMessage *compose_new_message(const struct config *cfg,
                                          const struct config_mailbox *mailbox,
@@ -53,19 +35,19 @@ static GMimeMessage *compose_new_message(const struct config *cfg,
     GMimeMessage *message = g_mime_message_new(TRUE);
     g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_FROM,
                                *mailbox->name != '\0' ? mailbox->name : NULL, mailbox->address);
-    GDateTime *now = g_date_time_new_now_local();
+    GDateTime *now = clock_now_local();
     g_mime_message_set_date(message, now);
     g_date_time_unref(now);
-    *message_id_r = compose_new_message_id(cfg);
+    *message_id_r = markers_new_message_id(cfg->hostname);
     g_mime_message_set_message_id(message, *message_id_r);
     g_mime_object_set_header(GMIME_OBJECT(message), "Auto-Submitted", auto_submitted, NULL);
-    g_mime_object_set_header(GMIME_OBJECT(message), POLICY_LOOP_HEADER, cfg->hostname, NULL);
+    g_mime_object_set_header(GMIME_OBJECT(message), MARKERS_LOOP_HEADER, cfg->hostname, NULL);
     return message;
 }
 
 static void compose_set_subject(GMimeMessage *message, const char *prefix, const char *subject)
 {
-    char *line = compose_one_line(subject);
+    char *line = text_clean_header(subject);
     if (g_utf8_strlen(line, -1) > COMPOSE_MAX_SUBJECT) {
         char *cut = g_utf8_substring(line, 0, COMPOSE_MAX_SUBJECT);
         g_free(line);
@@ -121,23 +103,6 @@ static GMimeTextPart *compose_utf8_part(const char *subtype, const char *text)
     return part;
 }
 
-/* TEXT as plain lines: valid UTF-8, every line ended by LF (CRLF and CR become LF), control
- * characters other than tab and LF removed. The model's reply and the configured signature
- * and disclaimer go through this before they reach a template. */
-static char *compose_plain_lines(const char *text)
-{
-    char *valid = g_utf8_make_valid(text != NULL ? text : "", -1);
-    GString *out = g_string_sized_new(strlen(valid));
-    for (const char *p = valid; *p != '\0'; p++) {
-        if (*p == '\r' && p[1] != '\n')
-            g_string_append_c(out, '\n');
-        else if (*p == '\n' || *p == '\t' || ((unsigned char)*p >= ' ' && *p != 0x7f))
-            g_string_append_c(out, *p);
-    }
-    g_free(valid);
-    return g_string_free(out, FALSE);
-}
-
 /* The rendered text with blank lines tidied where a value was empty: lines of spaces become
  * empty, runs of blank lines become one, none are left at either end, and the text ends with
  * one newline; a template's CRLF becomes LF. Spaces at the end of other lines stay ("-- " is
@@ -176,15 +141,13 @@ static void compose_reply_values_init(struct compose_reply_values *v,
                                       const struct compose_reply *in)
 {
     const struct mime_message *original = in->original;
-    GDateTime *now = g_date_time_new_now_local();
-    v->date = g_date_time_format(now, "%Y-%m-%d");
-    g_date_time_unref(now);
-    v->sender_name = compose_one_line(original->from_name);
-    v->subject = compose_one_line(original->subject);
-    v->summary = compose_one_line(in->classification->summary);
-    v->reply = compose_plain_lines(in->classification->reply);
-    v->signature = compose_plain_lines(in->mailbox->signature);
-    v->disclaimer = compose_plain_lines(in->mailbox->disclaimer);
+    v->date = clock_format_local(clock_now(), "%Y-%m-%d");
+    v->sender_name = text_clean_header(original->from_name);
+    v->subject = text_clean_header(original->subject);
+    v->summary = text_clean_header(in->classification->summary);
+    v->reply = text_clean_lines(in->classification->reply);
+    v->signature = text_clean_lines(in->mailbox->signature);
+    v->disclaimer = text_clean_lines(in->mailbox->disclaimer);
     v->values = (struct template_values){
         .reply = v->reply,
         .sender_name = v->sender_name,
@@ -288,9 +251,9 @@ static char *compose_escalation_text(const struct compose_escalation *in)
     GString *text =
         g_string_new(in->draft != NULL ? "mailtriage proposes a reply for your approval.\n\n"
                                        : "mailtriage hands this message to you.\n\n");
-    char *from = compose_one_line(original->from_addr != NULL ? original->from_addr : "(none)");
-    char *name = compose_one_line(original->from_name);
-    char *subject = compose_one_line(original->subject);
+    char *from = text_clean_header(original->from_addr != NULL ? original->from_addr : "(none)");
+    char *name = text_clean_header(original->from_name);
+    char *subject = text_clean_header(original->subject);
     g_string_append_printf(text, "Mailbox:    %s\n", in->mailbox->address);
     g_string_append_printf(text, "From:       %s%s%s%s\n", name, *name != '\0' ? " <" : "", from,
                            *name != '\0' ? ">" : "");
@@ -303,7 +266,7 @@ static char *compose_escalation_text(const struct compose_escalation *in)
         g_string_append_printf(text, "Intent:     %s (%s%s%s, confidence %.2f)\n", c->intent,
                                c->provider, c->model != NULL ? " " : "",
                                c->model != NULL ? c->model : "", c->confidence);
-        char *summary = compose_one_line(c->summary);
+        char *summary = text_clean_header(c->summary);
         g_string_append_printf(text, "Summary:    %s\n", summary);
         g_free(summary);
         if (c->error != NULL)
@@ -329,12 +292,11 @@ char *compose_escalation(const struct compose_escalation *in, char **message_id_
         compose_new_message(in->cfg, in->mailbox, "auto-generated", message_id_r);
     g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, in->mailbox->escalate_to);
     const char *customer =
-        in->envelope_from != NULL && config_address_is_safe(in->envelope_from) ? in->envelope_from
-        : original->from_addr != NULL && config_address_is_safe(original->from_addr)
-            ? original->from_addr
-            : NULL;
+        in->envelope_from != NULL && addr_is_safe(in->envelope_from)       ? in->envelope_from
+        : original->from_addr != NULL && addr_is_safe(original->from_addr) ? original->from_addr
+                                                                           : NULL;
     if (customer != NULL) {
-        char *name = original->from_name != NULL ? compose_one_line(original->from_name) : NULL;
+        char *name = original->from_name != NULL ? text_clean_header(original->from_name) : NULL;
         g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_REPLY_TO, name, customer);
         g_free(name);
     }

@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "addr.h"
 #include "config.h"
 #include "config_defaults.h"
 #include "config_types.h"
@@ -257,7 +258,7 @@ static int config_read_intent(const struct config_loader *loader, struct config 
 static int config_read_mailbox(const struct config_loader *loader, struct config *cfg,
                                const char *group, const char *address, char **error_r)
 {
-    if (!config_address_is_safe(address))
+    if (!addr_is_safe(address))
         return config_fail(loader, group, NULL,
                            g_strdup_printf("\"%s\" is not a plain mail address", address), error_r);
 

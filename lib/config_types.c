@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "addr.h"
 #include "config.h"
 #include "config_types.h"
 
@@ -100,20 +101,6 @@ int config_parse_size(const char *text, guint64 *bytes_r)
     return 0;
 }
 
-gboolean config_address_is_safe(const char *address)
-{
-    size_t len = strlen(address);
-    const char *at = strchr(address, '@');
-
-    if (len == 0 || len > 254 || at == NULL || at == address || at[1] == '\0' ||
-        strchr(at + 1, '@') != NULL || address[0] == '-')
-        return FALSE;
-    for (const unsigned char *p = (const unsigned char *)address; *p != '\0'; p++)
-        if (*p <= ' ' || *p >= 0x7f || strchr("<>()[]\\,;:\"", *p) != NULL)
-            return FALSE;
-    return TRUE;
-}
-
 /* --- one parse, format and free function per type --- */
 
 static gboolean config_types_in_bounds(const struct config_key *key, double value)
@@ -148,7 +135,7 @@ static int config_types_parse_path(const struct config_key *key, const char *tex
 static int config_types_parse_address(const struct config_key *key, const char *text, void *field,
                                       char **error_r)
 {
-    if (*text != '\0' && !config_address_is_safe(text)) {
+    if (*text != '\0' && !addr_is_safe(text)) {
         *error_r = g_strdup_printf("%s: \"%s\" is not a plain mail address", key->name, text);
         return -1;
     }

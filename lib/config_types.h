@@ -103,8 +103,5 @@ const char *config_types_doc_name(const struct config_key *key);
 /* Parsers shared with the CLI; 0 on success. */
 int config_parse_duration(const char *text, gint64 *seconds_r);
 int config_parse_size(const char *text, guint64 *bytes_r);
-/* An envelope address we may use in an argv or a header: no controls, spaces, quotes or
- * angle brackets, one @, at most 254 bytes. */
-gboolean config_address_is_safe(const char *address);
 
 #endif

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "db.h"
 #include "draft.h"
 #include "log.h"
@@ -18,11 +19,6 @@ static const char *const draft_state_names[] = {"pending", "sending", "sent", "r
     "SELECT d.id, d.message, d.state, m.mailbox, m.envelope_from, m.subject, d.recipient,"         \
     " d.outgoing_message_id, " TEXT ", d.created_at, d.decided_at, d.decided_by, d.reason,"        \
     " d.sendmail_status, d.error FROM drafts d JOIN messages m ON m.id = d.message"
-
-static gint64 draft_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
-}
 
 const char *draft_state_name(enum draft_state state)
 {
@@ -112,7 +108,7 @@ int draft_add(sqlite3 *db, gint64 message, const char *recipient, const char *me
     db_bind_text(stmt, 2, recipient);
     db_bind_text(stmt, 3, message_id);
     db_bind_text(stmt, 4, text);
-    sqlite3_bind_int64(stmt, 5, draft_now());
+    sqlite3_bind_int64(stmt, 5, clock_now());
     int changes = 0;
     int status = draft_run(db, stmt, "record draft", &changes, error_r);
     if (status != DB_OK || id_r == NULL)
@@ -273,7 +269,7 @@ int draft_finish_sending(sqlite3 *db, const struct draft *draft,
     sqlite3_bind_int64(stmt, 1, draft->id);
     /* One binding for all three statements: binding a parameter a statement lacks fails with
      * SQLITE_RANGE and changes nothing. */
-    sqlite3_bind_int64(stmt, 2, draft_now());
+    sqlite3_bind_int64(stmt, 2, clock_now());
     db_bind_text(stmt, 3, outcome->who);
     if (outcome->exit_status >= 0)
         sqlite3_bind_int(stmt, 4, outcome->exit_status);
@@ -314,7 +310,7 @@ int draft_reject(sqlite3 *db, gint64 id, const char *who, const char *reason, ch
                                     error_r);
     if (stmt != NULL) {
         sqlite3_bind_int64(stmt, 1, id);
-        sqlite3_bind_int64(stmt, 2, draft_now());
+        sqlite3_bind_int64(stmt, 2, clock_now());
         db_bind_text(stmt, 3, who != NULL ? who : "(unknown)");
         db_bind_text(stmt, 4, reason);
         status = draft_run(db, stmt, "reject draft", NULL, error_r);

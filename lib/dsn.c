@@ -6,30 +6,7 @@
 #include <glib.h>
 
 #include "dsn.h"
-
-/* Our own Message-IDs ("....mailtriage@HOST") quoted in TEXT. */
-static GPtrArray *dsn_our_message_ids(const char *text, size_t len)
-{
-    static const char marker[] = ".mailtriage@";
-    GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
-    const char *end = text + len;
-    for (const char *p = g_strstr_len(text, (gssize)len, marker);
-         p != NULL && ids->len < DSN_MAX_IDS; p = g_strstr_len(p + 1, end - p - 1, marker)) {
-        const char *open = p;
-        while (open > text && open[-1] != '<' && p - open < 64)
-            open--;
-        const char *close = memchr(p, '>', (size_t)MIN(end - p, 300));
-        if (open == text || open[-1] != '<' || close == NULL)
-            continue;
-        char *id = g_strndup(open, (gsize)(close - open));
-        if (strpbrk(id, " \t\r\n<") == NULL &&
-            !g_ptr_array_find_with_equal_func(ids, id, g_str_equal, NULL))
-            g_ptr_array_add(ids, id);
-        else
-            g_free(id);
-    }
-    return ids;
-}
+#include "markers.h"
 
 /* The value of the first "NAME: value" line in TEXT, capped, or NULL. */
 static char *dsn_field(const char *text, size_t len, const char *name)
@@ -60,7 +37,7 @@ gboolean dsn_read(const char *raw, size_t len, struct dsn_report *report_r)
     }
     report_r->status = status;
     report_r->diagnostic = dsn_field(raw, len, "Diagnostic-Code:");
-    report_r->message_ids = dsn_our_message_ids(raw, len);
+    report_r->message_ids = markers_find_message_ids(raw, len);
     return TRUE;
 }
 

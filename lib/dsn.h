@@ -14,6 +14,7 @@
 
 #include <glib.h>
 
+/* As many as markers_find_message_ids() finds. */
 #define DSN_MAX_IDS 20
 
 struct dsn_report {

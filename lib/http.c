@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "http.h"
+#include "text.h"
 
 struct curl_slist *http_prepare_post(CURL *curl, const char *url, const char *body,
                                      const char *extra_header, gint64 timeout_seconds)
@@ -35,9 +36,5 @@ struct curl_slist *http_prepare_post(CURL *curl, const char *url, const char *bo
 
 char *http_excerpt(const GString *answer, size_t max_bytes)
 {
-    char *text = g_utf8_make_valid(answer->str, (gssize)MIN(answer->len, max_bytes));
-    for (char *p = text; *p != '\0'; p++)
-        if ((unsigned char)*p < ' ')
-            *p = ' ';
-    return text;
+    return text_make_valid_line(answer->str, (gssize)MIN(answer->len, max_bytes));
 }

@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "inject.h"
+#include "text.h"
 
 #define INJECT_MAX_STDERR 2048
 #define INJECT_EX_TEMPFAIL 75
@@ -80,15 +81,6 @@ static int inject_wait(GPid pid, gint64 deadline)
     }
 }
 
-static char *inject_clean(GString *errors)
-{
-    char *text = g_utf8_make_valid(errors->str, (gssize)errors->len);
-    for (char *p = text; *p != '\0'; p++)
-        if (*p == '\n' || *p == '\r' || *p == '\t')
-            *p = ' ';
-    return g_strstrip(text);
-}
-
 enum inject_status inject_message(const char *sendmail_path, gint64 timeout_seconds,
                                   const char *envelope_sender, const char *recipient,
                                   const char *message, size_t len, int *exit_status_r,
@@ -120,7 +112,7 @@ enum inject_status inject_message(const char *sendmail_path, gint64 timeout_seco
         kill(pid, SIGKILL);
     int status = inject_wait(pid, deadline);
     g_spawn_close_pid(pid);
-    char *said = inject_clean(errors);
+    char *said = text_join_lines(errors->str, (gssize)errors->len);
     g_string_free(errors, TRUE);
 
     enum inject_status result;

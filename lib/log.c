@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "addr.h"
 #include "log.h"
 
 static enum log_target log_target = LOG_TO_STDERR;
@@ -187,9 +188,9 @@ const char *log_addr(const char *addr, char buf[LOG_ADDR_MAX])
             memcpy(buf + LOG_ADDR_MAX - 4, "...", 4);
         return buf;
     }
-    const char *at = strrchr(addr, '@');
-    const char *domain = at != NULL ? at + 1 : "";
-    if (snprintf(buf, LOG_ADDR_MAX, "%c***@%s", addr[0], domain) >= LOG_ADDR_MAX)
+    const char *domain = addr_domain(addr);
+    if (snprintf(buf, LOG_ADDR_MAX, "%c***@%s", addr[0], domain != NULL ? domain : "") >=
+        LOG_ADDR_MAX)
         memcpy(buf + LOG_ADDR_MAX - 4, "...", 4);
     return buf;
 }

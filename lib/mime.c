@@ -18,17 +18,13 @@
 #include "htmltext.h"
 #include "mime.h"
 #include "quote.h"
+#include "text.h"
 
 #define MIME_MAX_DEPTH 32        /* nesting beyond this is not walked */
 #define MIME_CHARSET_NAME_MAX 40 /* longer charset names are not real ones */
 #define MIME_TYPE_MAX 127        /* longest "type/subtype" kept */
 #define MIME_FILENAME_MAX 255    /* longest attachment file name kept, in bytes */
 #define MIME_IDS_RAW_FACTOR 4    /* raw References parsed: this many times max_header */
-
-enum clean_mode {
-    CLEAN_LINE, /* header values: every control becomes a space, white space collapses */
-    CLEAN_BODY, /* body text: keep LF and TAB, CR LF and CR become LF, other controls go */
-};
 
 struct walk {
     const struct mime_limits *limits;
@@ -47,79 +43,6 @@ static const gunichar cp1252_high[32] = {
 /* Tags that start and end a line of text, open or closed. */
 
 /* Verbs of reply attributions ("On ... wrote:") in the languages our users meet most. */
-/* ---- cleaning: valid UTF-8, no control characters, capped ---- */
-
-/* Append IN (LEN bytes, possibly invalid UTF-8) to OUT as valid UTF-8 cleaned as MODE says,
-   stopping before the appended part grows past CAP bytes. Returns TRUE if input was left out. */
-static gboolean clean_append(GString *out, const char *in, size_t len, size_t cap,
-                             enum clean_mode mode)
-{
-    const char *p = in, *end = in + len;
-    size_t start = out->len;
-    gboolean truncated = FALSE;
-
-    while (p < end) {
-        gunichar c = g_utf8_get_char_validated(p, end - p);
-        const char *next = p + 1;
-        char buf[6];
-        int n;
-
-        if (*p == '\0')
-            c = 0;
-        else if (c == (gunichar)-1 || c == (gunichar)-2)
-            c = 0xFFFD;
-        else
-            next = g_utf8_next_char(p);
-        if (c == '\r' && mode == CLEAN_BODY && next < end && *next == '\n') {
-            p = next;
-            continue;
-        }
-        if (c == 0xFEFF) { /* byte order mark */
-            p = next;
-            continue;
-        }
-        if (c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0) || c == 0x2028 || c == 0x2029) {
-            if (mode == CLEAN_LINE)
-                c = ' ';
-            else if (c == '\r' || c == 0x2028 || c == 0x2029)
-                c = '\n';
-            else if (c != '\n' && c != '\t') {
-                p = next;
-                continue;
-            }
-        }
-        if (mode == CLEAN_LINE && c == ' ' &&
-            (out->len == start || out->str[out->len - 1] == ' ')) {
-            p = next;
-            continue;
-        }
-        n = g_unichar_to_utf8(c, buf);
-        if (out->len - start + n > cap) {
-            truncated = TRUE;
-            break;
-        }
-        g_string_append_len(out, buf, n);
-        p = next;
-    }
-    if (mode == CLEAN_LINE)
-        while (out->len > start && out->str[out->len - 1] == ' ')
-            g_string_truncate(out, out->len - 1);
-    return truncated;
-}
-
-/* VALUE cleaned as one header line, or NULL when VALUE is NULL. */
-static char *header_clean(const char *value, size_t cap, gboolean *truncated_r)
-{
-    GString *out;
-
-    if (value == NULL)
-        return NULL;
-    out = g_string_new(NULL);
-    if (clean_append(out, value, strlen(value), cap, CLEAN_LINE))
-        *truncated_r = TRUE;
-    return g_string_free(out, FALSE);
-}
-
 /* ---- charset conversion: always succeeds, output may still hold controls ---- */
 
 static GString *charset_from_cp1252(const char *in, size_t len)
@@ -333,7 +256,7 @@ static GString *part_text(GMimePart *part, size_t cap, gboolean *truncated_r)
         g_string_free(utf8, TRUE);
         utf8 = plain;
     }
-    if (clean_append(text, utf8->str, utf8->len, cap, CLEAN_BODY))
+    if (text_append_strict(text, utf8->str, utf8->len, cap, TEXT_STRICT_BODY))
         *truncated_r = TRUE;
     g_string_free(utf8, TRUE);
     if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0 &&
@@ -356,7 +279,7 @@ static char *content_type_string(GMimeObject *object)
 {
     char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(object));
     gboolean truncated = FALSE;
-    char *clean = header_clean(type, MIME_TYPE_MAX, &truncated);
+    char *clean = text_strict_line(type, MIME_TYPE_MAX, &truncated);
     char *lower = g_ascii_strdown(clean, -1);
 
     g_free(type);
@@ -378,7 +301,7 @@ static char *filename_clean(const char *name)
         base = slash + 1;
     if ((slash = strrchr(base, '\\')) != NULL)
         base = slash + 1;
-    clean = header_clean(base, MIME_FILENAME_MAX, &truncated);
+    clean = text_strict_line(base, MIME_FILENAME_MAX, &truncated);
     if (clean[0] == '\0' || strcmp(clean, ".") == 0 || strcmp(clean, "..") == 0) {
         g_free(clean);
         return NULL;
@@ -549,7 +472,7 @@ static char *address_clean(InternetAddressMailbox *mailbox, size_t cap, gboolean
 
     if (mailbox == NULL)
         return NULL;
-    addr = header_clean(internet_address_mailbox_get_addr(mailbox), cap, &truncated);
+    addr = text_strict_line(internet_address_mailbox_get_addr(mailbox), cap, &truncated);
     at = addr != NULL ? strrchr(addr, '@') : NULL;
     if (truncated || at == NULL || at == addr || at[1] == '\0' || strchr(at, ' ') != NULL) {
         *truncated_r = *truncated_r || truncated;
@@ -587,8 +510,8 @@ static char *header_message_ids(struct mime_message *msg, GMimeParserOptions *op
     g_free(prefix);
     out = g_string_new(NULL);
     for (int i = 0; refs != NULL && i < g_mime_references_length(refs); i++) {
-        char *id = header_clean(g_mime_references_get_message_id(refs, i), msg->limits.max_header,
-                                &dropped);
+        char *id = text_strict_line(g_mime_references_get_message_id(refs, i),
+                                    msg->limits.max_header, &dropped);
 
         if (id[0] != '\0' && strchr(id, ' ') == NULL) {
             if (out->len + (out->len > 0) + strlen(id) > msg->limits.max_header) {
@@ -621,7 +544,7 @@ static void header_list_collect(GPtrArray *values, GMimeHeaderList *headers, con
         if (g_ascii_strcasecmp(g_mime_header_get_name(header), name) != 0)
             continue;
         value = g_mime_header_get_value(header); /* decoded on first use: only matches */
-        g_ptr_array_add(values, header_clean(value != NULL ? value : "", cap, truncated_r));
+        g_ptr_array_add(values, text_strict_line(value != NULL ? value : "", cap, truncated_r));
     }
 }
 
@@ -651,7 +574,7 @@ static void message_headers(struct mime_message *msg, GMimeParserOptions *option
     msg->from_addr = address_clean(from, cap, truncated);
     if (from != NULL) {
         msg->from_name =
-            header_clean(internet_address_get_name(INTERNET_ADDRESS(from)), cap, truncated);
+            text_strict_line(internet_address_get_name(INTERNET_ADDRESS(from)), cap, truncated);
         if (msg->from_name != NULL && msg->from_name[0] == '\0')
             g_clear_pointer(&msg->from_name, g_free);
     }
@@ -659,7 +582,7 @@ static void message_headers(struct mime_message *msg, GMimeParserOptions *option
         address_first_mailbox(g_mime_message_get_reply_to(msg->gmime)), cap, truncated);
     msg->subject = header_first(msg, "Subject");
     msg->date = header_first(msg, "Date");
-    msg->message_id = header_clean(g_mime_message_get_message_id(msg->gmime), cap, truncated);
+    msg->message_id = text_strict_line(g_mime_message_get_message_id(msg->gmime), cap, truncated);
     if (msg->message_id != NULL && msg->message_id[0] == '\0')
         g_clear_pointer(&msg->message_id, g_free);
     msg->in_reply_to = header_message_ids(msg, options, "In-Reply-To", TRUE);

@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include "addr.h"
+#include "markers.h"
 #include "policy.h"
 
 static const char *const policy_list_headers[] = {"List-Id", "List-Unsubscribe", "List-Post",
@@ -28,13 +30,6 @@ static const struct {
     {"X-Failed-Recipients", NULL},
     {"X-AMAZON-MAIL-RELAY-TYPE", "notification"},
 };
-
-/* Local parts of role senders (vacation(1), Zammad); owner-* and *-request besides. */
-static const char *const policy_role_names[] = {"mailer-daemon", "postmaster", "abuse", "root"};
-/* Words that mark no-reply and bounce addresses wherever they stand in the local part, as
- * words of their own: a letter touching them makes another word (bouncer, noreplyguy). */
-static const char *const policy_machine_words[] = {"noreply",      "no-reply", "donotreply",
-                                                   "do-not-reply", "bounce",   "bounces"};
 
 /* VALUE without RFC 5322 comments and surrounding space. */
 static char *policy_strip_comments(const char *value)
@@ -91,83 +86,11 @@ static char *policy_list_or_bulk(const struct mime_message *msg)
     return reason;
 }
 
-/* The original address inside an SRS address, or a copy of ADDRESS. SRS0=HASH=TT=DOMAIN=LOCAL
- * (the separator after SRS0 may also be + or -) and SRS1=HASH=FORWARDER==HASH=TT=DOMAIN=LOCAL;
- * LOCAL keeps any '=' of its own (a VERP address). Nested forms are unwrapped too. */
-static char *policy_unwrap_srs(const char *address)
+/* ENVELOPE_FROM's role or machine sender rule (addr_role_rule()) as a reason, or NULL. */
+static char *policy_role_sender(const char *envelope_from)
 {
-    char *current = g_strdup(address);
-    for (int depth = 0; depth < 4; depth++) {
-        const char *at = strrchr(current, '@');
-        gboolean srs0 = g_ascii_strncasecmp(current, "SRS0", 4) == 0;
-        gboolean srs1 = g_ascii_strncasecmp(current, "SRS1", 4) == 0;
-        if (at == NULL || (!srs0 && !srs1) || strchr("=+-", current[4]) == NULL)
-            break;
-        char *local = g_strndup(current + 5, (gsize)(at - current - 5));
-        char **fields = g_strsplit(local, "=", srs0 ? 4 : 3);
-        char *unwrapped = NULL;
-        if (srs1 && g_strv_length(fields) == 3 && fields[2][0] != '\0' &&
-            strchr("=+-", fields[2][0]) != NULL)
-            unwrapped = g_strdup_printf("SRS0%s%s", fields[2], at); /* its SRS0 part */
-        else if (srs0 && g_strv_length(fields) == 4 && *fields[2] != '\0' && *fields[3] != '\0')
-            unwrapped = g_strdup_printf("%s@%s", fields[3], fields[2]);
-        g_strfreev(fields);
-        g_free(local);
-        if (unwrapped == NULL)
-            break;
-        g_free(current);
-        current = unwrapped;
-    }
-    return current;
-}
-
-/* Is WORD in TEXT as a word of its own, with no letter touching it on either side? */
-static gboolean policy_has_word(const char *text, const char *word)
-{
-    size_t len = strlen(word);
-    for (const char *p = strstr(text, word); p != NULL; p = strstr(p + 1, word))
-        if ((p == text || !g_ascii_isalpha(p[-1])) && !g_ascii_isalpha(p[len]))
-            return TRUE;
-    return FALSE;
-}
-
-char *policy_role_sender(const char *envelope_from)
-{
-    char *address = policy_unwrap_srs(envelope_from);
-    const char *at = strrchr(address, '@');
-    char *local = g_ascii_strdown(address, at != NULL ? at - address : -1);
-    local[strcspn(local, "+")] = '\0'; /* the sub-address: owner-list+tag=host, postmaster+x */
-    /* A VERP address with '-' before the encoded recipient (foo-request-joe=example.org): its
-     * role is what stands before that last '-'. */
-    const char *equals = strchr(local, '=');
-    const char *dash = equals != NULL ? g_strrstr_len(local, equals - local, "-") : NULL;
-    char *verp = dash != NULL ? g_strndup(local, (gsize)(dash - local)) : NULL;
-    const char *const candidates[] = {local, verp};
-    const char *rule = NULL;
-
-    for (size_t c = 0; c < G_N_ELEMENTS(candidates) && candidates[c] != NULL && !rule; c++) {
-        const char *name = candidates[c];
-        size_t len = strlen(name);
-        for (size_t i = 0; i < G_N_ELEMENTS(policy_role_names) && rule == NULL; i++)
-            if (strcmp(name, policy_role_names[i]) == 0)
-                rule = policy_role_names[i];
-        if (rule == NULL && len > 6 && strncmp(name, "owner-", 6) == 0)
-            rule = "owner-*"; /* "owner" alone is a person's address, or a list owner's */
-        if (rule == NULL && len > 8 && g_str_has_suffix(name, "-request"))
-            rule = "*-request";
-    }
-    /* no_reply, no.reply, do_not_reply ...: one spelling per word once '_' and '.' are '-'. */
-    char *words = g_strdelimit(g_strdup(local), "_.", '-');
-    for (size_t i = 0; i < G_N_ELEMENTS(policy_machine_words) && rule == NULL; i++)
-        if (policy_has_word(words, policy_machine_words[i]))
-            rule = policy_machine_words[i];
-
-    char *reason = rule != NULL ? g_strdup_printf("role or machine sender (%s)", rule) : NULL;
-    g_free(words);
-    g_free(verp);
-    g_free(local);
-    g_free(address);
-    return reason;
+    const char *rule = addr_role_rule(envelope_from);
+    return rule != NULL ? g_strdup_printf("role or machine sender (%s)", rule) : NULL;
 }
 
 static char *policy_machine_headers(const struct mime_message *msg)
@@ -218,13 +141,13 @@ char *policy_reply_refusal(const struct config *cfg, const char *envelope_from,
         return g_strdup("unknown envelope sender");
     if (*envelope_from == '\0')
         return g_strdup("null envelope sender (a bounce or a notification)");
-    if (!config_address_is_safe(envelope_from))
+    if (!addr_is_safe(envelope_from))
         return g_strdup("the envelope sender is not a plain mail address");
 
-    char *loop = mime_header_first(msg, POLICY_LOOP_HEADER);
+    char *loop = mime_header_first(msg, MARKERS_LOOP_HEADER);
     if (loop != NULL) {
         g_free(loop);
-        return g_strdup("our own loop marker " POLICY_LOOP_HEADER " is present");
+        return g_strdup("our own loop marker " MARKERS_LOOP_HEADER " is present");
     }
     if (policy_is_our_address(cfg, envelope_from))
         return g_strdup("the sender is one of our own addresses");
@@ -245,9 +168,9 @@ gboolean policy_sender_listed(char *const *list, const char *address)
 {
     if (address == NULL || *address == '\0' || list == NULL)
         return FALSE;
-    const char *at = strrchr(address, '@');
+    const char *domain = addr_domain(address);
     for (char *const *entry = list; *entry != NULL; entry++) {
-        if (**entry == '@' ? at != NULL && g_ascii_strcasecmp(at, *entry) == 0
+        if (**entry == '@' ? domain != NULL && g_ascii_strcasecmp(domain, *entry + 1) == 0
                            : g_ascii_strcasecmp(address, *entry) == 0)
             return TRUE;
     }
@@ -343,9 +266,9 @@ static char *policy_property(const char *result, const char *property)
     found += strlen(property);
     size_t len = strcspn(found, " \t;()");
     char *value = g_strndup(found, len);
-    char *at = strrchr(value, '@');
-    if (at != NULL)
-        memmove(value, at + 1, strlen(at + 1) + 1);
+    const char *domain = addr_domain(value);
+    if (domain != NULL)
+        memmove(value, domain, strlen(domain) + 1);
     return value;
 }
 
@@ -367,8 +290,7 @@ char *policy_auth_verdict(const struct config *cfg, const struct mime_message *m
         g_free(bare);
         g_free(id);
     }
-    const char *at = msg->from_addr != NULL ? strrchr(msg->from_addr, '@') : NULL;
-    const char *from_domain = at != NULL ? at + 1 : NULL;
+    const char *from_domain = msg->from_addr != NULL ? addr_domain(msg->from_addr) : NULL;
     gboolean dmarc_pass = FALSE, dmarc_fail = FALSE, aligned_pass = FALSE;
     if (chosen != NULL) {
         char **results = g_strsplit(chosen, ";", -1);

@@ -3,10 +3,10 @@
  *
  * policy_reply_refusal() applies the rules that need only the message and the configuration
  * (RFC 3834 and field practice, REFERENCE.md section 1, items 1 to 9): unknown or null
- * envelope sender, role and no-reply senders (SRS unwrapped), Auto-Submitted other than "no",
- * mailing-list headers, (X-)Precedence bulk/junk/list/auto_reply, X-Auto-Response-Suppress,
- * vendor markers of automatic mail, delivery and disposition reports, our own loop marker,
- * and a sender that is one of our own addresses. It returns NULL when a reply may
+ * envelope sender, role and no-reply senders (addr_role_rule(), SRS unwrapped), Auto-Submitted
+ * other than "no", mailing-list headers, (X-)Precedence bulk/junk/list/auto_reply,
+ * X-Auto-Response-Suppress, vendor markers of automatic mail, delivery and disposition reports, our
+ * own loop marker, and a sender that is one of our own addresses. It returns NULL when a reply may
  * go, else the reason, which is recorded on the message. Rules that need the database (the
  * reply interval) are applied by process.c.
  */
@@ -17,9 +17,6 @@
 
 #include "config.h"
 #include "mime.h"
-
-/* The header we add to everything we send; its presence on inbound mail stops any reply. */
-#define POLICY_LOOP_HEADER "X-Mailtriage-Loop"
 
 char *policy_reply_refusal(const struct config *cfg, const char *envelope_from,
                            const struct mime_message *msg);
@@ -48,15 +45,6 @@ void policy_decision_clear(struct policy_decision *decision);
 /* The pieces, for tests: is ADDRESS in LIST (addresses or @domains)? The spam or virus verdict
  * of upstream filters, or NULL. The authentication verdict, or NULL when it passes. */
 gboolean policy_sender_listed(char *const *list, const char *address);
-/* The role or machine sender rule ENVELOPE_FROM matches, as a reason, or NULL. Compared
- * case-insensitively on the local part after SRS unwrapping (SRS0 and SRS1), without its
- * sub-address (from the first '+': VERP owner-list+joe=example.org), and also without a
- * '-'-separated VERP tail (list-request-joe=example.org): mailer-daemon, postmaster, abuse,
- * root, owner-* and *-request; and the words noreply, no-reply, donotreply, do-not-reply,
- * bounce and bounces anywhere with no letter touching them, '_' and '.' counting as '-'
- * (no_reply, no.reply-7, calendar-noreply, list-bounces, bounces-12-joe=host). A letter makes
- * another word, so bouncer.fan, noreplyguy and norris get replies, as do owner and reply. */
-char *policy_role_sender(const char *envelope_from);
 char *policy_spam_verdict(const struct config *cfg, const struct mime_message *msg);
 char *policy_auth_verdict(const struct config *cfg, const struct mime_message *msg);
 

@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "action.h"
+#include "clock.h"
 #include "compose.h"
 #include "context.h"
 #include "db.h"
@@ -281,7 +282,7 @@ static struct process_step process_steps(struct process_context *ctx, const stru
         return process_stop(
             STEP_FAIL, g_strdup_printf("mailbox %s is not in the configuration", row->mailbox));
     char *error = NULL;
-    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    gint64 now = clock_now();
     if (context_load(ctx->db, ctx->cfg, row->id, run->mailbox, row->envelope_from, now,
                      &run->context, &error) != DB_OK)
         return process_stop(STEP_DEFER, error);
@@ -397,7 +398,7 @@ static void process_summary(const struct queue_row *row, const struct process_ru
         .status = result == PROCESS_DONE     ? (a->sent ? "sent" : "skipped")
                   : result == PROCESS_FAILED ? "failed"
                                              : "deferred",
-        .delay_us = g_get_real_time() - row->received_at * G_USEC_PER_SEC,
+        .delay_us = clock_now_us() - row->received_at * G_USEC_PER_SEC,
         .llm_us = run->llm_us,
         .send_us = a->send_us,
         .reason = run->outcome != NULL ? run->outcome : run->decision.reason,

@@ -9,15 +9,11 @@
 #include <glib.h>
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "queue.h"
 #include "store.h"
-
-static gint64 queue_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
-}
 
 /* The first copy of ROW already recorded (same Message-ID, envelope sender and mailbox), or 0;
  * < 0 on a database error. */
@@ -63,7 +59,7 @@ int queue_insert(sqlite3 *db, const struct queue_new *rows, size_t n_rows, gint6
         db_rollback(db);
         return DB_ERROR;
     }
-    gint64 now = queue_now();
+    gint64 now = clock_now();
     for (size_t i = 0; i < n_rows && status == DB_OK; i++) {
         const struct queue_new *row = &rows[i];
         gint64 original = queue_find_original(db, row, error_r);
@@ -150,7 +146,7 @@ int queue_claim(sqlite3 *db, const char *owner, gint64 lease_seconds, gint64 onl
         " lease_owner = ?3, updated_at = ?4 WHERE id = ?1"
         " RETURNING id, intake, mailbox, envelope_from, rcpts, mta_queue_id, raw, truncated,"
         " attempts, llm_failures, received_at";
-    gint64 now = queue_now();
+    gint64 now = clock_now();
     int status = db_begin_immediate(db, error_r);
     if (status != DB_OK)
         return status;
@@ -212,7 +208,7 @@ static int queue_update_held(sqlite3 *db, const char *sql, const struct queue_ro
     db_bind_text(stmt, 2, owner);
     db_bind_text(stmt, 3, reason);
     sqlite3_bind_int64(stmt, 4, when);
-    sqlite3_bind_int64(stmt, 5, queue_now());
+    sqlite3_bind_int64(stmt, 5, clock_now());
     int rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE) {
@@ -308,7 +304,7 @@ int queue_recover_expired(sqlite3 *db, int max_attempts, gint64 *count_r, char *
                    error_r);
     if (stmt == NULL)
         return DB_ERROR;
-    sqlite3_bind_int64(stmt, 1, queue_now());
+    sqlite3_bind_int64(stmt, 1, clock_now());
     sqlite3_bind_int(stmt, 2, max_attempts);
     int rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
@@ -364,7 +360,7 @@ int queue_recover_orphans(sqlite3 *db, const char *host, gint64 *count_r, char *
             break;
         }
         db_bind_text(stmt, 1, g_ptr_array_index(dead, i));
-        sqlite3_bind_int64(stmt, 2, queue_now() - 1);
+        sqlite3_bind_int64(stmt, 2, clock_now() - 1);
         rc = sqlite3_step(stmt);
         sqlite3_finalize(stmt);
         if (rc != SQLITE_DONE) {
@@ -409,7 +405,7 @@ static int queue_requeue(sqlite3 *db, gint64 id, char **error_r)
     if (stmt == NULL)
         return DB_ERROR;
     sqlite3_bind_int64(stmt, 1, id);
-    sqlite3_bind_int64(stmt, 2, queue_now());
+    sqlite3_bind_int64(stmt, 2, clock_now());
     int rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE) {

@@ -6,16 +6,12 @@
 #include <glib.h>
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "db.h"
 #include "store.h"
 
 static const char *const store_kind_names[] = {"reply", "escalate", "draft", "webhook", "none"};
 static const char *const store_state_names[] = {"pending", "sent", "failed", "skipped"};
-
-static gint64 store_now(void)
-{
-    return g_get_real_time() / G_USEC_PER_SEC;
-}
 
 const char *store_action_kind_name(enum store_action_kind kind)
 {
@@ -58,7 +54,7 @@ int store_classification_save(sqlite3 *db, gint64 message, const struct classifi
     sqlite3_bind_int64(stmt, 11, c->prompt_tokens);
     sqlite3_bind_int64(stmt, 12, c->completion_tokens);
     db_bind_text(stmt, 13, c->raw_answer);
-    sqlite3_bind_int64(stmt, 14, store_now());
+    sqlite3_bind_int64(stmt, 14, clock_now());
     return store_finish_statement(db, stmt, "save classification", error_r);
 }
 
@@ -115,7 +111,7 @@ int store_action_add(sqlite3 *db, gint64 message, const struct store_action *act
     db_bind_text(stmt, 5, action->recipient);
     db_bind_text(stmt, 6, action->envelope_sender);
     db_bind_text(stmt, 7, action->outgoing_message_id);
-    sqlite3_bind_int64(stmt, 8, store_now());
+    sqlite3_bind_int64(stmt, 8, clock_now());
     int status = store_finish_statement(db, stmt, "record action", error_r);
     if (status == DB_OK && id_r != NULL)
         *id_r = sqlite3_last_insert_rowid(db);
@@ -139,7 +135,7 @@ int store_action_finish(sqlite3 *db, gint64 action, enum store_action_state stat
         sqlite3_bind_null(stmt, 3);
     db_bind_text(stmt, 4, error);
     if (state == STORE_ACTION_SENT)
-        sqlite3_bind_int64(stmt, 5, store_now());
+        sqlite3_bind_int64(stmt, 5, clock_now());
     else
         sqlite3_bind_null(stmt, 5);
     return store_finish_statement(db, stmt, "update action", error_r);
@@ -268,7 +264,7 @@ int store_bounce_add(sqlite3 *db, const char *address, gint64 action, gint64 rep
     sqlite3_bind_int64(stmt, 3, report);
     db_bind_text(stmt, 4, status);
     db_bind_text(stmt, 5, diagnostic);
-    sqlite3_bind_int64(stmt, 6, store_now());
+    sqlite3_bind_int64(stmt, 6, clock_now());
     return store_finish_statement(db, stmt, "record bounce", error_r);
 }
 
@@ -309,7 +305,7 @@ void store_event(sqlite3 *db, gint64 message, const char *level, const char *tex
         sqlite3_bind_int64(stmt, 1, message);
     else
         sqlite3_bind_null(stmt, 1);
-    sqlite3_bind_int64(stmt, 2, store_now());
+    sqlite3_bind_int64(stmt, 2, clock_now());
     db_bind_text(stmt, 3, level);
     db_bind_text(stmt, 4, text);
     if (store_finish_statement(db, stmt, "event", &error) != DB_OK)

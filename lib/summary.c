@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "summary.h"
+#include "text.h"
 
 /* Longest reason quoted in the line. */
 #define SUMMARY_REASON_MAX 400
@@ -36,28 +37,6 @@ static const char *summary_addr(const char *addr, char buf[LOG_ADDR_MAX + 2])
     return buf;
 }
 
-/* REASON fit to be quoted at the end of the line: valid UTF-8, no control characters, no
- * double quotes (they become single ones), capped. */
-static char *summary_reason(const char *reason)
-{
-    char *valid = g_utf8_make_valid(reason, -1);
-    GString *out = g_string_new(NULL);
-    const char *p = valid;
-    for (int n = 0; *p != '\0' && n < SUMMARY_REASON_MAX; p = g_utf8_next_char(p), n++) {
-        gunichar c = g_utf8_get_char(p);
-        if (c == '"')
-            g_string_append_c(out, '\'');
-        else if (g_unichar_iscntrl(c))
-            g_string_append_c(out, ' ');
-        else
-            g_string_append_unichar(out, c);
-    }
-    if (*p != '\0')
-        g_string_append(out, "...");
-    g_free(valid);
-    return g_string_free(out, FALSE);
-}
-
 char *summary_format(const struct summary *s)
 {
     char from[LOG_ADDR_MAX + 2], mailbox[LOG_ADDR_MAX + 2], to[LOG_ADDR_MAX + 2];
@@ -65,7 +44,7 @@ char *summary_format(const struct summary *s)
     if (s->intent != NULL)
         snprintf(confidence, sizeof(confidence), "%.2f", s->confidence); /* fits: 0 to 1 */
     char *msgid = s->message_id != NULL ? g_strdup_printf("<%s>", s->message_id) : NULL;
-    char *quoted = s->reason != NULL ? summary_reason(s->reason) : NULL;
+    char *quoted = s->reason != NULL ? text_quote_for_log(s->reason, SUMMARY_REASON_MAX) : NULL;
     char *line = g_strdup_printf(
         "id=%" G_GINT64_FORMAT " from=%s mailbox=%s intent=%s confidence=%s action=%s to=%s "
         "msgid=%s status=%s delay=%s llm=%s send=%s%s%s%s",

@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "template.h"
+#include "text.h"
 
 /* BLOCK marks running text: in HTML its paragraphs become <p> elements. */
 static const struct {
@@ -79,7 +80,7 @@ static void template_append_escaped(GString *out, const char *text)
             g_string_append(out, "&quot;");
         else if (c == '\'')
             g_string_append(out, "&#39;");
-        else if ((c >= ' ' && c != 0x7f) || c == '\t')
+        else if (!text_is_control_byte(c) || c == '\t')
             g_string_append_c(out, (char)c);
     }
 }
@@ -88,16 +89,9 @@ static void template_append_escaped(GString *out, const char *text)
  * at either end and each stripped of the spaces around it; g_strfreev() them. */
 static char **template_lines(const char *value)
 {
-    char *valid = g_utf8_make_valid(value, -1);
-    GString *text = g_string_new(NULL);
-    for (const char *p = valid; *p != '\0'; p++)
-        if (*p != '\r')
-            g_string_append_c(text, *p);
-        else if (p[1] != '\n')
-            g_string_append_c(text, '\n');
-    g_free(valid);
-    char **lines = g_strsplit(g_strstrip(text->str), "\n", -1);
-    g_string_free(text, TRUE);
+    char *text = text_unify_line_ends(value);
+    char **lines = g_strsplit(g_strstrip(text), "\n", -1);
+    g_free(text);
     for (char **line = lines; *line != NULL; line++)
         g_strstrip(*line);
     return lines;

@@ -20,7 +20,7 @@
 #include "compose.h"
 #include "config.h"
 #include "mime.h"
-#include "policy.h"
+#include "markers.h"
 #include "testdata.h"
 
 static const char compose_template[] = "Bonjour {{sender_name}},\n"
@@ -596,7 +596,7 @@ static void test_reply_is_marked_auto_replied_with_loop_marker(void)
     GMimeMessage *message = parse_output(text);
 
     g_assert_cmpstr(header(message, "Auto-Submitted"), ==, "auto-replied");
-    g_assert_cmpstr(header(message, POLICY_LOOP_HEADER), ==, "mx.test.example");
+    g_assert_cmpstr(header(message, MARKERS_LOOP_HEADER), ==, "mx.test.example");
 
     g_object_unref(message);
     g_free(text);
@@ -1303,7 +1303,7 @@ static void test_escalation_is_marked_auto_generated_with_loop_marker(void)
     GMimeMessage *message = parse_output(text);
 
     g_assert_cmpstr(header(message, "Auto-Submitted"), ==, "auto-generated");
-    g_assert_cmpstr(header(message, POLICY_LOOP_HEADER), ==, "mx.test.example");
+    g_assert_cmpstr(header(message, MARKERS_LOOP_HEADER), ==, "mx.test.example");
 
     g_object_unref(message);
     g_free(text);

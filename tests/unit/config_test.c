@@ -13,6 +13,7 @@
 
 #include <glib.h>
 
+#include "addr.h"
 #include "config.h"
 #include "config_print.h"
 #include "testutil.h"
@@ -767,9 +768,9 @@ static void test_address_is_safe(void)
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        if (config_address_is_safe(cases[i].address) != cases[i].safe) {
+        if (addr_is_safe(cases[i].address) != cases[i].safe) {
             char *shown = g_strescape(cases[i].address, NULL);
-            g_test_message("config_address_is_safe(\"%s\") should be %d", shown, cases[i].safe);
+            g_test_message("addr_is_safe(\"%s\") should be %d", shown, cases[i].safe);
             g_free(shown);
             g_test_fail();
         }
@@ -784,8 +785,8 @@ static void test_address_length_limit(void)
     char *too_long = g_strconcat("a", longest, NULL);
 
     g_assert_cmpuint(strlen(longest), ==, 254);
-    g_assert_true(config_address_is_safe(longest));
-    g_assert_false(config_address_is_safe(too_long));
+    g_assert_true(addr_is_safe(longest));
+    g_assert_false(addr_is_safe(too_long));
     g_free(too_long);
     g_free(longest);
     g_free(local);

@@ -16,6 +16,8 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "clock.h"
+
 /* A new empty directory under the system's temporary directory. */
 static inline char *testutil_tmpdir(void)
 {
@@ -127,7 +129,7 @@ static inline char *testutil_db_text(sqlite3 *db, const char *format, ...)
 /* Now in Unix seconds, as the library computes it. */
 static inline gint64 testutil_now(void)
 {
-    return g_get_real_time() / G_USEC_PER_SEC;
+    return clock_now();
 }
 
 #endif
