@@ -15,9 +15,9 @@
 
 #include "config_check.h"
 #include "db.h"
+#include "intake.h"
 #include "log.h"
 #include "milter.h"
-#include "queue.h"
 
 #define MILTER_MAX_RCPTS 1000
 #define MILTER_MAX_FIELD 1024
@@ -34,23 +34,12 @@ static struct {
     char *socket; /* libmilter keeps the pointer given to smfi_setconn() until smfi_main() ends */
 } milter;
 
-struct milter_message {
-    char *envelope_from; /* "" for the null sender */
-    char *message_id;    /* without angle brackets, for duplicates */
-    GPtrArray *rcpts;
-    GPtrArray *mailboxes; /* monitored recipients, as configured */
-    GByteArray *raw;
-    guint64 size;
-    gboolean truncated;
-    gboolean pending_cr; /* the last body chunk ended in CR */
-};
-
 struct milter_conn {
     char *client_addr;
     char *helo;
-    unsigned long protocol; /* SMFIP_* flags agreed */
-    struct config *cfg;     /* for the message in progress */
-    struct milter_message *msg;
+    unsigned long protocol;     /* SMFIP_* flags agreed */
+    struct intake_message *msg; /* the message in progress, with the configuration it uses */
+    gboolean pending_cr;        /* its last body chunk ended in CR */
 };
 
 static struct config *milter_get_config(void)
@@ -90,24 +79,11 @@ static void milter_db_put(sqlite3 *db)
     g_mutex_unlock(&milter.lock);
 }
 
-static void milter_message_free(struct milter_message *msg)
-{
-    if (msg == NULL)
-        return;
-    g_free(msg->envelope_from);
-    g_free(msg->message_id);
-    g_ptr_array_unref(msg->rcpts);
-    g_ptr_array_unref(msg->mailboxes);
-    g_byte_array_unref(msg->raw);
-    g_free(msg);
-}
-
 static void milter_conn_end_message(struct milter_conn *conn)
 {
-    milter_message_free(conn->msg);
+    intake_message_free(conn->msg);
     conn->msg = NULL;
-    config_unref(conn->cfg);
-    conn->cfg = NULL;
+    conn->pending_cr = FALSE;
 }
 
 /* An SMTP address argument without angle brackets, cut to a sane length. */
@@ -121,22 +97,6 @@ static char *milter_bare_address(const char *arg)
         text[len - 2] = '\0';
     }
     return text;
-}
-
-/* Append DATA to the message within max_message_size; count what is dropped. */
-static void milter_append(struct milter_conn *conn, const guint8 *data, size_t len)
-{
-    struct milter_message *msg = conn->msg;
-    guint64 max = conn->cfg->daemon.max_message_size;
-    msg->size += len;
-    if (msg->raw->len >= max) {
-        msg->truncated = TRUE;
-        return;
-    }
-    size_t room = (size_t)MIN((guint64)len, max - msg->raw->len);
-    if (room < len)
-        msg->truncated = TRUE;
-    g_byte_array_append(msg->raw, data, (guint)room);
 }
 
 static sfsistat milter_continue(const struct milter_conn *conn, unsigned long no_reply_flag)
@@ -198,12 +158,12 @@ static sfsistat milter_envfrom(SMFICTX *ctx, char **argv)
 {
     struct milter_conn *conn = milter_conn(ctx);
     milter_conn_end_message(conn);
-    conn->cfg = milter_get_config();
-    struct milter_message *msg = g_new0(struct milter_message, 1);
+    struct config *cfg = milter_get_config();
+    struct intake_message *msg = intake_message_new(INTAKE_MILTER, cfg);
+    config_unref(cfg);
     msg->envelope_from = milter_bare_address(argv != NULL ? argv[0] : NULL);
-    msg->rcpts = g_ptr_array_new_with_free_func(g_free);
-    msg->mailboxes = g_ptr_array_new();
-    msg->raw = g_byte_array_new();
+    msg->client_addr = g_strdup(conn->client_addr);
+    msg->helo = g_strdup(conn->helo);
     conn->msg = msg;
     return SMFIS_CONTINUE;
 }
@@ -214,12 +174,9 @@ static sfsistat milter_envrcpt(SMFICTX *ctx, char **argv)
     if (conn->msg == NULL || conn->msg->rcpts->len >= MILTER_MAX_RCPTS)
         return SMFIS_CONTINUE;
     char *rcpt = milter_bare_address(argv != NULL ? argv[0] : NULL);
-    const struct config_mailbox *mailbox = config_mailbox_find(conn->cfg, rcpt);
-    if (mailbox != NULL && mailbox->intake == CONFIG_INTAKE_PIPE)
-        mailbox = NULL; /* the pipe transport records it */
-    if (mailbox != NULL && !g_ptr_array_find(conn->msg->mailboxes, mailbox, NULL))
-        g_ptr_array_add(conn->msg->mailboxes, (gpointer)mailbox);
-    g_ptr_array_add(conn->msg->rcpts, rcpt);
+    /* Every recipient is kept for the row; the unmonitored ones need no word in the log. */
+    intake_add_recipient(conn->msg, rcpt, NULL);
+    g_free(rcpt);
     return SMFIS_CONTINUE;
 }
 
@@ -237,6 +194,8 @@ static sfsistat milter_data(SMFICTX *ctx)
 static sfsistat milter_header(SMFICTX *ctx, char *name, char *value)
 {
     struct milter_conn *conn = milter_conn(ctx);
+    /* The worker takes From and Subject when it parses the message; the Message-ID is needed
+     * now, to recognise a duplicate when the row is written. */
     if (conn->msg != NULL && conn->msg->message_id == NULL && value != NULL &&
         g_ascii_strcasecmp(name, "Message-ID") == 0) {
         char *id = milter_bare_address(value);
@@ -255,7 +214,7 @@ static sfsistat milter_header(SMFICTX *ctx, char *name, char *value)
             if (*p != '\r')
                 g_string_append_c(line, *p);
         g_string_append_c(line, '\n');
-        milter_append(conn, (const guint8 *)line->str, line->len);
+        intake_append(conn->msg, line->str, line->len);
         g_string_free(line, TRUE);
     }
     return milter_continue(conn, SMFIP_NR_HDR);
@@ -265,77 +224,61 @@ static sfsistat milter_eoh(SMFICTX *ctx)
 {
     struct milter_conn *conn = milter_conn(ctx);
     if (conn->msg != NULL)
-        milter_append(conn, (const guint8 *)"\n", 1);
+        intake_append(conn->msg, "\n", 1);
     return milter_continue(conn, SMFIP_NR_EOH);
 }
 
 static sfsistat milter_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
     struct milter_conn *conn = milter_conn(ctx);
-    struct milter_message *msg = conn->msg;
-    if (msg == NULL)
+    if (conn->msg == NULL)
         return SMFIS_CONTINUE;
     /* CRLF to LF, also across chunk boundaries. */
     GByteArray *chunk = g_byte_array_sized_new((guint)MIN(len + 1, (size_t)G_MAXUINT));
     for (size_t i = 0; i < len; i++) {
-        if (msg->pending_cr && data[i] != '\n')
+        if (conn->pending_cr && data[i] != '\n')
             g_byte_array_append(chunk, (const guint8 *)"\r", 1);
-        msg->pending_cr = data[i] == '\r';
-        if (!msg->pending_cr)
+        conn->pending_cr = data[i] == '\r';
+        if (!conn->pending_cr)
             g_byte_array_append(chunk, &data[i], 1);
     }
-    milter_append(conn, chunk->data, chunk->len);
+    intake_append(conn->msg, chunk->data, chunk->len);
     g_byte_array_unref(chunk);
-    if (msg->truncated && (conn->protocol & SMFIP_SKIP))
+    if (intake_truncated(conn->msg) && (conn->protocol & SMFIP_SKIP))
         return SMFIS_SKIP;
     return SMFIS_CONTINUE;
 }
 
-/* Record the message: one row per monitored mailbox, one transaction. */
-static int milter_record(struct milter_conn *conn, const char *queue_id, GArray *ids,
-                         char **error_r)
+/* Record the message on a connection of the pool; one that failed otherwise than busy is
+ * closed rather than handed to the next message. */
+static int milter_record(struct milter_conn *conn, GArray **ids_r, char **error_r)
 {
-    struct milter_message *msg = conn->msg;
-    char *rcpts = NULL;
-    g_ptr_array_add(msg->rcpts, NULL);
-    rcpts = g_strjoinv(" ", (char **)msg->rcpts->pdata);
-    g_ptr_array_remove_index(msg->rcpts, msg->rcpts->len - 1);
-
-    GArray *rows = g_array_new(FALSE, TRUE, sizeof(struct queue_new));
-    for (guint i = 0; i < msg->mailboxes->len; i++) {
-        const struct config_mailbox *mailbox = g_ptr_array_index(msg->mailboxes, i);
-        struct queue_new row = {
-            .intake = "milter",
-            .mta_queue_id = queue_id,
-            .mailbox = mailbox->address,
-            .envelope_from = msg->envelope_from,
-            .rcpts = rcpts,
-            .client_addr = conn->client_addr,
-            .helo = conn->helo,
-            .message_id = msg->message_id,
-            .raw = (const char *)msg->raw->data,
-            .raw_len = msg->raw->len,
-            .size = (size_t)msg->size,
-            .truncated = msg->truncated,
-        };
-        g_array_append_val(rows, row);
-    }
-    g_array_set_size(ids, rows->len);
-    int status = DB_ERROR;
-    sqlite3 *db = milter_db_get(conn->cfg, error_r);
-    if (db != NULL) {
-        /* The worker fills From and Subject when it parses the message; the Message-ID,
-         * taken in the header callback, is needed now to recognise duplicates. */
-        status = queue_insert(db, (struct queue_new *)(void *)rows->data, rows->len,
-                              (gint64 *)(void *)ids->data, error_r);
-        if (status == DB_OK || status == DB_BUSY)
-            milter_db_put(db);
-        else
-            db_close(db);
-    }
-    g_array_unref(rows);
-    g_free(rcpts);
+    sqlite3 *db = milter_db_get(conn->msg->cfg, error_r);
+    if (db == NULL)
+        return DB_ERROR;
+    int status = intake_record(conn->msg, db, ids_r, error_r);
+    if (status == DB_OK || status == DB_BUSY)
+        milter_db_put(db);
+    else
+        db_close(db);
     return status;
+}
+
+/* Our ids in a header of the delivered copy, when add_header asks for it. */
+static void milter_add_id_header(SMFICTX *ctx, const struct milter_conn *conn, const GArray *ids)
+{
+    if (!conn->msg->cfg->daemon.add_header)
+        return;
+    GString *list = g_string_new(NULL);
+    for (guint i = 0; i < ids->len; i++)
+        g_string_append_printf(list, "%s%" G_GINT64_FORMAT, i > 0 ? ", " : "",
+                               g_array_index(ids, gint64, i));
+    /* With SMFIP_HDR_LEADSPC agreed, values are passed with their leading space. */
+    if (conn->protocol & SMFIP_HDR_LEADSPC)
+        g_string_prepend_c(list, ' ');
+    if (smfi_addheader(ctx, MILTER_HEADER_NAME, list->str) != MI_SUCCESS)
+        log_warn("%s: the MTA refused the %s header", conn->msg->mta_queue_id, MILTER_HEADER_NAME);
+    g_string_free(list, TRUE);
 }
 
 static sfsistat milter_eom(SMFICTX *ctx)
@@ -346,14 +289,14 @@ static sfsistat milter_eom(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     }
     const char *symbol = smfi_getsymval(ctx, "i");
-    char *queue_id = symbol != NULL ? g_strndup(symbol, 64) : g_strdup("NOQUEUE");
-    GArray *ids = g_array_new(FALSE, TRUE, sizeof(gint64));
+    conn->msg->mta_queue_id = symbol != NULL ? g_strndup(symbol, 64) : g_strdup("NOQUEUE");
+    GArray *ids = NULL;
     char *error = NULL;
     sfsistat result = SMFIS_CONTINUE;
 
-    if (milter_record(conn, queue_id, ids, &error) != DB_OK) {
-        gboolean tempfail = conn->cfg->daemon.on_error == CONFIG_ON_ERROR_TEMPFAIL;
-        log_error("%s: cannot record the message: %s; %s", queue_id, error,
+    if (milter_record(conn, &ids, &error) != DB_OK) {
+        gboolean tempfail = conn->msg->cfg->daemon.on_error == CONFIG_ON_ERROR_TEMPFAIL;
+        log_error("%s: cannot record the message: %s; %s", conn->msg->mta_queue_id, error,
                   tempfail ? "answered 451" : "accepted untriaged (on_error = accept)");
         g_free(error);
         if (tempfail) {
@@ -362,32 +305,11 @@ static sfsistat milter_eom(SMFICTX *ctx)
             result = SMFIS_TEMPFAIL;
         }
     } else {
-        GString *list = g_string_new(NULL);
-        char from[LOG_ADDR_MAX];
-        for (guint i = 0; i < ids->len; i++) {
-            gint64 id = g_array_index(ids, gint64, i);
-            const struct config_mailbox *mailbox = g_ptr_array_index(conn->msg->mailboxes, i);
-            g_string_append_printf(list, "%s%" G_GINT64_FORMAT, i > 0 ? ", " : "", id);
-            log_msg(
-                LOG_LEVEL_INFO, id,
-                "recorded: mta_queue_id=%s client=%s from=<%s> mailbox=<%s> size=%" G_GUINT64_FORMAT
-                "%s",
-                queue_id, conn->client_addr != NULL ? conn->client_addr : "-",
-                log_addr(conn->msg->envelope_from, from), mailbox->address, conn->msg->size,
-                conn->msg->truncated ? " truncated" : "");
-        }
-        /* With SMFIP_HDR_LEADSPC agreed, values are passed with their leading space. */
-        if (conn->protocol & SMFIP_HDR_LEADSPC)
-            g_string_prepend_c(list, ' ');
-        if (conn->cfg->daemon.add_header &&
-            smfi_addheader(ctx, MILTER_HEADER_NAME, list->str) != MI_SUCCESS)
-            log_warn("%s: the MTA refused the %s header", queue_id, MILTER_HEADER_NAME);
-        g_string_free(list, TRUE);
+        milter_add_id_header(ctx, conn, ids);
+        g_array_unref(ids);
         if (milter.wake != NULL)
             milter.wake(milter.wake_data);
     }
-    g_array_unref(ids);
-    g_free(queue_id);
     milter_conn_end_message(conn);
     return result;
 }

@@ -3,14 +3,16 @@
  *
  * milter_start() binds the configured socket (a stale unix socket is removed; a new one gets
  * socket_mode and socket_group) and registers the callbacks with the protocol negotiated so
- * that the MTA sends only what we use. For each message it collects the envelope (client,
- * HELO, sender, the monitored recipients, the MTA queue id from macro i), the headers and the
- * body up to max_message_size (the rest is dropped and the row marked truncated). A message
- * with no monitored recipient is accepted at DATA and costs nothing more. At end of message
- * the rows are written in one committed transaction and the message accepted; when that
- * fails, on_error decides: accept (logged with the queue id) or 451. No LLM, sendmail or DNS
- * is ever used inside a callback. milter_run() serves until libmilter is told to stop
- * (SIGTERM, SIGINT, SIGHUP); WAKE is called after each recorded message.
+ * that the MTA sends only what we use. For each message it hands intake (intake.h) the
+ * envelope (client, HELO, sender, each recipient, the MTA queue id from macro i), the
+ * Message-ID, the headers and the body as they come; intake keeps the mailboxes it records
+ * (not those with intake = pipe) and what max_message_size allows (body chunks are skipped once
+ * the message is truncated). A message with no such mailbox is accepted at DATA and costs
+ * nothing more. At end of message intake writes the rows in one committed transaction on a
+ * pooled connection and the message is accepted; when that fails, on_error decides: accept
+ * (logged with the queue id) or 451. No LLM, sendmail or DNS is ever used inside a callback.
+ * milter_run() serves until libmilter is told to stop (SIGTERM, SIGINT, SIGHUP); WAKE is
+ * called after each recorded message.
  */
 #ifndef MAILTRIAGE_MILTER_H
 #define MAILTRIAGE_MILTER_H

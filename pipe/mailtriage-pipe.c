@@ -4,11 +4,13 @@
  * SYNOPSIS
  *   mailtriage-pipe [-c CONF] [-q QUEUEID] [-f SENDER] [--inline] -- RECIPIENT...
  *
- * It reads one message on standard input (at most [daemon] max_message_size bytes are kept; a
- * larger message is recorded cut and marked truncated, never lost), records it in the queue
- * as one row per monitored recipient in one transaction, and exits. With --inline it then
- * processes that message itself, for sites that run no daemon. -f '' (Postfix's
- * null_sender=) is the null sender; without -f the envelope sender is unknown.
+ * It reads one message on standard input, parses its From, Subject, Message-ID and
+ * In-Reply-To, and records it through intake (intake.h), as the milter does: at most [daemon]
+ * max_message_size bytes are kept (a larger message is recorded cut and marked truncated,
+ * never lost), one row per monitored mailbox among the recipients (a recipient not monitored,
+ * or whose [mailbox] has intake = milter, is logged and ignored), all in one transaction. Then
+ * it exits; with --inline it first processes those rows itself, for sites that run no daemon.
+ * -f '' (Postfix's null_sender=) is the null sender; without -f the envelope sender is unknown.
  *
  * EXIT STATUS (sysexits, as pipe(8) expects)
  *   0   recorded (and, with --inline, processed or left queued with its reason); also -V and
@@ -29,6 +31,7 @@
 #include <glib.h>
 
 #include "db.h"
+#include "intake.h"
 #include "llm.h"
 #include "log.h"
 #include "mime.h"
@@ -41,28 +44,41 @@
 
 #define PIPE_USAGE "mailtriage-pipe [-c CONF] [-q QUEUEID] [-f SENDER] [--inline] -- RECIPIENT..."
 
-/* Read stdin: keep at most MAX bytes, count them all. */
-static GByteArray *pipe_read_message(guint64 max, guint64 *size_r, gboolean *read_error_r)
+/* Read stdin into MSG, which keeps what max_message_size allows; -1 (errno set) on a read
+ * error. */
+static int pipe_read_message(struct intake_message *msg)
 {
-    GByteArray *data = g_byte_array_new();
     guint8 buf[65536];
-    guint64 total = 0;
     for (;;) {
         ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            *read_error_r = TRUE;
-            break;
-        }
+        if (n < 0)
+            return -1;
         if (n == 0)
-            break;
-        if (total < max)
-            g_byte_array_append(data, buf, (guint)MIN((guint64)n, max - total));
-        total += (guint64)n;
+            return 0;
+        intake_append(msg, buf, (size_t)n);
     }
-    *size_r = total;
-    return data;
+}
+
+/* The header fields the rows keep, from the message as parsed. */
+static void pipe_take_headers(struct intake_message *msg)
+{
+    struct mime_limits limits;
+    mime_limits_default(&limits);
+    struct mime_message *parsed = NULL;
+    char *error = NULL;
+    if (mime_parse((const char *)msg->raw->data, msg->raw->len, &limits, &parsed, &error) < 0) {
+        /* Recorded all the same: the worker fails it visibly rather than the sender bouncing. */
+        log_warn("recording a message that does not parse: %s", error);
+        g_free(error);
+        return;
+    }
+    msg->from_addr = g_strdup(parsed->from_addr);
+    msg->subject = g_strdup(parsed->subject);
+    msg->message_id = g_strdup(parsed->message_id);
+    msg->in_reply_to = g_strdup(parsed->in_reply_to);
+    mime_message_free(parsed);
 }
 
 static int pipe_process_inline(struct config *cfg, sqlite3 *db, gint64 id)
@@ -91,11 +107,8 @@ struct pipe_run {
     char *config_path, *sender, *queue_id;
     char **recipients;
     struct config *cfg;
-    GByteArray *data;
-    struct mime_message *msg;
-    char *rcpts;
-    GArray *rows;
-    gint64 *ids;
+    struct intake_message *msg;
+    GArray *ids; /* of gint64: the rows recorded */
     sqlite3 *db;
 };
 
@@ -103,13 +116,9 @@ static void pipe_run_clear(struct pipe_run *run)
 {
     if (run->db != NULL)
         db_close(run->db);
-    g_free(run->ids);
-    if (run->rows != NULL)
-        g_array_unref(run->rows);
-    g_free(run->rcpts);
-    mime_message_free(run->msg);
-    if (run->data != NULL)
-        g_byte_array_unref(run->data);
+    if (run->ids != NULL)
+        g_array_unref(run->ids);
+    intake_message_free(run->msg);
     config_unref(run->cfg);
     g_strfreev(run->recipients);
     g_free(run->config_path);
@@ -117,99 +126,58 @@ static void pipe_run_clear(struct pipe_run *run)
     g_free(run->queue_id);
 }
 
-/* The rows to record: one per recipient that is a monitored mailbox. */
-static void pipe_plan_rows(struct pipe_run *run, guint64 size)
+/* The recipients of the command line; those this program does not record are logged. */
+static void pipe_add_recipients(struct pipe_run *run)
 {
-    run->rcpts = g_strjoinv(" ", run->recipients);
-    run->rows = g_array_new(FALSE, TRUE, sizeof(struct queue_new));
     for (char **rcpt = run->recipients; *rcpt != NULL; rcpt++) {
-        const struct config_mailbox *mailbox = config_mailbox_find(run->cfg, *rcpt);
-        char buf[LOG_ADDR_MAX];
-        if (mailbox == NULL) {
-            log_warn("recipient <%s> is not a monitored mailbox; ignored", log_addr(*rcpt, buf));
-            continue;
+        char *skipped = NULL;
+        if (!intake_add_recipient(run->msg, *rcpt, &skipped)) {
+            log_warn("%s", skipped);
+            g_free(skipped);
         }
-        if (mailbox->intake == CONFIG_INTAKE_MILTER) {
-            log_warn("recipient <%s>: [mailbox] intake = milter, so the pipe does not record it; "
-                     "ignored",
-                     log_addr(*rcpt, buf));
-            continue;
-        }
-        struct mime_message *msg = run->msg;
-        struct queue_new row = {
-            .intake = "pipe",
-            .mta_queue_id = run->queue_id,
-            .mailbox = mailbox->address,
-            .envelope_from = run->sender,
-            .rcpts = run->rcpts,
-            .from_addr = msg != NULL ? msg->from_addr : NULL,
-            .subject = msg != NULL ? msg->subject : NULL,
-            .message_id = msg != NULL ? msg->message_id : NULL,
-            .in_reply_to = msg != NULL ? msg->in_reply_to : NULL,
-            .raw = (const char *)run->data->data,
-            .raw_len = run->data->len,
-            .size = (size_t)size,
-            .truncated = size > run->data->len,
-        };
-        g_array_append_val(run->rows, row);
     }
 }
 
 static int pipe_record(struct pipe_run *run, gboolean inline_processing)
 {
-    guint64 size = 0;
-    gboolean read_error = FALSE;
-    run->data = pipe_read_message(run->cfg->daemon.max_message_size, &size, &read_error);
-    if (read_error) {
+    struct intake_message *msg = run->msg = intake_message_new(INTAKE_PIPE, run->cfg);
+    msg->mta_queue_id = g_strdup(run->queue_id);
+    msg->envelope_from = g_strdup(run->sender);
+    if (pipe_read_message(msg) < 0) {
         log_error("cannot read the message: %s", g_strerror(errno));
         return EX_TEMPFAIL;
     }
-    if (size == 0) {
+    if (msg->size == 0) {
         /* Postfix always writes at least its own headers: empty input is a mistake on our side
          * (a wrapper that ate stdin, a test by hand), never the sender's message. */
         log_error("empty input: no message on standard input; deferred (exit 75)");
         return EX_TEMPFAIL;
     }
-
-    struct mime_limits limits;
-    mime_limits_default(&limits);
-    char *error = NULL;
-    if (mime_parse((const char *)run->data->data, run->data->len, &limits, &run->msg, &error) < 0) {
-        /* Recorded all the same: the worker fails it visibly rather than the sender bouncing. */
-        log_warn("recording a message that does not parse: %s", error);
-        g_clear_pointer(&error, g_free);
-    }
-    pipe_plan_rows(run, size);
-    if (run->rows->len == 0) {
+    pipe_take_headers(msg);
+    pipe_add_recipients(run);
+    if (msg->mailboxes->len == 0) {
+        char *rcpts = g_strjoinv(" ", run->recipients);
         log_error("no recipient is a monitored mailbox (%s): add a [mailbox] group or fix "
                   "transport_maps",
-                  run->rcpts);
+                  rcpts);
+        g_free(rcpts);
         return EX_TEMPFAIL;
     }
 
-    run->ids = g_new0(gint64, run->rows->len);
+    char *error = NULL;
     int status = db_open(run->cfg->daemon.database, (int)run->cfg->daemon.busy_timeout * 1000,
                          &run->db, &error);
     if (status == DB_OK)
-        status = queue_insert(run->db, (struct queue_new *)(void *)run->rows->data, run->rows->len,
-                              run->ids, &error);
+        status = intake_record(msg, run->db, &run->ids, &error);
     if (status != DB_OK) {
         log_error("cannot record the message%s%s: %s", run->queue_id != NULL ? " " : "",
                   run->queue_id != NULL ? run->queue_id : "", error);
         g_free(error);
         return EX_TEMPFAIL;
     }
-    for (guint i = 0; i < run->rows->len; i++) {
-        const struct queue_new *row = &g_array_index(run->rows, struct queue_new, i);
-        char from[LOG_ADDR_MAX];
-        log_msg(LOG_LEVEL_INFO, run->ids[i],
-                "recorded: mta_queue_id=%s from=<%s> mailbox=<%s> size=%" G_GUINT64_FORMAT "%s",
-                run->queue_id != NULL ? run->queue_id : "-", log_addr(run->sender, from),
-                row->mailbox, size, row->truncated ? " truncated" : "");
-    }
     if (inline_processing)
-        for (guint i = 0; i < run->rows->len; i++)
-            pipe_process_inline(run->cfg, run->db, run->ids[i]);
+        for (guint i = 0; i < run->ids->len; i++)
+            pipe_process_inline(run->cfg, run->db, g_array_index(run->ids, gint64, i));
     return EX_OK;
 }
 

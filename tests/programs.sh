@@ -71,6 +71,14 @@ check "mailtriage-pipe on empty input exits 75, not a bounce" test $? = 75
 check "mailtriage-pipe on empty input says so" grep -q "empty input" "$tmp/pipe.err"
 "$pipe" -c "$tmp/bad.conf" -f a@b.test -- support@site.test < "$tmp/pricing.eml" 2>/dev/null
 check "mailtriage-pipe with a bad configuration exits 75 (Postfix retries)" test $? = 75
+# A mailbox left to the milter ([mailbox] intake = milter): the pipe defers, records nothing.
+sed -e "s|^database = .*|database = $tmp/milteronly.db|" "$tmp/mt.conf" > "$tmp/milteronly.conf"
+printf '[mailbox sales@site.test]\nescalate_to = human@site.test\nintake = milter\n' >> "$tmp/milteronly.conf"
+"$pipe" -c "$tmp/milteronly.conf" -f ann@customer.test -- sales@site.test < "$tmp/pricing.eml" 2> "$tmp/pipe.err"
+check "mailtriage-pipe for an intake = milter mailbox exits 75" test $? = 75
+check "mailtriage-pipe for an intake = milter mailbox says why" grep -qF "recipient <sales@site.test>: [mailbox] intake = milter, so the pipe does not record it; ignored" "$tmp/pipe.err"
+no_rows() { [ ! -e "$1" ] || [ "$(sqlite3 "$1" "SELECT count(*) FROM messages")" = 0 ]; }
+check "mailtriage-pipe for an intake = milter mailbox records nothing" no_rows "$tmp/milteronly.db"
 "$pipe" -c "$tmp/mt.conf" -f ann@customer.test --inline -- support@site.test < "$tmp/pricing.eml"
 check "mailtriage-pipe --inline exits 0" test $? = 0
 check "--inline: the message is processed at once" test "$("$ctl" -c "$tmp/mt.conf" --json show 1 | grep -c '"state": "done"')" = 1
