@@ -13,15 +13,16 @@
 #include <glib.h>
 #include <libmilter/mfapi.h>
 
+#include "addr.h"
 #include "config_check.h"
 #include "db.h"
 #include "intake.h"
 #include "log.h"
+#include "markers.h"
 #include "milter.h"
 
 #define MILTER_MAX_RCPTS 1000
 #define MILTER_MAX_FIELD 1024
-#define MILTER_HEADER_NAME "X-Mailtriage-Id"
 
 /* Process-wide state: the configuration for new messages, and idle database connections (a
  * connection is used by one callback thread at a time). */
@@ -86,19 +87,6 @@ static void milter_conn_end_message(struct milter_conn *conn)
     conn->pending_cr = FALSE;
 }
 
-/* An SMTP address argument without angle brackets, cut to a sane length. */
-static char *milter_bare_address(const char *arg)
-{
-    char *text = g_strndup(arg != NULL ? arg : "", MILTER_MAX_FIELD);
-    g_strstrip(text);
-    size_t len = strlen(text);
-    if (len >= 2 && text[0] == '<' && text[len - 1] == '>') {
-        memmove(text, text + 1, len - 2);
-        text[len - 2] = '\0';
-    }
-    return text;
-}
-
 static sfsistat milter_continue(const struct milter_conn *conn, unsigned long no_reply_flag)
 {
     return conn != NULL && (conn->protocol & no_reply_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
@@ -161,7 +149,7 @@ static sfsistat milter_envfrom(SMFICTX *ctx, char **argv)
     struct config *cfg = milter_get_config();
     struct intake_message *msg = intake_message_new(INTAKE_MILTER, cfg);
     config_unref(cfg);
-    msg->envelope_from = milter_bare_address(argv != NULL ? argv[0] : NULL);
+    msg->envelope_from = addr_bare(argv != NULL ? argv[0] : NULL, MILTER_MAX_FIELD);
     msg->client_addr = g_strdup(conn->client_addr);
     msg->helo = g_strdup(conn->helo);
     conn->msg = msg;
@@ -173,7 +161,7 @@ static sfsistat milter_envrcpt(SMFICTX *ctx, char **argv)
     struct milter_conn *conn = milter_conn(ctx);
     if (conn->msg == NULL || conn->msg->rcpts->len >= MILTER_MAX_RCPTS)
         return SMFIS_CONTINUE;
-    char *rcpt = milter_bare_address(argv != NULL ? argv[0] : NULL);
+    char *rcpt = addr_bare(argv != NULL ? argv[0] : NULL, MILTER_MAX_FIELD);
     /* Every recipient is kept for the row; the unmonitored ones need no word in the log. */
     intake_add_recipient(conn->msg, rcpt, NULL);
     g_free(rcpt);
@@ -198,7 +186,7 @@ static sfsistat milter_header(SMFICTX *ctx, char *name, char *value)
      * now, to recognise a duplicate when the row is written. */
     if (conn->msg != NULL && conn->msg->message_id == NULL && value != NULL &&
         g_ascii_strcasecmp(name, "Message-ID") == 0) {
-        char *id = milter_bare_address(value);
+        char *id = addr_bare(value, MILTER_MAX_FIELD);
         if (*id != '\0' && strpbrk(id, " \t\r\n") == NULL)
             conn->msg->message_id = id;
         else
@@ -276,8 +264,8 @@ static void milter_add_id_header(SMFICTX *ctx, const struct milter_conn *conn, c
     /* With SMFIP_HDR_LEADSPC agreed, values are passed with their leading space. */
     if (conn->protocol & SMFIP_HDR_LEADSPC)
         g_string_prepend_c(list, ' ');
-    if (smfi_addheader(ctx, MILTER_HEADER_NAME, list->str) != MI_SUCCESS)
-        log_warn("%s: the MTA refused the %s header", conn->msg->mta_queue_id, MILTER_HEADER_NAME);
+    if (smfi_addheader(ctx, MARKERS_QUEUE_ID_HEADER, list->str) != MI_SUCCESS)
+        log_warn("%s: the MTA refused the %s header", conn->msg->mta_queue_id, MARKERS_QUEUE_ID_HEADER);
     g_string_free(list, TRUE);
 }
 
