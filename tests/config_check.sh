@@ -1,6 +1,6 @@
 #!/bin/bash
 # `mailtriaged -n` and `mailtriagectl config check` check the file and what it points at, and
-# say every problem on a line of its own (lib/config_check.c has the cases of each check; this
+# say every problem on a line of its own (lib/core/config_check.c has the cases of each check; this
 # is how the two programs report them): exit 78 on an error, 0 with warnings only, and
 # `config check --syntax` looks at the file alone.
 set -u

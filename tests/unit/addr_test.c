@@ -1,5 +1,5 @@
 /*
- * addr_test: the specification of lib/addr.h, one named case per behaviour.
+ * addr_test: the specification of lib/mail/addr.h, one named case per behaviour.
  *
  * addr_is_safe() is given addresses that must pass and the ways an address can smuggle in an
  * option, a header or a second recipient; addr_bare(), addr_domain() and addr_unwrap_srs()

@@ -1,5 +1,5 @@
 /*
- * clock_test: the specification of lib/clock.h.
+ * clock_test: the specification of lib/util/clock.h.
  *
  * The clock follows the system's real time until a test fixes it, and again after the fixed
  * time is cleared. The formatting rows use 2025-03-03 16:00:00 UTC and a local zone two hours

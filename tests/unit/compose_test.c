@@ -1,5 +1,5 @@
 /*
- * compose_test: the specification of lib/compose.c, read back the way a mail client would.
+ * compose_test: the specification of lib/core/compose.c, read back the way a mail client would.
  *
  * Each case builds a reply or an escalation from a parsed original, parses the output again
  * with GMime and checks the headers and the decoded parts (a reply is multipart/alternative:

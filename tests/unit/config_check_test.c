@@ -1,5 +1,5 @@
 /*
- * config_check_test: the specification of lib/config_check.c.
+ * config_check_test: the specification of lib/core/config_check.c.
  *
  * Each case starts from a good layout in a private temporary directory (a database directory
  * and a socket directory of the user, a sendmail program, two templates, an API key file of

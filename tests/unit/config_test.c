@@ -1,6 +1,6 @@
 /*
- * config_test: the specification of lib/config.c (with the defaults of config_defaults.c and
- * the output of config_print.c) and the key table of lib/config_keys.h.
+ * config_test: the specification of lib/core/config.c (with the defaults of config_defaults.c and
+ * the output of config_print.c) and the key table of lib/core/config_keys.h.
  *
  * Each case writes a configuration file into a private temporary directory and loads it.
  * Rejected files are a table: the whole error message is compared, with @FILE@ standing for

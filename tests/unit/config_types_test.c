@@ -1,5 +1,5 @@
 /*
- * config_types_test: the specification of the key-type table of lib/config_types.c.
+ * config_types_test: the specification of the key-type table of lib/core/config_types.c.
  *
  * Every type has a complete row with the name mailtriage.conf(5) shows; each type's parse
  * accepts and rejects the texts of a table (with the loader's exact error text) and its format

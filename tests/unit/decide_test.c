@@ -1,5 +1,5 @@
 /*
- * decide_test: the specification of lib/decide.h, one row per behaviour: "why was this (not)
+ * decide_test: the specification of lib/core/decide.h, one row per behaviour: "why was this (not)
  * answered?" is answered here.
  *
  * decide_action(): each row gives the policy verdict, the mailbox (by its mode), the classification

@@ -1,5 +1,5 @@
 /*
- * draft_test: the specification of lib/draft.c.
+ * draft_test: the specification of lib/core/draft.c.
  *
  * Each case opens a fresh database in a private temporary directory, records one message with
  * queue_insert() and proposes drafts for it. The "sendmail" is a /bin/sh script in the same

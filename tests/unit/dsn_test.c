@@ -1,5 +1,5 @@
 /*
- * dsn_test: the specification of dsn_read() (lib/dsn.h), one row per behaviour.
+ * dsn_test: the specification of dsn_read() (lib/mail/dsn.h), one row per behaviour.
  */
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * inject_test: the specification of inject_message() (lib/inject.h).
+ * inject_test: the specification of inject_message() (lib/mail/inject.h).
  *
  * The "sendmail" is a small /bin/sh script written into a fresh directory for each case. The
  * capturing script saves its arguments (one per line) and its standard input next to itself,

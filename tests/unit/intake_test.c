@@ -1,5 +1,5 @@
 /*
- * intake_test: the specification of lib/intake.c.
+ * intake_test: the specification of lib/core/intake.c.
  *
  * Each case loads one configuration (support@ for any intake, sales@ for the milter only,
  * help@ for the pipe only, max_message_size 64k) and opens a fresh database, both in a private

@@ -1,6 +1,6 @@
 /*
  * llm_test: the specification of the classifiers' pure parts and of the provider table
- * (lib/llm.h, lib/llm_openai.h, lib/llm_answer.h through the OpenAI response).
+ * (lib/core/llm.h, lib/core/llm_openai.h, lib/core/llm_answer.h through the OpenAI response).
  *
  * - llm_openai_request_body(): the request of REFERENCE.md section 3, read back with json-c.
  * - llm_openai_parse_response(): one row of response_cases per kind of answer a server gives

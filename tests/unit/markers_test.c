@@ -1,5 +1,5 @@
 /*
- * markers_test: the specification of lib/markers.h.
+ * markers_test: the specification of lib/mail/markers.h.
  *
  * The header names are a contract with mail already sent (a reply to an old version's mail
  * must still be known as ours), so they are spelled out here. A new Message-ID is checked for

@@ -1,5 +1,5 @@
 /*
- * mime_test: the specification of lib/mime.c, one case per behaviour.
+ * mime_test: the specification of lib/mail/mime.c, one case per behaviour.
  *
  * Golden cases: for each NAME in golden_cases, mime_message_dump() of $srcdir/data/mime/NAME.eml
  * must equal $srcdir/data/mime/NAME.expected byte for byte ($srcdir is the tests/ directory,

@@ -1,5 +1,5 @@
 /*
- * policy_test: the specification of policy_reply_refusal() (lib/policy.h), one case per rule,
+ * policy_test: the specification of policy_reply_refusal() (lib/core/policy.h), one case per rule,
  * and of policy_decide(). The spellings of role and no-reply senders are addr_test's
  * (addr_role_rule()); here a role sender is refused with the rule named in the reason.
  *

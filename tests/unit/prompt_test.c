@@ -1,5 +1,5 @@
 /*
- * prompt_test: the specification of what every provider tells the model (lib/prompt.h).
+ * prompt_test: the specification of what every provider tells the model (lib/core/prompt.h).
  *
  * - The system instructions: the mailbox's persona, every intent of its list with its
  *   description and none of another mailbox's, the answer's keys in words, the rule that the

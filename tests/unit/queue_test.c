@@ -1,5 +1,5 @@
 /*
- * queue_test: the specification of lib/queue.c and of db_open() in lib/db.c.
+ * queue_test: the specification of lib/core/queue.c and of db_open() in lib/util/db.c.
  *
  * Each case opens a fresh database in a private temporary directory. Rows are inserted with
  * queue_insert(), driven through claim, complete, defer, fail and release, and checked with

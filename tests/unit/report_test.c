@@ -1,5 +1,5 @@
 /*
- * report_test: the specification of lib/report.c and of db_open_existing() in lib/db.c, the
+ * report_test: the specification of lib/core/report.c and of db_open_existing() in lib/util/db.c, the
  * read side that mailtriagectl uses.
  *
  * Each case makes a database in a private temporary directory with db_open() (the writer, as

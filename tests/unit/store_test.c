@@ -1,5 +1,5 @@
 /*
- * store_test: the specification of lib/store.c.
+ * store_test: the specification of lib/core/store.c.
  *
  * Each case opens a fresh database in a private temporary directory, records messages with
  * queue_insert() and checks what the store functions write (with SQL) and read back.

@@ -1,5 +1,5 @@
 /*
- * summary_test: the one line per message (lib/summary.h), field by field.
+ * summary_test: the one line per message (lib/core/summary.h), field by field.
  */
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * template_test: the specification of lib/template.c, one case per behaviour.
+ * template_test: the specification of lib/util/template.c, one case per behaviour.
  *
  * template_check() is given tables of accepted and rejected templates (rejections name the
  * line and the reason); template_render() is given tables of text, values and the expected

@@ -1,5 +1,5 @@
 /*
- * text_test: the specification of lib/text.h, one named case per behaviour.
+ * text_test: the specification of lib/util/text.h, one named case per behaviour.
  *
  * Each cleaner has a table of inputs and the exact bytes it must return; the rows show how the
  * cleaners differ (which characters count as controls, what replaces them, what happens at the

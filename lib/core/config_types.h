@@ -16,19 +16,6 @@
 
 #include <glib.h>
 
-/* The C type of a key's field in the structs of config.h. */
-#define CONFIG_CTYPE_STRING char *
-#define CONFIG_CTYPE_PATH char *
-#define CONFIG_CTYPE_ADDRESS char *
-#define CONFIG_CTYPE_UINT guint
-#define CONFIG_CTYPE_DOUBLE double
-#define CONFIG_CTYPE_BOOL gboolean
-#define CONFIG_CTYPE_ENUM int
-#define CONFIG_CTYPE_DURATION gint64
-#define CONFIG_CTYPE_SIZE guint64
-#define CONFIG_CTYPE_MODE guint
-#define CONFIG_CTYPE_LIST char **
-
 enum config_type {
     CONFIG_TYPE_STRING,
     CONFIG_TYPE_PATH,

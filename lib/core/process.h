@@ -1,17 +1,15 @@
 /*
- * process: take one claimed message from the queue to its end.
+ * process: take one claimed message from the queue to its end, as one straight line.
  *
- * process_row() parses the message, applies the reply policy, classifies it (reusing a stored
- * classification; LLM failures are retried with back-off and after llm.max_attempts the
- * builtin classifier decides), chooses the action from the mailbox's rules, performs it
- * (reply, escalation or draft through sendmail, webhook, or nothing; decide.h chooses) and
- * records every step as an event of the message. Whatever happens, the row ends done,
- * deferred with its reason, failed with its reason, or released (shutdown): a message is never
- * dropped. Then exactly one summary line is logged, as Postfix logs a delivery: the MTA's queue
- * id (else ours) first, then id, from, mailbox, intent, confidence, action, to, msgid,
- * status (sent, skipped, deferred, failed), delay, llm and send times, and the reason.
- * process_try() runs the same decision for one file without a queue and without sending
- * (mailtriaged -t).
+ * process_row(): load the context in one read (context.h) -> parse (mime.h) -> decide: the
+ * RFC 3834 and policy rules (policy.h), the sender's history, whether to classify, the action
+ * (decide.h, pure) -> classify if needed (llm.h; a stored classification is reused, LLM
+ * failures are retried with back-off and after llm.max_attempts the builtin classifier
+ * decides) -> act (action.h: every way mail leaves) -> record. Each step returns its outcome
+ * and one place turns it into the queue transition: done, deferred with its reason, failed
+ * with its reason, or released (shutdown); a message is never dropped. Then the one summary
+ * line (summary.h). process_try() runs the same decision for one file without a queue and
+ * without sending (mailtriaged -t).
  */
 #ifndef MAILTRIAGE_PROCESS_H
 #define MAILTRIAGE_PROCESS_H

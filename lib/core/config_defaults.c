@@ -5,8 +5,8 @@
 
 #include <glib.h>
 
-#include "config.h"
 #include "config_defaults.h"
+#include "config_model.h"
 #include "config_types.h"
 
 /* The intents every mailbox may use without defining them. */

@@ -11,7 +11,7 @@
 
 #include <glib.h>
 
-#include "config.h"
+#include "config_model.h"
 
 extern const char config_defaults_template[];
 extern const char config_defaults_template_html[];

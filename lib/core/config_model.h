@@ -1,26 +1,30 @@
 /*
- * config: the mailtriage configuration file (an INI file read with GKeyFile).
+ * config_model: the shape of a loaded configuration, and nothing else.
  *
- * config_load() reads the file, checks every key against the table in config_keys.h (unknown
- * groups and keys, bad values and out-of-range numbers are errors reported as "FILE:LINE: reason")
- * and returns an immutable, reference-counted struct config: a reload can swap in a new one
- * while work in flight keeps the old. Each [mailbox ADDRESS] and [intent NAME] group becomes a
- * struct; intents a mailbox lists that have no group take the built-in defaults of
- * config_defaults.h, and every mailbox knows `unknown`. Values are parsed by their key's type
- * (config_types.h); config_print.h prints a configuration and the key table.
+ * The structs that config_load() (config.h) fills, one field per key of config_keys.h in the
+ * C type of its CONFIG_TYPE, and the choices of the ENUM keys. They live apart from the
+ * loader so that the key-type table (config_types.h) and the built-in defaults
+ * (config_defaults.h) can fill them without depending on the loader, which depends on them.
  */
-#ifndef MAILTRIAGE_CONFIG_H
-#define MAILTRIAGE_CONFIG_H
+#ifndef MAILTRIAGE_CONFIG_MODEL_H
+#define MAILTRIAGE_CONFIG_MODEL_H
 
 #include <glib.h>
 
 #include "config_keys.h"
-#include "config_types.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define CONFIG_DEFAULT_PATH SYSCONFDIR "/mailtriage/mailtriage.conf"
+/* The C type of a key's field in the structs below. */
+#define CONFIG_CTYPE_STRING char *
+#define CONFIG_CTYPE_PATH char *
+#define CONFIG_CTYPE_ADDRESS char *
+#define CONFIG_CTYPE_UINT guint
+#define CONFIG_CTYPE_DOUBLE double
+#define CONFIG_CTYPE_BOOL gboolean
+#define CONFIG_CTYPE_ENUM int
+#define CONFIG_CTYPE_DURATION gint64
+#define CONFIG_CTYPE_SIZE guint64
+#define CONFIG_CTYPE_MODE guint
+#define CONFIG_CTYPE_LIST char **
 
 /* Choices of the ENUM keys, in the order of their declaration in config_keys.h. */
 enum config_provider { CONFIG_PROVIDER_OPENAI, CONFIG_PROVIDER_BUILTIN };
@@ -40,7 +44,7 @@ enum config_action {
     CONFIG_ACTION_NONE
 };
 
-/* A key's field, of the C type of its CONFIG_TYPE (config_types.h). */
+/* A key's field, of the C type of its CONFIG_TYPE. */
 #define CONFIG_FIELD(key, type, def, min, max, choices, doc) CONFIG_CTYPE_##type key;
 
 struct config_daemon {
@@ -78,18 +82,5 @@ struct config {
     char *hostname;       /* daemon.hostname or the system's */
     gint refcount;
 };
-
-struct config *config_load(const char *path, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
-/* The same checks of the file itself, without opening the files it names: the templates and
- * the API key file may be missing or belong to another machine. Their text (template_text,
- * template_html_text of intents with a template of their own) and api_key stay NULL: such a
- * configuration is for checking, not for running. */
-struct config *config_load_syntax(const char *path, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
-struct config *config_ref(struct config *cfg);
-void config_unref(struct config *cfg);
-
-/* The mailbox for ADDRESS (case-insensitive), or NULL when it is not monitored. */
-const struct config_mailbox *config_mailbox_find(const struct config *cfg, const char *address);
-const struct config_intent *config_intent_find(const struct config *cfg, const char *name);
 
 #endif

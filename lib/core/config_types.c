@@ -9,7 +9,7 @@
 #include <glib.h>
 
 #include "addr.h"
-#include "config.h"
+#include "config_model.h"
 #include "config_types.h"
 
 #define CONFIG_TYPES_ENTRY(strct, key, type, def, min, max, choices, doc)                          \

@@ -8,7 +8,6 @@
 
 #include <glib.h>
 
-#include "addr.h"
 #include "log.h"
 
 static enum log_target log_target = LOG_TO_STDERR;
@@ -188,7 +187,9 @@ const char *log_addr(const char *addr, char buf[LOG_ADDR_MAX])
             memcpy(buf + LOG_ADDR_MAX - 4, "...", 4);
         return buf;
     }
-    const char *domain = addr_domain(addr);
+    /* Only the local part is masked; the log stays below the mail layer (addr.h). */
+    const char *at = strrchr(addr, '@');
+    const char *domain = at != NULL ? at + 1 : NULL;
     if (snprintf(buf, LOG_ADDR_MAX, "%c***@%s", addr[0], domain != NULL ? domain : "") >=
         LOG_ADDR_MAX)
         memcpy(buf + LOG_ADDR_MAX - 4, "...", 4);
