@@ -5,15 +5,15 @@
  * Each case writes a configuration file into a private temporary directory and loads it.
  * Rejected files are a table: the whole error message is compared, with @FILE@ standing for
  * the file's path and @DIR@ for the directory (also replaced in the file's text). Accepted
- * values are a table too, compared through config_print(). The value parsers and the address
- * check have their own tables, and the printed defaults and man page are checked against the
- * X-macro lists, so that a key added to config_keys.h is covered without editing this file.
+ * values are a table too, compared through config_print(). The value parsers have tables of
+ * their own (the address check is in addr_test), and the printed defaults and man page are
+ * checked against the X-macro lists, so that a key added to config_keys.h is covered without
+ * editing this file.
  */
 #include <string.h>
 
 #include <glib.h>
 
-#include "addr.h"
 #include "config.h"
 #include "config_print.h"
 #include "testutil.h"
@@ -735,63 +735,6 @@ static void test_parse_size_rejects_negative_after_space(void)
     }
 }
 
-static void test_address_is_safe(void)
-{
-    static const struct {
-        const char *address;
-        gboolean safe;
-    } cases[] = {
-        {"a@b", TRUE},
-        {"support@example.org", TRUE},
-        {"first.last+tag@sub.example.co.uk", TRUE},
-        {"o'brien@example.org", TRUE},
-        {"", FALSE},
-        {"support", FALSE},
-        {"@example.org", FALSE},
-        {"support@", FALSE},
-        {"a@b@c", FALSE},
-        {"-oQ@example.org", FALSE},
-        {"sup port@example.org", FALSE},
-        {"<a@b>", FALSE},
-        {"a@b\r\n", FALSE},
-        {"a@b\nBcc: c@d", FALSE},
-        {"a\t@b", FALSE},
-        {"\"a\"@b", FALSE},
-        {"a,b@c", FALSE},
-        {"a;b@c", FALSE},
-        {"a:b@c", FALSE},
-        {"a(b)@c", FALSE},
-        {"a@[127.0.0.1]", FALSE},
-        {"a\\b@c", FALSE},
-        {"caf\xc3\xa9@example.org", FALSE},
-        {"a@b\x7f", FALSE},
-    };
-
-    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        if (addr_is_safe(cases[i].address) != cases[i].safe) {
-            char *shown = g_strescape(cases[i].address, NULL);
-            g_test_message("addr_is_safe(\"%s\") should be %d", shown, cases[i].safe);
-            g_free(shown);
-            g_test_fail();
-        }
-    }
-}
-
-static void test_address_length_limit(void)
-{
-    /* 254 bytes is the longest path of RFC 5321. */
-    char *local = g_strnfill(254 - strlen("@example.org"), 'a');
-    char *longest = g_strconcat(local, "@example.org", NULL);
-    char *too_long = g_strconcat("a", longest, NULL);
-
-    g_assert_cmpuint(strlen(longest), ==, 254);
-    g_assert_true(addr_is_safe(longest));
-    g_assert_false(addr_is_safe(too_long));
-    g_free(too_long);
-    g_free(longest);
-    g_free(local);
-}
-
 /* ---- printing: derived from the key table ---- */
 
 /* Every key of the table with its group and default, from the X-macro lists. */
@@ -977,8 +920,6 @@ int main(int argc, char **argv)
 
     g_test_add_func("/config/parse_duration", test_parse_duration);
     g_test_add_func("/config/parse_size", test_parse_size);
-    g_test_add_func("/config/address_is_safe", test_address_is_safe);
-    g_test_add_func("/config/address_length_limit", test_address_length_limit);
 
     g_test_add_func("/config/print_defaults_has_groups", test_print_defaults_has_groups);
     g_test_add_func("/config/print_defaults_has_every_key", test_print_defaults_has_every_key);
