@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "db.h"
+#include "lease.h"
 #include "llm.h"
 #include "log.h"
 #include "pool.h"
@@ -22,6 +23,7 @@ struct pool {
     struct config *cfg; /* under lock */
     volatile gint stop;
     GPtrArray *threads;
+    struct lease_keeper *leases; /* renews the workers' claims */
 };
 
 struct pool_worker {
@@ -83,7 +85,7 @@ static gpointer pool_work(gpointer data)
         char *error = NULL;
         int claimed = queue_claim(db, owner, cfg->daemon.lease_time, 0, &row, &error);
         if (claimed == 1) {
-            struct process_context ctx = {cfg, db, llm, owner, &pool->stop};
+            struct process_context ctx = {cfg, db, llm, owner, &pool->stop, pool->leases};
             process_row(&ctx, row);
             queue_row_free(row);
         } else {
@@ -137,6 +139,9 @@ struct pool *pool_start(struct config *cfg)
     pool->cfg = config_ref(cfg);
     pool->threads = g_ptr_array_new();
     llm_limit_set(cfg->llm.max_concurrency);
+    /* Its own connection and thread, so that a worker waiting on the LLM or sendmail keeps its
+     * lease; it outlives the workers (pool_stop()). */
+    pool->leases = lease_keeper_start(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000);
 
     g_ptr_array_add(pool->threads, g_thread_new("housekeeping", pool_housekeep, pool));
     for (unsigned i = 0; i < cfg->daemon.workers; i++) {
@@ -173,6 +178,7 @@ void pool_stop(struct pool *pool)
     pool_wake(pool);
     for (guint i = 0; i < pool->threads->len; i++)
         g_thread_join(g_ptr_array_index(pool->threads, i));
+    lease_keeper_stop(pool->leases);
     g_ptr_array_unref(pool->threads);
     config_unref(pool->cfg);
     g_cond_clear(&pool->wake);

@@ -95,7 +95,8 @@ static int pipe_process_inline(struct config *cfg, sqlite3 *db, gint64 id)
         return 0;
     }
     struct llm_client *llm = llm_client_new(NULL);
-    struct process_context ctx = {cfg, db, llm, owner, NULL};
+    /* No lease keeper: process_row() runs one of its own for the message. */
+    struct process_context ctx = {cfg, db, llm, owner, NULL, NULL};
     process_row(&ctx, row);
     llm_client_free(llm);
     queue_row_free(row);

@@ -11,11 +11,13 @@
 #include "draft.h"
 #include "inject.h"
 #include "log.h"
+#include "queue.h"
 #include "store.h"
 #include "webhook.h"
 
 /* Times the outcome of a send is recorded again when the database is busy: the mail has gone,
- * and a draft left in sending needs a person to find out what happened. */
+ * and only the record can say so (else the message is held, and a draft left in sending needs
+ * a person to find out what happened). */
 #define ACTION_RECORD_TRIES 3
 
 /* A mail that PLAN sends. */
@@ -32,14 +34,27 @@ static void action_mail_clear(struct action_mail *mail)
     g_free(mail->message_id);
 }
 
-static void action_defer(struct action_outcome *outcome, char *error)
+/* The attempt ends for ERROR: deferred, or stopped when STATUS says the lease was lost. */
+static void action_stop(struct action_outcome *outcome, int status, char *error)
 {
-    outcome->status = ACTION_DEFER;
+    outcome->status = status == QUEUE_LEASE_LOST ? ACTION_LOST : ACTION_DEFER;
     outcome->error = error;
 }
 
+/* The draft of the reply REPLY_TEXT (Message-ID REPLY_ID), stored as the lease holder; *ID_R is
+ * its number (an earlier attempt's draft when there is one). */
+static int action_store_draft(sqlite3 *db, const struct action_message *m, const char *reply_id,
+                              const char *reply_text, gint64 *id_r, char **error_r)
+{
+    int status = queue_lease_begin(db, m->claim, error_r);
+    if (status != DB_OK)
+        return status;
+    status = draft_add(db, m->claim->id, m->envelope_from, reply_id, reply_text, id_r, error_r);
+    return queue_lease_end(db, status, error_r);
+}
+
 /* The escalation for PLAN; for a draft the reply is stored for approval first, and the person
- * gets the proposal with the draft's number. -1 with the reason when the draft is not stored. */
+ * gets the proposal with the draft's number. DB_OK, or why the draft is not stored. */
 static int action_compose_escalation(sqlite3 *db, const struct config *cfg,
                                      const struct action_message *m, const struct decide_plan *plan,
                                      const struct compose_reply *reply, struct action_mail *mail,
@@ -50,12 +65,11 @@ static int action_compose_escalation(sqlite3 *db, const struct config *cfg,
         char *reply_id = NULL;
         char *reply_text = compose_reply(reply, &reply_id);
         gint64 draft_id = 0;
-        int status =
-            draft_add(db, m->id, m->envelope_from, reply_id, reply_text, &draft_id, error_r);
+        int status = action_store_draft(db, m, reply_id, reply_text, &draft_id, error_r);
         g_free(reply_text);
         g_free(reply_id);
         if (status != DB_OK)
-            return -1;
+            return status;
         draft = compose_reply_text(reply);
         why = g_strdup_printf("%s; draft %" G_GINT64_FORMAT " waits for approval: "
                               "mailtriagectl draft approve %" G_GINT64_FORMAT,
@@ -64,7 +78,7 @@ static int action_compose_escalation(sqlite3 *db, const struct config *cfg,
     struct compose_escalation escalation = {cfg,
                                             m->mailbox,
                                             m->msg,
-                                            m->id,
+                                            m->claim->id,
                                             m->envelope_from,
                                             m->classification,
                                             why != NULL ? why : plan->reason,
@@ -74,7 +88,7 @@ static int action_compose_escalation(sqlite3 *db, const struct config *cfg,
     mail->text = compose_escalation(&escalation, &mail->message_id);
     g_free(draft);
     g_free(why);
-    return 0;
+    return DB_OK;
 }
 
 /* The mail PLAN sends: its text, recipient, envelope sender and Message-ID. */
@@ -87,9 +101,67 @@ static int action_compose(sqlite3 *db, const struct config *cfg, const struct ac
         mail->recipient = m->envelope_from;
         mail->envelope_sender = ""; /* null envelope sender: a bounce of a reply cannot loop */
         mail->text = compose_reply(&reply, &mail->message_id);
-        return 0;
+        return DB_OK;
     }
     return action_compose_escalation(db, cfg, m, plan, &reply, mail, error_r);
+}
+
+/* Record ACTION's intent (pending, its Message-ID fixed), then that it starts, each as the lease
+ * holder: sendmail or the webhook runs only once "started" is durable, after a last check (and
+ * extension) of the lease. When the second step fails, the intent is left not started, which
+ * the next attempt settles as not sent. */
+static int action_begin(sqlite3 *db, const struct action_message *m,
+                        const struct store_action *action, gint64 *action_id_r, char **error_r)
+{
+    int status = queue_lease_begin(db, m->claim, error_r);
+    if (status != DB_OK)
+        return status;
+    status = store_action_add(db, m->claim->id, action, STORE_ACTION_PENDING, action_id_r, error_r);
+    if ((status = queue_lease_end(db, status, error_r)) != DB_OK)
+        return status;
+    if ((status = queue_lease_begin(db, m->claim, error_r)) != DB_OK)
+        return status;
+    return queue_lease_end(db, store_action_start(db, *action_id_r, error_r), error_r);
+}
+
+/* Record what came of action ACTION_ID as the lease holder, offering it to a busy database a
+ * few times. When that fails, the log says what went out (the database cannot), OUTCOME says
+ * the attempt is deferred or stopped, and the action stays started and pending: the next
+ * attempt holds the message rather than send again. */
+static void action_finish(sqlite3 *db, const struct action_message *m,
+                          const struct store_action *action, gint64 action_id,
+                          enum store_action_state state, int exit_status, const char *failure,
+                          struct action_outcome *outcome)
+{
+    char *error = NULL;
+    int status = DB_BUSY;
+    for (int i = 0; i < ACTION_RECORD_TRIES && status == DB_BUSY; i++) {
+        g_clear_pointer(&error, g_free);
+        status = queue_lease_begin(db, m->claim, &error);
+        if (status == DB_OK)
+            status = queue_lease_end(
+                db, store_action_finish(db, action_id, state, exit_status, failure, &error),
+                &error);
+    }
+    if (status == DB_OK)
+        return;
+    enum store_action_kind kind = action->kind;
+    const char *id = action->outgoing_message_id;
+    char buf[LOG_ADDR_MAX];
+    const char *to =
+        kind == STORE_ACTION_WEBHOOK ? action->recipient : log_addr(action->recipient, buf);
+    log_msg(
+        LOG_LEVEL_ERROR, m->claim->id, "the %s to <%s>%s%s%s %s, and recording that failed: %s; %s",
+        store_action_kind_name(kind), to, id != NULL ? " message-id <" : "", id != NULL ? id : "",
+        id != NULL ? ">" : "", state == STORE_ACTION_SENT ? "went out" : "did not go out", error,
+        status == QUEUE_LEASE_LOST
+            ? "this worker lost its lease; the attempt that has the message holds it"
+            : "the message's next attempt holds it for a person");
+    g_free(outcome->error);
+    outcome->error = g_strdup_printf("cannot record what came of the %s: %s",
+                                     store_action_kind_name(kind), error);
+    outcome->status = status == QUEUE_LEASE_LOST ? ACTION_LOST : ACTION_DEFER;
+    g_free(error);
 }
 
 /* Record the intent, run sendmail, record the outcome. */
@@ -98,8 +170,9 @@ static void action_send(sqlite3 *db, const struct config *cfg, const struct acti
 {
     struct action_mail mail = {0};
     char *error = NULL;
-    if (action_compose(db, cfg, m, plan, &mail, &error) < 0) {
-        action_defer(outcome, error);
+    int status = action_compose(db, cfg, m, plan, &mail, &error);
+    if (status != DB_OK) {
+        action_stop(outcome, status, error);
         return;
     }
     outcome->recipient = g_strdup(mail.recipient);
@@ -107,8 +180,8 @@ static void action_send(sqlite3 *db, const struct config *cfg, const struct acti
     struct store_action action = {plan->action, plan->reason, mail.recipient, mail.envelope_sender,
                                   mail.message_id};
     gint64 action_id = 0;
-    if (store_action_add(db, m->id, &action, STORE_ACTION_PENDING, &action_id, &error) != DB_OK) {
-        action_defer(outcome, error);
+    if ((status = action_begin(db, m, &action, &action_id, &error)) != DB_OK) {
+        action_stop(outcome, status, error);
         action_mail_clear(&mail);
         return;
     }
@@ -119,18 +192,15 @@ static void action_send(sqlite3 *db, const struct config *cfg, const struct acti
         inject_message(cfg->sendmail.path, cfg->sendmail.timeout, mail.envelope_sender,
                        mail.recipient, mail.text, strlen(mail.text), &exit_status, &failure);
     outcome->send_us = g_get_monotonic_time() - started;
-    enum store_action_state state = sent == INJECT_SENT ? STORE_ACTION_SENT : STORE_ACTION_FAILED;
-    if (store_action_finish(db, action_id, state, exit_status, failure, &error) != DB_OK) {
-        log_msg(LOG_LEVEL_ERROR, m->id, "cannot record the %s: %s",
-                store_action_kind_name(plan->action), error);
-        g_free(error);
-    }
     outcome->sent = sent == INJECT_SENT;
     if (sent != INJECT_SENT) {
         outcome->status = sent == INJECT_TEMPFAIL ? ACTION_DEFER : ACTION_FAIL;
-        outcome->error = failure;
-    } else
-        g_free(failure);
+        outcome->error = g_strdup(failure);
+    }
+    action_finish(db, m, &action, action_id,
+                  sent == INJECT_SENT ? STORE_ACTION_SENT : STORE_ACTION_FAILED, exit_status,
+                  failure, outcome);
+    g_free(failure);
     action_mail_clear(&mail);
 }
 
@@ -139,26 +209,27 @@ static void action_webhook(sqlite3 *db, const struct config *cfg, const struct a
 {
     const char *url = plan->intent->webhook_url;
     struct store_action action = {STORE_ACTION_WEBHOOK, plan->reason, url, NULL, NULL};
-    struct webhook_record record = {m->id, m->mailbox->address, m->envelope_from, m->msg,
+    struct webhook_record record = {m->claim->id, m->mailbox->address, m->envelope_from, m->msg,
                                     m->classification};
     gint64 action_id = 0;
     char *error = NULL;
-    if (store_action_add(db, m->id, &action, STORE_ACTION_PENDING, &action_id, &error) != DB_OK) {
-        action_defer(outcome, error);
+    int status = action_begin(db, m, &action, &action_id, &error);
+    if (status != DB_OK) {
+        action_stop(outcome, status, error);
         return;
     }
     char *failure = NULL;
     gint64 started = g_get_monotonic_time();
     int posted = webhook_post(url, cfg->daemon.webhook_timeout, &record, &failure);
     outcome->send_us = g_get_monotonic_time() - started;
-    if (store_action_finish(db, action_id, posted == 0 ? STORE_ACTION_SENT : STORE_ACTION_FAILED,
-                            -1, failure, &error) != DB_OK) {
-        log_msg(LOG_LEVEL_ERROR, m->id, "cannot record the webhook: %s", error);
-        g_free(error);
-    }
     outcome->sent = posted == 0;
-    if (posted != 0)
-        action_defer(outcome, failure);
+    if (posted != 0) {
+        outcome->status = ACTION_DEFER;
+        outcome->error = g_strdup(failure);
+    }
+    action_finish(db, m, &action, action_id, posted == 0 ? STORE_ACTION_SENT : STORE_ACTION_FAILED,
+                  -1, failure, outcome);
+    g_free(failure);
 }
 
 void action_perform(sqlite3 *db, const struct config *cfg, const struct action_message *message,
@@ -169,8 +240,14 @@ void action_perform(sqlite3 *db, const struct config *cfg, const struct action_m
     char *error = NULL;
     if (plan->action == STORE_ACTION_NONE) {
         struct store_action action = {STORE_ACTION_NONE, plan->reason, NULL, NULL, NULL};
-        if (store_action_add(db, message->id, &action, STORE_ACTION_SKIPPED, NULL, &error) != DB_OK)
-            action_defer(outcome_r, error);
+        int status = queue_lease_begin(db, message->claim, &error);
+        if (status == DB_OK)
+            status = queue_lease_end(db,
+                                     store_action_add(db, message->claim->id, &action,
+                                                      STORE_ACTION_SKIPPED, NULL, &error),
+                                     &error);
+        if (status != DB_OK)
+            action_stop(outcome_r, status, error);
         return;
     }
     /* An earlier attempt that sent this mail but could not finish must not send it twice. */
@@ -230,11 +307,11 @@ static int action_record_draft(sqlite3 *db, const struct draft *draft, enum inje
 int action_approve_draft(sqlite3 *db, const struct config *cfg, gint64 id, const char *who,
                          char **error_r)
 {
+    who = who != NULL ? who : "(unknown)";
     struct draft *draft = NULL;
-    int status = draft_begin_sending(db, id, &draft, error_r);
+    int status = draft_begin_sending(db, id, who, &draft, error_r);
     if (status != DB_OK)
         return status;
-    who = who != NULL ? who : "(unknown)";
     /* An automatic reply: the null envelope sender, so that no bounce or vacation answers it. */
     char *sendmail_error = NULL, *record_error = NULL;
     int exit_status = -1;

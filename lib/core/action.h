@@ -1,15 +1,32 @@
 /*
  * action: every way mail (or a record of it) leaves mailtriage.
  *
- * action_perform() carries out a decided plan (decide.h) for one message: an automatic reply
- * (null envelope sender, to the envelope sender only), an escalation to the mailbox's human
- * address, a draft (the reply stored for approval, its proposal sent to the human), a webhook,
- * or nothing. For each it records the action before it performs it (pending, with the
- * outgoing Message-ID already fixed), performs it through the sendmail binary (inject.h) or
- * the webhook (webhook.h), and records the outcome. A mail of a kind that went out in an
- * earlier attempt (context.h) is never performed again. action_approve_draft() sends a stored
- * draft the same way, exactly once. Nothing else in mailtriage sends mail. It logs only what
- * its caller cannot: an outcome that could not be recorded.
+ * action_perform() carries out a decided plan (decide.h) for one claimed message: an automatic
+ * reply (null envelope sender, to the envelope sender only), an escalation to the mailbox's
+ * human address, a draft (the reply stored for approval, its proposal sent to the human), a
+ * webhook, or nothing. A mail of a kind that went out in an earlier attempt (context.h) is
+ * never performed again. action_approve_draft() sends a stored draft, exactly once. Nothing else
+ * in mailtriage sends mail. It logs only what its caller cannot: an outcome that could not be
+ * recorded.
+ *
+ * Exactly once, by construction. Each mail (or webhook) has three records, each written in its
+ * own transaction that first checks and extends the claim's lease (queue_lease_begin()): the
+ * intent (the action, pending, with the outgoing Message-ID fixed), then "started" (started_at)
+ * right before sendmail or the webhook runs, then the outcome (sent or failed). A worker that
+ * lost its lease therefore sends nothing, and what it did send it cannot record (it logs it).
+ * An action left pending by an attempt that stopped is settled by the next attempt
+ * (store_actions_resume()): never started, it is failed and the mail is composed and sent
+ * afresh; started, its outcome is unknown, and the message is held for a person with a reason
+ * that names the mail (kind, recipient, Message-ID) and says what to do: look for the
+ * Message-ID in the mail log; `mailtriagectl retry ID` sends it again. It is never re-sent
+ * blindly, because it may well have gone out: a SIGKILLed daemon's sendmail child finishes on
+ * its own and queues the mail, and nothing is left to hear its exit status, since only a
+ * process that outlives the daemon could (under systemd's default KillMode=control-group that
+ * child is killed with the daemon anyway, at any point of its run). Learning the outcome
+ * afterwards would mean reading the MTA's log or queue, which differs by MTA and site; holding
+ * is the one rule that can neither lose a mail silently nor send one twice. The window it costs
+ * (started recorded, daemon killed before sendmail queued anything) holds a message that was
+ * not sent: a person then retries it.
  */
 #ifndef MAILTRIAGE_ACTION_H
 #define MAILTRIAGE_ACTION_H
@@ -22,11 +39,12 @@
 #include "context.h"
 #include "decide.h"
 #include "mime.h"
+#include "queue.h"
 
 /* The message an action is for. */
 struct action_message {
-    gint64 id;
-    const char *envelope_from; /* NULL unknown, "" the null sender */
+    const struct queue_row *claim; /* its id, and the lease every write checks */
+    const char *envelope_from;     /* NULL unknown, "" the null sender */
     const struct config_mailbox *mailbox;
     const struct mime_message *msg;
     const struct classification *classification; /* NULL when not classified */
@@ -35,7 +53,8 @@ struct action_message {
 enum action_status {
     ACTION_DONE,  /* performed (or nothing to perform, or performed in an earlier attempt) */
     ACTION_DEFER, /* try again later: sendmail's 75, a webhook failure, a database error */
-    ACTION_FAIL   /* sendmail failed for good */
+    ACTION_FAIL,  /* sendmail failed for good */
+    ACTION_LOST   /* the lease was lost: the caller stops and touches the message no more */
 };
 
 /* What became of an action. */

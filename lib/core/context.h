@@ -6,8 +6,9 @@
  * mail already sent for it (never sent twice), and what the reply rules of the sender's
  * history need: a recent hard bounce of one of our replies (bounce_block), an automatic reply
  * from this mailbox within reply_interval (RFC 3834), and the automatic replies to the sender
- * within loop_window from this mailbox and from all. After it, the decision (decide.h) reads no
- * database. Later the conversation joins it.
+ * within loop_window from this mailbox and from all; the message's own replies (sent by an
+ * earlier attempt at it) are not part of that history. After it, the decision (decide.h) reads
+ * no database. Later the conversation joins it.
  */
 #ifndef MAILTRIAGE_CONTEXT_H
 #define MAILTRIAGE_CONTEXT_H

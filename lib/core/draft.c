@@ -193,7 +193,8 @@ static int draft_take_pending(sqlite3 *db, gint64 id, struct draft **draft_r, ch
     return DB_OK;
 }
 
-int draft_begin_sending(sqlite3 *db, gint64 id, struct draft **draft_r, char **error_r)
+int draft_begin_sending(sqlite3 *db, gint64 id, const char *who, struct draft **draft_r,
+                        char **error_r)
 {
     int status = db_begin_immediate(db, error_r);
     if (status != DB_OK)
@@ -203,17 +204,32 @@ int draft_begin_sending(sqlite3 *db, gint64 id, struct draft **draft_r, char **e
         db_rollback(db);
         return status;
     }
+    /* Written before sendmail runs, so that an approval killed in its middle leaves the words
+     * a person needs: draft_finish_sending() replaces them with the outcome. */
+    char *unknown = g_strdup_printf(
+        "outcome unknown: approved by %s and handed to sendmail, and no outcome was recorded; "
+        "the reply to <%s> may have gone out: look for message-id=<%s> in the mail log. It is "
+        "never sent again",
+        who, draft->recipient, draft->outgoing_message_id);
     sqlite3_stmt *stmt = db_prepare(
-        db, "UPDATE drafts SET state = 'sending' WHERE id = ?1 AND state = 'pending'", error_r);
+        db, "UPDATE drafts SET state = 'sending', error = ?2 WHERE id = ?1 AND state = 'pending'",
+        error_r);
     if (stmt != NULL) {
         sqlite3_bind_int64(stmt, 1, id);
+        db_bind_text(stmt, 2, unknown);
         status = draft_run(db, stmt, "claim draft", NULL, error_r);
     } else
         status = DB_ERROR;
-    if (status == DB_OK)
+    if (status == DB_OK) {
+        char *event = g_strdup_printf("draft %" G_GINT64_FORMAT " approved by %s: sendmail runs "
+                                      "for the reply to <%s>, message-id <%s>",
+                                      id, who, draft->recipient, draft->outgoing_message_id);
+        store_event(db, draft->message, "info", event);
+        g_free(event);
         status = db_commit(db, error_r);
-    else
+    } else
         db_rollback(db);
+    g_free(unknown);
     if (status == DB_OK)
         *draft_r = draft;
     else

@@ -6,7 +6,9 @@
  * action.h's job (action_approve_draft()), which moves it pending -> sending with
  * draft_begin_sending() in one BEGIN IMMEDIATE transaction, so two approvals cannot both send,
  * and records what sendmail said with draft_finish_sending(). A draft left in sending (the
- * approving process died while sendmail ran) may have gone out, so nothing sends it again.
+ * approving process died while sendmail ran) may have gone out, so nothing sends it again: its
+ * error, written with the move to sending, already says so and what to check, and so does an
+ * event of its message, for `mailtriagectl draft list` and `show`.
  * draft_reject() moves a pending draft to rejected with a reason. Functions return DB_OK,
  * DB_BUSY or DB_ERROR (with a reason for an operator: no such draft, not pending...) unless
  * they say otherwise.
@@ -57,9 +59,12 @@ int draft_list(sqlite3 *db, gboolean all, GPtrArray **drafts_r,
 int draft_get(sqlite3 *db, gint64 id, struct draft **draft_r,
               char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Pending draft ID becomes sending, in one transaction; *DRAFT_R is the draft (with its text).
- * DB_ERROR with a reason when there is no such draft or it is not pending. */
-int draft_begin_sending(sqlite3 *db, gint64 id, struct draft **draft_r,
+/* Pending draft ID becomes sending, approved by WHO, in one transaction, with an error that
+ * stays if no outcome is ever recorded ("outcome unknown": the reply may have gone out, look for
+ * its Message-ID in the mail log) and an event of the message that says the same; *DRAFT_R is
+ * the draft (with its text). DB_ERROR with a reason when there is no such draft or it is not
+ * pending. */
+int draft_begin_sending(sqlite3 *db, gint64 id, const char *who, struct draft **draft_r,
                         char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
 /* What sending a draft came to. */

@@ -13,25 +13,37 @@
 #include "db.h"
 #include "decide.h"
 #include "dsn.h"
+#include "lease.h"
 #include "log.h"
 #include "mime.h"
 #include "policy.h"
 #include "process.h"
+#include "queue.h"
 #include "store.h"
 #include "summary.h"
 
-/* How a step ended: go on, or end the attempt with what the queue is to do. */
-enum process_step_kind { STEP_NEXT, STEP_DONE, STEP_DEFER, STEP_FAIL, STEP_RELEASE };
+/* How a step ended: go on, or end the attempt with what the queue is to do (nothing, for
+ * STEP_LOST: the message is someone else's now). */
+enum process_step_kind {
+    STEP_NEXT,
+    STEP_DONE,
+    STEP_DEFER,
+    STEP_FAIL,
+    STEP_RELEASE,
+    STEP_HOLD,
+    STEP_LOST
+};
 
 struct process_step {
     enum process_step_kind kind;
-    char *reason;         /* STEP_DEFER, STEP_FAIL */
+    char *reason;         /* STEP_DEFER, STEP_FAIL, STEP_HOLD, STEP_LOST */
     gboolean llm_failure; /* STEP_DEFER: a failed LLM request, counted apart */
     gint64 retry_after;   /* STEP_DEFER: the server's Retry-After, 0 when none */
 };
 
 /* Everything one attempt at a message learns, for the steps after it and the summary line. */
 struct process_run {
+    struct lease_keeper *leases; /* renews the claim's lease */
     const struct config_mailbox *mailbox;
     struct context context;
     struct mime_message *msg;
@@ -114,7 +126,73 @@ static void process_step_note(struct process_context *ctx, gint64 id, enum log_l
     va_end(ap);
 }
 
+/* A leased write came to STATUS: go on, or defer for ERROR, or stop if the lease was lost. */
+static struct process_step process_written(int status, char *error)
+{
+    if (status == DB_OK)
+        return process_next;
+    return process_stop(status == QUEUE_LEASE_LOST ? STEP_LOST : STEP_DEFER, error);
+}
+
 /* ---- the steps ---- */
+
+/* The hold's reason: what UNKNOWN (struct store_unknown *) names, and what a person does. With
+ * FOR_LOG the address as the log may show it (log_addr()), else in full for the database. */
+static char *process_unknown_reason(gint64 id, GPtrArray *unknown, gboolean for_log)
+{
+    const struct store_unknown *u = g_ptr_array_index(unknown, 0);
+    char buf[LOG_ADDR_MAX];
+    const char *to =
+        u->kind == STORE_ACTION_WEBHOOK || !for_log ? u->recipient : log_addr(u->recipient, buf);
+    char *when = clock_format_local(u->started_at, "%Y-%m-%d %H:%M:%S");
+    GString *text = g_string_new(NULL);
+    g_string_append_printf(text, "outcome unknown: the %s to <%s>", store_action_kind_name(u->kind),
+                           to != NULL ? to : "");
+    if (u->message_id != NULL)
+        g_string_append_printf(text, " (message-id <%s>)", u->message_id);
+    g_string_append_printf(text,
+                           " was started at %s by an attempt that stopped before recording what "
+                           "came of it, and may have gone out. ",
+                           when != NULL ? when : "?");
+    if (u->message_id != NULL)
+        g_string_append_printf(text,
+                               "Look for message-id=<%s> in the mail log: if it is there, "
+                               "nothing is left to do; if not, ",
+                               u->message_id);
+    else
+        g_string_append(text, "Ask the receiver whether it came: if not, ");
+    g_string_append_printf(text, "mailtriagectl retry %" G_GINT64_FORMAT " sends it again", id);
+    if (unknown->len > 1)
+        g_string_append_printf(text,
+                               " (and %u more like it: mailtriagectl show %" G_GINT64_FORMAT ")",
+                               unknown->len - 1, id);
+    g_free(when);
+    return g_string_free(text, FALSE);
+}
+
+/* What an earlier attempt left pending: one that never started is settled as not sent; one that
+ * started has an unknown outcome, and the message is held for a person rather than send it
+ * again (action.h says why). */
+static struct process_step process_resume(struct process_context *ctx, const struct queue_row *row,
+                                          struct process_run *run)
+{
+    GPtrArray *unknown = NULL;
+    char *error = NULL;
+    int status = queue_lease_begin(ctx->db, row, &error);
+    if (status == DB_OK)
+        status = queue_lease_end(ctx->db, store_actions_resume(ctx->db, row->id, &unknown, &error),
+                                 &error);
+    struct process_step step = process_written(status, error);
+    if (status == DB_OK && unknown->len > 0) {
+        char *shown = process_unknown_reason(row->id, unknown, TRUE);
+        process_outcome(run, "%s", shown);
+        g_free(shown);
+        step = process_stop(STEP_HOLD, process_unknown_reason(row->id, unknown, FALSE));
+    }
+    if (unknown != NULL)
+        g_ptr_array_unref(unknown);
+    return step;
+}
 
 static struct process_step process_parse(const struct queue_row *row, struct process_run *run)
 {
@@ -131,19 +209,21 @@ static struct process_step process_parse(const struct queue_row *row, struct pro
     return process_next;
 }
 
-/* What the worker's parse learnt that the intake could not fill in, and the end of mail left
- * pending by an interrupted attempt. */
+/* What the worker's parse learnt that the intake could not fill in. */
 static struct process_step process_record_parse(struct process_context *ctx,
                                                 const struct queue_row *row,
                                                 const struct process_run *run)
 {
     const struct mime_message *msg = run->msg;
     char *error = NULL;
-    if (store_message_headers(ctx->db, row->id, msg->from_addr, msg->subject, msg->message_id,
-                              msg->in_reply_to, &error) != DB_OK ||
-        store_actions_interrupted(ctx->db, row->id, &error) != DB_OK)
-        return process_stop(STEP_DEFER, error);
-    return process_next;
+    int status = queue_lease_begin(ctx->db, row, &error);
+    if (status == DB_OK)
+        status =
+            queue_lease_end(ctx->db,
+                            store_message_headers(ctx->db, row->id, msg->from_addr, msg->subject,
+                                                  msg->message_id, msg->in_reply_to, &error),
+                            &error);
+    return process_written(status, error);
 }
 
 /* A delivery report for one of our replies: a hard bounce (5.x.x) blocks the address for
@@ -158,7 +238,8 @@ static struct process_step process_record_bounce(struct process_context *ctx,
     if (run->policy.verdict != POLICY_AUTOMATED || !dsn_read(raw, len, &report))
         return process_next;
     char *error = NULL;
-    int status = DB_OK;
+    int status = queue_lease_begin(ctx->db, row, &error);
+    gboolean open = status == DB_OK;
     for (guint i = 0; i < report.message_ids->len && status == DB_OK; i++) {
         const char *id = g_ptr_array_index(report.message_ids, i);
         gint64 action = 0;
@@ -177,8 +258,10 @@ static struct process_step process_record_bounce(struct process_context *ctx,
                          id, log_addr(recipient, buf), report.status);
         g_free(recipient);
     }
+    if (open)
+        status = queue_lease_end(ctx->db, status, &error);
     dsn_report_clear(&report);
-    return status == DB_OK ? process_next : process_stop(STEP_DEFER, error);
+    return process_written(status, error);
 }
 
 /* An LLM request failed: retry later, or after llm.max_attempts let the builtin classifier
@@ -228,9 +311,19 @@ static struct process_step process_classify(struct process_context *ctx,
         if (step.kind != STEP_NEXT)
             return step;
     }
+    /* The wait may have been long (the model, a slot under max_concurrency): a lease found lost
+     * meanwhile ends the attempt before anything more is written or sent. */
+    if (lease_keeper_lost(run->leases, row))
+        return process_stop(STEP_LOST, g_strdup("the lease was lost while the classifier "
+                                                "worked"));
     char *error = NULL;
-    if (store_classification_save(ctx->db, row->id, run->classification, &error) != DB_OK)
-        return process_stop(STEP_DEFER, error);
+    int status = queue_lease_begin(ctx->db, row, &error);
+    if (status == DB_OK)
+        status = queue_lease_end(
+            ctx->db, store_classification_save(ctx->db, row->id, run->classification, &error),
+            &error);
+    if (status != DB_OK)
+        return process_written(status, error);
     /* The summary line has intent and confidence; an unusable answer or one that needed
      * defaults is worth a line of its own. */
     const struct classification *c = run->classification;
@@ -251,13 +344,18 @@ static struct process_step process_act(struct process_context *ctx, const struct
                                        struct process_run *run)
 {
     const struct decide_plan *plan = &run->decision;
-    struct action_message message = {row->id, row->envelope_from, run->mailbox, run->msg,
+    struct action_message message = {row, row->envelope_from, run->mailbox, run->msg,
                                      run->classification};
     action_perform(ctx->db, ctx->cfg, &message, plan, &run->context, &run->action);
     const struct action_outcome *outcome = &run->action;
+    static const enum process_step_kind kinds[] = {
+        [ACTION_DONE] = STEP_DONE,
+        [ACTION_DEFER] = STEP_DEFER,
+        [ACTION_FAIL] = STEP_FAIL,
+        [ACTION_LOST] = STEP_LOST,
+    };
     if (outcome->status != ACTION_DONE)
-        return process_stop(outcome->status == ACTION_FAIL ? STEP_FAIL : STEP_DEFER,
-                            g_strdup(outcome->error));
+        return process_stop(kinds[outcome->status], g_strdup(outcome->error));
     char buf[LOG_ADDR_MAX];
     if (outcome->earlier != NULL)
         process_outcome(run, "%s", outcome->earlier);
@@ -273,10 +371,14 @@ static struct process_step process_act(struct process_context *ctx, const struct
     return process_stop(STEP_DONE, NULL);
 }
 
-/* load context -> parse -> decide -> classify if the decision needs it -> act. */
+/* resume -> load context -> parse -> decide -> classify if the decision needs it -> act. */
 static struct process_step process_steps(struct process_context *ctx, const struct queue_row *row,
                                          struct process_run *run)
 {
+    /* First of all: a mail of unknown outcome must reach a person whatever else fails. */
+    struct process_step resumed = process_resume(ctx, row, run);
+    if (resumed.kind != STEP_NEXT)
+        return resumed;
     run->mailbox = config_mailbox_find(ctx->cfg, row->mailbox);
     if (run->mailbox == NULL)
         return process_stop(
@@ -306,10 +408,32 @@ static struct process_step process_steps(struct process_context *ctx, const stru
 
 /* ---- the outcome, mapped to the queue in one place ---- */
 
-/* The queue could not take the outcome: the lease expires and another attempt comes, which
- * does not repeat a mail that went out (context.h). */
-static enum process_result process_stuck(struct process_run *run, const char *reason, char *error)
+/* The lease is gone: someone else (a worker that recovered the message, an operator) has it.
+ * Nothing more is sent or written about it by this worker; the summary line says so. */
+static enum process_result process_lost(struct process_context *ctx, const struct queue_row *row,
+                                        struct process_run *run, const char *reason)
 {
+    process_outcome(run,
+                    "%s; another worker or an operator has the message now: this worker "
+                    "stopped and sends nothing more",
+                    reason);
+    process_step_note(ctx, row->id, LOG_LEVEL_WARNING, "%s", run->outcome);
+    return PROCESS_LOST;
+}
+
+/* The queue could not take the outcome (STATUS, ERROR): the lease expires and another attempt
+ * comes, which does not repeat a mail that went out (context.h); or the lease was lost. */
+static enum process_result process_stuck(struct process_context *ctx, const struct queue_row *row,
+                                         struct process_run *run, const char *reason, int status,
+                                         char *error)
+{
+    if (status == QUEUE_LEASE_LOST) {
+        char *why = g_strdup_printf("%s; and %s", reason, error);
+        enum process_result result = process_lost(ctx, row, run, why);
+        g_free(why);
+        g_free(error);
+        return result;
+    }
     process_outcome(run,
                     "%s; and cannot record that: %s (left to another attempt once the lease "
                     "expires)",
@@ -325,9 +449,10 @@ static enum process_result process_defer(struct process_context *ctx, const stru
                                 ctx->cfg->daemon.retry_max};
     gboolean failed = FALSE;
     char *error = NULL;
-    if (queue_defer(ctx->db, row, ctx->owner, step->reason, &retry, step->llm_failure,
-                    step->retry_after, &failed, &error) != DB_OK)
-        return process_stuck(run, step->reason, error);
+    int status = queue_defer(ctx->db, row, step->reason, &retry, step->llm_failure,
+                             step->retry_after, &failed, &error);
+    if (status != DB_OK)
+        return process_stuck(ctx, row, run, step->reason, status, error);
     if (failed) {
         process_step_note(ctx, row->id, LOG_LEVEL_ERROR, "failed after %d attempts: %s",
                           row->attempts, step->reason);
@@ -345,24 +470,35 @@ static enum process_result process_finish(struct process_context *ctx, const str
 {
     static const char released[] = "released at shutdown; it stays queued";
     char *error = NULL;
+    int status;
     switch (step->kind) {
     case STEP_DEFER:
         return process_defer(ctx, row, run, step);
+    case STEP_LOST:
+        return process_lost(ctx, row, run, step->reason);
+    case STEP_HOLD:
+        /* run->outcome already has the reason as the log may show it. */
+        if ((status = queue_hold(ctx->db, row, step->reason, &error)) != DB_OK)
+            return process_stuck(ctx, row, run, run->outcome, status, error);
+        process_step_note(ctx, row->id, LOG_LEVEL_ERROR, "held for a person: %s", run->outcome);
+        return PROCESS_HELD;
     case STEP_FAIL:
         process_step_note(ctx, row->id, LOG_LEVEL_ERROR, "failed: %s", step->reason);
-        if (queue_fail(ctx->db, row, ctx->owner, step->reason, &error) != DB_OK)
-            return process_stuck(run, step->reason, error);
+        if ((status = queue_fail(ctx->db, row, step->reason, &error)) != DB_OK)
+            return process_stuck(ctx, row, run, step->reason, status, error);
         process_outcome(run, "%s", step->reason);
         return PROCESS_FAILED;
     case STEP_RELEASE:
-        if (queue_release(ctx->db, row, ctx->owner, &error) != DB_OK)
-            return process_stuck(run, released, error);
+        if ((status = queue_release(ctx->db, row, &error)) != DB_OK)
+            return process_stuck(ctx, row, run, released, status, error);
         process_outcome(run, "%s", released);
         return PROCESS_RELEASED;
     case STEP_DONE:
     case STEP_NEXT:
     default:
-        if (queue_complete(ctx->db, row, ctx->owner, &error) != DB_OK) {
+        if ((status = queue_complete(ctx->db, row, &error)) == QUEUE_LEASE_LOST)
+            return process_stuck(ctx, row, run, "done", status, error);
+        if (status != DB_OK) {
             process_outcome(run,
                             "cannot mark it done: %s (the lease will expire and the message is "
                             "taken again; what went out is not sent again)",
@@ -381,7 +517,14 @@ static void process_summary(const struct queue_row *row, const struct process_ru
     static const enum log_level levels[] = {
         [PROCESS_DONE] = LOG_LEVEL_INFO,    [PROCESS_DEFERRED] = LOG_LEVEL_WARNING,
         [PROCESS_FAILED] = LOG_LEVEL_ERROR, [PROCESS_RELEASED] = LOG_LEVEL_INFO,
-        [PROCESS_STUCK] = LOG_LEVEL_ERROR,
+        [PROCESS_STUCK] = LOG_LEVEL_ERROR,  [PROCESS_HELD] = LOG_LEVEL_ERROR,
+        [PROCESS_LOST] = LOG_LEVEL_WARNING,
+    };
+    static const char *const statuses[] = {
+        [PROCESS_DONE] = "sent",      [PROCESS_DEFERRED] = "deferred",
+        [PROCESS_FAILED] = "failed",  [PROCESS_RELEASED] = "deferred",
+        [PROCESS_STUCK] = "deferred", [PROCESS_HELD] = "held",
+        [PROCESS_LOST] = "lost",
     };
     const struct classification *c = run->classification;
     const struct action_outcome *a = &run->action;
@@ -395,9 +538,7 @@ static void process_summary(const struct queue_row *row, const struct process_ru
         .action = run->decided ? store_action_kind_name(run->decision.action) : NULL,
         .recipient = a->recipient,
         .message_id = a->message_id,
-        .status = result == PROCESS_DONE     ? (a->sent ? "sent" : "skipped")
-                  : result == PROCESS_FAILED ? "failed"
-                                             : "deferred",
+        .status = result == PROCESS_DONE && !a->sent ? "skipped" : statuses[result],
         .delay_us = clock_now_us() - row->received_at * G_USEC_PER_SEC,
         .llm_us = run->llm_us,
         .send_us = a->send_us,
@@ -410,8 +551,17 @@ enum process_result process_row(struct process_context *ctx, const struct queue_
 {
     struct process_run run = {0};
     run.llm_us = run.action.send_us = -1;
+    /* A caller without a keeper (mailtriage-pipe --inline) gets one for this message. */
+    struct lease_keeper *own = NULL;
+    run.leases = ctx->leases;
+    if (run.leases == NULL)
+        run.leases = own = lease_keeper_start(ctx->cfg->daemon.database,
+                                              (int)ctx->cfg->daemon.busy_timeout * 1000);
+    lease_keeper_watch(run.leases, row);
     struct process_step step = process_steps(ctx, row, &run);
     enum process_result result = process_finish(ctx, row, &run, &step);
+    lease_keeper_forget(run.leases, row);
+    lease_keeper_stop(own);
     process_summary(row, &run, result);
     g_free(step.reason);
     process_run_clear(&run);

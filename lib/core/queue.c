@@ -106,6 +106,7 @@ void queue_row_free(struct queue_row *row)
 {
     if (row == NULL)
         return;
+    g_free(row->lease);
     g_free(row->intake);
     g_free(row->mailbox);
     g_free(row->envelope_from);
@@ -147,13 +148,21 @@ int queue_claim(sqlite3 *db, const char *owner, gint64 lease_seconds, gint64 onl
         " RETURNING id, intake, mailbox, envelope_from, rcpts, mta_queue_id, raw, truncated,"
         " attempts, llm_failures, received_at";
     gint64 now = clock_now();
+    /* The random part makes the token this claim's own: a worker's name alone would let a
+     * worker that lost its lease pass for its own later claim of the message. */
+    char *random = g_uuid_string_random();
+    char *lease = g_strdup_printf("%s:%s", owner, random);
+    g_free(random);
     int status = db_begin_immediate(db, error_r);
-    if (status != DB_OK)
+    if (status != DB_OK) {
+        g_free(lease);
         return status;
+    }
 
     sqlite3_stmt *stmt = db_prepare(db, pick, error_r);
     if (stmt == NULL) {
         db_rollback(db);
+        g_free(lease);
         return DB_ERROR;
     }
     sqlite3_bind_int64(stmt, 1, now);
@@ -162,21 +171,22 @@ int queue_claim(sqlite3 *db, const char *owner, gint64 lease_seconds, gint64 onl
     gint64 id = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
     sqlite3_finalize(stmt);
     if (rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE)
+            *error_r = db_error(db, "claim");
         db_rollback(db);
-        if (rc == SQLITE_DONE)
-            return 0;
-        *error_r = db_error(db, "claim");
-        return db_status_of(rc);
+        g_free(lease);
+        return rc == SQLITE_DONE ? 0 : db_status_of(rc);
     }
 
     stmt = db_prepare(db, take, error_r);
     if (stmt == NULL) {
         db_rollback(db);
+        g_free(lease);
         return DB_ERROR;
     }
     sqlite3_bind_int64(stmt, 1, id);
     sqlite3_bind_int64(stmt, 2, now + lease_seconds);
-    db_bind_text(stmt, 3, owner);
+    db_bind_text(stmt, 3, lease);
     sqlite3_bind_int64(stmt, 4, now);
     rc = sqlite3_step(stmt);
     struct queue_row *row = rc == SQLITE_ROW ? queue_row_read(stmt) : NULL;
@@ -187,8 +197,11 @@ int queue_claim(sqlite3 *db, const char *owner, gint64 lease_seconds, gint64 onl
         *error_r = db_error(db, "claim");
         queue_row_free(row);
         db_rollback(db);
+        g_free(lease);
         return db_status_of(rc);
     }
+    row->lease = lease;
+    row->lease_seconds = lease_seconds;
     if ((status = db_commit(db, error_r)) != DB_OK) {
         queue_row_free(row);
         return status;
@@ -197,15 +210,20 @@ int queue_claim(sqlite3 *db, const char *owner, gint64 lease_seconds, gint64 onl
     return 1;
 }
 
-/* Run SQL (which must touch the row with ?1 = id, ?2 = owner) as the lease holder. */
-static int queue_update_held(sqlite3 *db, const char *sql, const struct queue_row *row,
-                             const char *owner, const char *reason, gint64 when, char **error_r)
+static const char queue_lost[] =
+    "the lease was lost (it expired and the message was recovered, or another worker or an "
+    "operator took it)";
+
+/* Run SQL (which must touch message ?1 = ID only while ?2 = LEASE holds it) as the holder; ?3 is
+ * REASON, ?4 WHEN and ?5 now. */
+static int queue_update_leased(sqlite3 *db, const char *sql, gint64 id, const char *lease,
+                               const char *reason, gint64 when, char **error_r)
 {
     sqlite3_stmt *stmt = db_prepare(db, sql, error_r);
     if (stmt == NULL)
         return DB_ERROR;
-    sqlite3_bind_int64(stmt, 1, row->id);
-    db_bind_text(stmt, 2, owner);
+    sqlite3_bind_int64(stmt, 1, id);
+    db_bind_text(stmt, 2, lease);
     db_bind_text(stmt, 3, reason);
     sqlite3_bind_int64(stmt, 4, when);
     sqlite3_bind_int64(stmt, 5, clock_now());
@@ -216,38 +234,79 @@ static int queue_update_held(sqlite3 *db, const char *sql, const struct queue_ro
         return db_status_of(rc);
     }
     if (sqlite3_changes(db) == 0) {
-        *error_r = g_strdup("the lease was lost (it expired and another worker took the message)");
-        return DB_ERROR;
+        *error_r = g_strdup(queue_lost);
+        return QUEUE_LEASE_LOST;
     }
     return DB_OK;
 }
 
 #define QUEUE_HELD " WHERE id = ?1 AND state = 'working' AND lease_owner = ?2"
 
-int queue_complete(sqlite3 *db, const struct queue_row *row, const char *owner, char **error_r)
+/* SQL as the holder of ROW's lease. */
+static int queue_update_held(sqlite3 *db, const char *sql, const struct queue_row *row,
+                             const char *reason, gint64 when, char **error_r)
+{
+    return queue_update_leased(db, sql, row->id, row->lease, reason, when, error_r);
+}
+
+int queue_lease_renew(sqlite3 *db, gint64 id, const char *lease, gint64 lease_seconds,
+                      char **error_r)
+{
+    return queue_update_leased(db, "UPDATE messages SET lease_until = ?5 + ?4" QUEUE_HELD, id,
+                               lease, NULL, lease_seconds, error_r);
+}
+
+int queue_lease_begin(sqlite3 *db, const struct queue_row *row, char **error_r)
+{
+    int status = db_begin_immediate(db, error_r);
+    if (status != DB_OK)
+        return status;
+    status = queue_lease_renew(db, row->id, row->lease, row->lease_seconds, error_r);
+    if (status != DB_OK)
+        db_rollback(db);
+    return status;
+}
+
+int queue_lease_end(sqlite3 *db, int status, char **error_r)
+{
+    if (status != DB_OK) {
+        db_rollback(db);
+        return status;
+    }
+    return db_commit(db, error_r);
+}
+
+int queue_complete(sqlite3 *db, const struct queue_row *row, char **error_r)
 {
     return queue_update_held(db,
                              "UPDATE messages SET state = 'done', lease_until = NULL,"
                              " lease_owner = NULL, last_error = ?3, updated_at = ?5" QUEUE_HELD,
-                             row, owner, NULL, 0, error_r);
+                             row, NULL, 0, error_r);
 }
 
-int queue_fail(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
-               char **error_r)
+int queue_fail(sqlite3 *db, const struct queue_row *row, const char *reason, char **error_r)
 {
     return queue_update_held(db,
                              "UPDATE messages SET state = 'failed', lease_until = NULL,"
                              " lease_owner = NULL, last_error = ?3, updated_at = ?5" QUEUE_HELD,
-                             row, owner, reason, 0, error_r);
+                             row, reason, 0, error_r);
 }
 
-int queue_release(sqlite3 *db, const struct queue_row *row, const char *owner, char **error_r)
+int queue_hold(sqlite3 *db, const struct queue_row *row, const char *reason, char **error_r)
+{
+    return queue_update_held(db,
+                             "UPDATE messages SET state = 'held', lease_until = NULL,"
+                             " lease_owner = NULL, last_error = ?3, updated_at = ?5" QUEUE_HELD,
+                             row, reason, 0, error_r);
+}
+
+int queue_release(sqlite3 *db, const struct queue_row *row, char **error_r)
 {
     return queue_update_held(db,
                              "UPDATE messages SET state = 'queued', lease_until = NULL,"
                              " lease_owner = NULL, attempts = MAX(attempts - 1, 0),"
                              " next_attempt_at = ?5, updated_at = ?5" QUEUE_HELD,
-                             row, owner, NULL, 0, error_r);
+                             row, NULL, 0, error_r);
 }
 
 gint64 queue_backoff(const struct queue_retry *retry, int n)
@@ -258,7 +317,7 @@ gint64 queue_backoff(const struct queue_retry *retry, int n)
     return MIN(delay, retry->max_seconds);
 }
 
-int queue_defer(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
+int queue_defer(sqlite3 *db, const struct queue_row *row, const char *reason,
                 const struct queue_retry *retry, gboolean llm_failure, gint64 at_least_seconds,
                 gboolean *failed_r, char **error_r)
 {
@@ -272,7 +331,7 @@ int queue_defer(sqlite3 *db, const struct queue_row *row, const char *owner, con
     *failed_r = failed;
     if (failed) {
         char *why = g_strdup_printf("%s (gave up after %d attempts)", reason, row->attempts);
-        int status = queue_fail(db, row, owner, why, error_r);
+        int status = queue_fail(db, row, why, error_r);
         g_free(why);
         return status;
     }
@@ -285,19 +344,27 @@ int queue_defer(sqlite3 *db, const struct queue_row *row, const char *owner, con
                                  : "UPDATE messages SET state = 'queued', lease_until = NULL,"
                                    " lease_owner = NULL, last_error = ?3,"
                                    " next_attempt_at = ?5 + ?4, updated_at = ?5" QUEUE_HELD,
-                             row, owner, reason, delay, error_r);
+                             row, reason, delay, error_r);
 }
+
+/* The message has an action that was started and never got its outcome (store.h). */
+#define QUEUE_UNKNOWN_OUTCOME                                                                      \
+    "EXISTS (SELECT 1 FROM actions a WHERE a.message = messages.id AND a.state = 'pending'"        \
+    " AND a.started_at IS NOT NULL)"
 
 int queue_recover_expired(sqlite3 *db, int max_attempts, gint64 *count_r, char **error_r)
 {
     /* A message whose worker keeps dying (a crash on this very message) must not loop: after
-     * max_attempts it is failed, visibly. */
+     * max_attempts it is failed, visibly. Except when a mail of it was started and its outcome
+     * is unknown: failing it would hide that mail, so it is queued once more and its next claim
+     * holds it, naming the mail, before anything else runs. */
     sqlite3_stmt *stmt =
         db_prepare(db,
                    "UPDATE messages SET lease_until = NULL, lease_owner = NULL, updated_at = ?1,"
                    " next_attempt_at = ?1,"
-                   " state = CASE WHEN attempts >= ?2 THEN 'failed' ELSE 'queued' END,"
-                   " last_error = CASE WHEN attempts >= ?2"
+                   " state = CASE WHEN attempts >= ?2 AND NOT " QUEUE_UNKNOWN_OUTCOME
+                   "   THEN 'failed' ELSE 'queued' END,"
+                   " last_error = CASE WHEN attempts >= ?2 AND NOT " QUEUE_UNKNOWN_OUTCOME
                    "   THEN 'the worker processing it stopped ' || attempts || ' times; gave up'"
                    "   ELSE 'the worker processing it stopped; queued again' END"
                    " WHERE state = 'working' AND lease_until < ?1",
@@ -434,9 +501,20 @@ int queue_retry_now(sqlite3 *db, gint64 id, const char *who, char **error_r)
         g_free(last_error);
         return queued < 0 ? queued : DB_ERROR;
     }
-    char *event = g_strdup_printf(
-        "retry by %s: queued again (it was %s%s%.200s)", who != NULL ? who : "(unknown)", state,
-        last_error != NULL ? ": " : "", last_error != NULL ? last_error : "");
+    who = who != NULL ? who : "(unknown)";
+    char *event =
+        g_strdup_printf("retry by %s: queued again (it was %s%s%.200s)", who, state,
+                        last_error != NULL ? ": " : "", last_error != NULL ? last_error : "");
+    char *resolved = g_strdup_printf("outcome unknown; sent again: retry by %s", who);
+    status = store_actions_unknown_resolve(db, id, resolved, error_r);
+    g_free(resolved);
+    if (status != DB_OK) {
+        db_rollback(db);
+        g_free(event);
+        g_free(state);
+        g_free(last_error);
+        return status;
+    }
     store_event(db, id, "info", event);
     status = db_commit(db, error_r);
     if (status == DB_OK)

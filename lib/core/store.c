@@ -118,6 +118,17 @@ int store_action_add(sqlite3 *db, gint64 message, const struct store_action *act
     return status;
 }
 
+int store_action_start(sqlite3 *db, gint64 action, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(
+        db, "UPDATE actions SET started_at = ?2 WHERE id = ?1 AND state = 'pending'", error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, action);
+    sqlite3_bind_int64(stmt, 2, clock_now());
+    return store_finish_statement(db, stmt, "mark action started", error_r);
+}
+
 int store_action_finish(sqlite3 *db, gint64 action, enum store_action_state state,
                         int sendmail_status, const char *error, char **error_r)
 {
@@ -189,37 +200,40 @@ int store_actions_sent(sqlite3 *db, gint64 message, guint *kinds_r, char **error
 }
 
 int store_replied_since(sqlite3 *db, const char *mailbox, const char *recipient, gint64 since,
-                        char **error_r)
+                        gint64 except, char **error_r)
 {
     sqlite3_stmt *stmt = db_prepare(
         db,
         "SELECT COUNT(*) FROM actions JOIN messages ON messages.id = actions.message"
         " WHERE actions.kind = 'reply' AND actions.state = 'sent' AND messages.mailbox = ?1"
-        " AND actions.recipient = ?2 COLLATE NOCASE AND actions.sent_at >= ?3",
+        " AND actions.recipient = ?2 COLLATE NOCASE AND actions.sent_at >= ?3"
+        " AND actions.message != ?4",
         error_r);
     if (stmt == NULL)
         return DB_ERROR;
     db_bind_text(stmt, 1, mailbox);
     db_bind_text(stmt, 2, recipient);
     sqlite3_bind_int64(stmt, 3, since);
+    sqlite3_bind_int64(stmt, 4, except);
     return store_count_positive(db, stmt, error_r);
 }
 
 int store_replies_to_since(sqlite3 *db, const char *mailbox, const char *recipient, gint64 since,
-                           char **error_r)
+                           gint64 except, char **error_r)
 {
     sqlite3_stmt *stmt =
         db_prepare(db,
                    "SELECT COUNT(*) FROM actions JOIN messages ON messages.id = actions.message"
                    " WHERE actions.kind = 'reply' AND actions.state = 'sent'"
                    " AND actions.recipient = ?2 COLLATE NOCASE AND actions.sent_at >= ?3"
-                   " AND (?1 IS NULL OR messages.mailbox = ?1)",
+                   " AND (?1 IS NULL OR messages.mailbox = ?1) AND actions.message != ?4",
                    error_r);
     if (stmt == NULL)
         return DB_ERROR;
     db_bind_text(stmt, 1, mailbox);
     db_bind_text(stmt, 2, recipient);
     sqlite3_bind_int64(stmt, 3, since);
+    sqlite3_bind_int64(stmt, 4, except);
     int rc = sqlite3_step(stmt);
     int count = rc == SQLITE_ROW ? (int)MIN(sqlite3_column_int64(stmt, 0), G_MAXINT) : 0;
     if (rc != SQLITE_ROW)
@@ -279,17 +293,93 @@ int store_bounced_since(sqlite3 *db, const char *address, gint64 since, char **e
     return store_count_positive(db, stmt, error_r);
 }
 
-int store_actions_interrupted(sqlite3 *db, gint64 message, char **error_r)
+void store_unknown_free(struct store_unknown *unknown)
+{
+    if (unknown == NULL)
+        return;
+    g_free(unknown->recipient);
+    g_free(unknown->message_id);
+    g_free(unknown);
+}
+
+static enum store_action_kind store_kind_parse(const unsigned char *name)
+{
+    for (guint i = 0; name != NULL && i < G_N_ELEMENTS(store_kind_names); i++)
+        if (strcmp((const char *)name, store_kind_names[i]) == 0)
+            return (enum store_action_kind)i;
+    return STORE_ACTION_NONE; /* the schema's CHECK allows nothing else */
+}
+
+/* The started pending actions of MESSAGE into UNKNOWN. */
+static int store_read_unknown(sqlite3 *db, gint64 message, GPtrArray *unknown, char **error_r)
 {
     sqlite3_stmt *stmt = db_prepare(db,
-                                    "UPDATE actions SET state = 'failed', error = 'interrupted"
-                                    " before its outcome was recorded' WHERE message = ?1"
-                                    " AND state = 'pending'",
+                                    "SELECT id, kind, recipient, outgoing_message_id, started_at"
+                                    " FROM actions WHERE message = ?1 AND state = 'pending'"
+                                    " AND started_at IS NOT NULL ORDER BY id",
                                     error_r);
     if (stmt == NULL)
         return DB_ERROR;
     sqlite3_bind_int64(stmt, 1, message);
-    return store_finish_statement(db, stmt, "mark interrupted actions", error_r);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct store_unknown *u = g_new0(struct store_unknown, 1);
+        u->action = sqlite3_column_int64(stmt, 0);
+        u->kind = store_kind_parse(sqlite3_column_text(stmt, 1));
+        u->recipient = db_column_dup(stmt, 2);
+        u->message_id = db_column_dup(stmt, 3);
+        u->started_at = sqlite3_column_int64(stmt, 4);
+        g_ptr_array_add(unknown, u);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        *error_r = db_error(db, "read started actions");
+        return db_status_of(rc);
+    }
+    return DB_OK;
+}
+
+int store_actions_resume(sqlite3 *db, gint64 message, GPtrArray **unknown_r, char **error_r)
+{
+    static const char *const sql[] = {
+        /* Never handed to sendmail: nothing left, so it may be performed afresh. */
+        "UPDATE actions SET state = 'failed', error = 'not started: the attempt stopped before"
+        " it ran' WHERE message = ?1 AND state = 'pending' AND started_at IS NULL",
+        "UPDATE actions SET error = 'outcome unknown: started, and the attempt stopped before"
+        " recording what came of it' WHERE message = ?1 AND state = 'pending'"
+        " AND started_at IS NOT NULL",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(sql); i++) {
+        sqlite3_stmt *stmt = db_prepare(db, sql[i], error_r);
+        if (stmt == NULL)
+            return DB_ERROR;
+        sqlite3_bind_int64(stmt, 1, message);
+        int status = store_finish_statement(db, stmt, "settle pending actions", error_r);
+        if (status != DB_OK)
+            return status;
+    }
+    GPtrArray *unknown = g_ptr_array_new_with_free_func((GDestroyNotify)store_unknown_free);
+    int status = store_read_unknown(db, message, unknown, error_r);
+    if (status != DB_OK) {
+        g_ptr_array_unref(unknown);
+        return status;
+    }
+    *unknown_r = unknown;
+    return DB_OK;
+}
+
+int store_actions_unknown_resolve(sqlite3 *db, gint64 message, const char *error, char **error_r)
+{
+    sqlite3_stmt *stmt = db_prepare(db,
+                                    "UPDATE actions SET state = 'failed', error = ?2"
+                                    " WHERE message = ?1 AND state = 'pending'"
+                                    " AND started_at IS NOT NULL",
+                                    error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    db_bind_text(stmt, 2, error);
+    return store_finish_statement(db, stmt, "resolve unknown actions", error_r);
 }
 
 void store_event(sqlite3 *db, gint64 message, const char *level, const char *text)

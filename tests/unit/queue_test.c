@@ -309,8 +309,12 @@ static void test_claim_sets_working_and_lease(struct fixture *fx, gconstpointer 
 
     assert_state(fx->db, id, "working");
     g_assert_cmpint(row_int(fx->db, "attempts", id), ==, 1);
+    /* The token is the worker's name and a part of this claim's own. */
     char *owner = testutil_db_text(fx->db, "SELECT lease_owner FROM messages");
-    g_assert_cmpstr(owner, ==, "worker-1");
+    g_assert_cmpstr(owner, ==, row->lease);
+    g_assert_true(g_str_has_prefix(owner, "worker-1:"));
+    g_assert_cmpuint(strlen(owner), >, strlen("worker-1:"));
+    g_assert_cmpint(row->lease_seconds, ==, LEASE_SECONDS);
     g_free(owner);
     g_assert_cmpint(row_int(fx->db, "lease_until", id), >=,
                     row_int(fx->db, "updated_at", id) + LEASE_SECONDS);
@@ -399,13 +403,13 @@ static void test_expired_lease_is_claimable_again(struct fixture *fx, gconstpoin
 
     /* The first owner comes back too late: its lease is gone. */
     char *error = NULL;
-    g_assert_cmpint(queue_complete(fx->db, first, "worker-1", &error), ==, DB_ERROR);
+    g_assert_cmpint(queue_complete(fx->db, first, &error), ==, QUEUE_LEASE_LOST);
     g_assert_nonnull(error);
     g_assert_nonnull(strstr(error, "lease was lost"));
     g_free(error);
     assert_state(fx->db, id, "working");
 
-    g_assert_cmpint(queue_complete(fx->db, second, "worker-2", &error), ==, DB_OK);
+    g_assert_cmpint(queue_complete(fx->db, second, &error), ==, DB_OK);
     assert_state(fx->db, id, "done");
     queue_row_free(first);
     queue_row_free(second);
@@ -419,7 +423,7 @@ static void test_complete_marks_done(struct fixture *fx, gconstpointer data)
     struct queue_row *row = claim(fx->db, "worker-1", 0);
     char *error = NULL;
 
-    g_assert_cmpint(queue_complete(fx->db, row, "worker-1", &error), ==, DB_OK);
+    g_assert_cmpint(queue_complete(fx->db, row, &error), ==, DB_OK);
     assert_state(fx->db, id, "done");
     g_assert_cmpint(testutil_db_int(fx->db, "SELECT lease_until IS NULL AND lease_owner IS NULL"
                                             " FROM messages"),
@@ -427,7 +431,7 @@ static void test_complete_marks_done(struct fixture *fx, gconstpointer data)
     /* Done is not due. */
     claim_none(fx->db, "worker-1", 0);
     /* Completing twice is an error: the lease ended with the first. */
-    g_assert_cmpint(queue_complete(fx->db, row, "worker-1", &error), ==, DB_ERROR);
+    g_assert_cmpint(queue_complete(fx->db, row, &error), ==, QUEUE_LEASE_LOST);
     g_assert_nonnull(strstr(error, "lease was lost"));
     g_free(error);
     queue_row_free(row);
@@ -437,11 +441,17 @@ static void test_other_owner_cannot_end_claim(struct fixture *fx, gconstpointer 
 {
     gint64 id = insert_one(fx->db);
     struct queue_row *row = claim(fx->db, "worker-1", 0);
-    char *error = NULL;
+    /* Another worker, and the same worker's name without this claim's token. */
+    const char *const others[] = {"worker-2", "worker-1"};
 
-    g_assert_cmpint(queue_fail(fx->db, row, "worker-2", "no", &error), ==, DB_ERROR);
-    g_assert_nonnull(strstr(error, "lease was lost"));
-    g_free(error);
+    for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
+        struct queue_row other = *row;
+        other.lease = (char *)others[i];
+        char *error = NULL;
+        g_assert_cmpint(queue_fail(fx->db, &other, "no", &error), ==, QUEUE_LEASE_LOST);
+        g_assert_nonnull(strstr(error, "lease was lost"));
+        g_free(error);
+    }
     assert_state(fx->db, id, "working");
     queue_row_free(row);
 }
@@ -454,9 +464,9 @@ static void test_defer_requeues_in_the_future(struct fixture *fx, gconstpointer 
     char *error = NULL;
     gint64 before = testutil_now();
 
-    g_assert_cmpint(queue_defer(fx->db, row, "worker-1", "sendmail exited 75", &retry_policy, FALSE,
-                                0, &failed, &error),
-                    ==, DB_OK);
+    g_assert_cmpint(
+        queue_defer(fx->db, row, "sendmail exited 75", &retry_policy, FALSE, 0, &failed, &error),
+        ==, DB_OK);
     g_assert_false(failed);
     assert_state(fx->db, id, "queued");
     assert_last_error(fx->db, id, "sendmail exited 75");
@@ -479,9 +489,8 @@ static void test_defer_honours_at_least(struct fixture *fx, gconstpointer data)
     char *error = NULL;
     gint64 before = testutil_now();
 
-    g_assert_cmpint(
-        queue_defer(fx->db, row, "worker-1", "429", &retry_policy, FALSE, 7200, &failed, &error),
-        ==, DB_OK);
+    g_assert_cmpint(queue_defer(fx->db, row, "429", &retry_policy, FALSE, 7200, &failed, &error),
+                    ==, DB_OK);
     g_assert_cmpint(row_int(fx->db, "next_attempt_at", id), >=, before + 7200);
     queue_row_free(row);
 }
@@ -495,9 +504,9 @@ static void test_defer_llm_failure_counts_llm_failures(struct fixture *fx, gcons
     for (int round = 1; round <= 2; round++) {
         struct queue_row *row = claim(fx->db, "worker-1", 0);
         g_assert_cmpint(row->llm_failures, ==, round - 1);
-        g_assert_cmpint(queue_defer(fx->db, row, "worker-1", "LLM timeout", &retry_policy, TRUE, 0,
-                                    &failed, &error),
-                        ==, DB_OK);
+        g_assert_cmpint(
+            queue_defer(fx->db, row, "LLM timeout", &retry_policy, TRUE, 0, &failed, &error), ==,
+            DB_OK);
         g_assert_false(failed);
         g_assert_cmpint(row_int(fx->db, "llm_failures", id), ==, round);
         queue_row_free(row);
@@ -513,18 +522,16 @@ static void test_defer_after_max_attempts_fails(struct fixture *fx, gconstpointe
     char *error = NULL;
 
     struct queue_row *row = claim(fx->db, "worker-1", 0);
-    g_assert_cmpint(
-        queue_defer(fx->db, row, "worker-1", "temporary", &retry, FALSE, 0, &failed, &error), ==,
-        DB_OK);
+    g_assert_cmpint(queue_defer(fx->db, row, "temporary", &retry, FALSE, 0, &failed, &error), ==,
+                    DB_OK);
     g_assert_false(failed);
     queue_row_free(row);
 
     make_due(fx->db, id);
     row = claim(fx->db, "worker-1", 0);
     g_assert_cmpint(row->attempts, ==, 2);
-    g_assert_cmpint(
-        queue_defer(fx->db, row, "worker-1", "temporary", &retry, FALSE, 0, &failed, &error), ==,
-        DB_OK);
+    g_assert_cmpint(queue_defer(fx->db, row, "temporary", &retry, FALSE, 0, &failed, &error), ==,
+                    DB_OK);
     g_assert_true(failed);
     assert_state(fx->db, id, "failed");
     assert_last_error(fx->db, id, "temporary (gave up after 2 attempts)");
@@ -538,7 +545,7 @@ static void test_release_does_not_count_attempt(struct fixture *fx, gconstpointe
     struct queue_row *row = claim(fx->db, "worker-1", 0);
     char *error = NULL;
 
-    g_assert_cmpint(queue_release(fx->db, row, "worker-1", &error), ==, DB_OK);
+    g_assert_cmpint(queue_release(fx->db, row, &error), ==, DB_OK);
     assert_state(fx->db, id, "queued");
     g_assert_cmpint(row_int(fx->db, "attempts", id), ==, 0);
     queue_row_free(row);
@@ -556,8 +563,7 @@ static void test_fail_stores_reason(struct fixture *fx, gconstpointer data)
     struct queue_row *row = claim(fx->db, "worker-1", 0);
     char *error = NULL;
 
-    g_assert_cmpint(queue_fail(fx->db, row, "worker-1", "message has no sender", &error), ==,
-                    DB_OK);
+    g_assert_cmpint(queue_fail(fx->db, row, "message has no sender", &error), ==, DB_OK);
     assert_state(fx->db, id, "failed");
     assert_last_error(fx->db, id, "message has no sender");
     g_assert_cmpint(testutil_db_int(fx->db, "SELECT lease_owner IS NULL FROM messages"), ==, 1);
@@ -662,13 +668,12 @@ static void test_retry_now_requeues_failed(struct fixture *fx, gconstpointer dat
     struct queue_row *row = claim(fx->db, "worker-1", 0);
     gboolean failed = FALSE;
     char *error = NULL;
-    g_assert_cmpint(
-        queue_defer(fx->db, row, "worker-1", "LLM down", &retry_policy, TRUE, 0, &failed, &error),
-        ==, DB_OK);
+    g_assert_cmpint(queue_defer(fx->db, row, "LLM down", &retry_policy, TRUE, 0, &failed, &error),
+                    ==, DB_OK);
     queue_row_free(row);
     make_due(fx->db, id);
     row = claim(fx->db, "worker-1", 0);
-    g_assert_cmpint(queue_fail(fx->db, row, "worker-1", "bad", &error), ==, DB_OK);
+    g_assert_cmpint(queue_fail(fx->db, row, "bad", &error), ==, DB_OK);
     queue_row_free(row);
 
     g_assert_cmpint(queue_retry_now(fx->db, id, "alice", &error), ==, DB_OK);
@@ -686,7 +691,7 @@ static void test_retry_now_requeues_done(struct fixture *fx, gconstpointer data)
     gint64 id = insert_one(fx->db);
     struct queue_row *row = claim(fx->db, "worker-1", 0);
     char *error = NULL;
-    g_assert_cmpint(queue_complete(fx->db, row, "worker-1", &error), ==, DB_OK);
+    g_assert_cmpint(queue_complete(fx->db, row, &error), ==, DB_OK);
     queue_row_free(row);
 
     g_assert_cmpint(queue_retry_now(fx->db, id, "alice", &error), ==, DB_OK);
@@ -699,8 +704,7 @@ static void test_retry_now_records_the_operator(struct fixture *fx, gconstpointe
     gint64 id = insert_one(fx->db);
     struct queue_row *row = claim(fx->db, "worker-1", 0);
     char *error = NULL;
-    g_assert_cmpint(queue_fail(fx->db, row, "worker-1", "sendmail exited with status 1", &error),
-                    ==, DB_OK);
+    g_assert_cmpint(queue_fail(fx->db, row, "sendmail exited with status 1", &error), ==, DB_OK);
     queue_row_free(row);
 
     g_assert_cmpint(queue_retry_now(fx->db, id, "alice (sudo bob)", &error), ==, DB_OK);

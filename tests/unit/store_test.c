@@ -322,30 +322,86 @@ static void test_action_failed_is_not_sent(struct fixture *fx, gconstpointer dat
                     0);
 }
 
-static void test_actions_interrupted_become_failed(struct fixture *fx, gconstpointer data)
+/* Pending action ACTION is handed to sendmail now. */
+static void start_action(sqlite3 *db, gint64 action)
+{
+    char *error = NULL;
+
+    g_assert_cmpint(store_action_start(db, action, &error), ==, DB_OK);
+    g_assert_null(error);
+}
+
+/* What an interrupted attempt left: the not started pending actions become failed (sent
+ * afresh), the started ones stay pending with an unknown outcome and are reported; sent actions
+ * and other messages' actions are not touched. */
+static void test_actions_resume_settles_what_was_left(struct fixture *fx, gconstpointer data)
 {
     gint64 other = insert_message(fx->db, "support@example.org", NULL);
-    gint64 pending1 = add_action(fx->db, fx->message, STORE_ACTION_REPLY, "alice@example.net",
-                                 STORE_ACTION_PENDING);
-    gint64 pending2 = add_action(fx->db, fx->message, STORE_ACTION_ESCALATE, "boss@example.org",
-                                 STORE_ACTION_PENDING);
+    gint64 not_started = add_action(fx->db, fx->message, STORE_ACTION_REPLY, "alice@example.net",
+                                    STORE_ACTION_PENDING);
+    gint64 started = add_action(fx->db, fx->message, STORE_ACTION_ESCALATE, "boss@example.org",
+                                STORE_ACTION_PENDING);
     gint64 sent = add_action(fx->db, fx->message, STORE_ACTION_DRAFT, "boss@example.org",
                              STORE_ACTION_PENDING);
     gint64 elsewhere =
         add_action(fx->db, other, STORE_ACTION_REPLY, "bob@example.net", STORE_ACTION_PENDING);
-    char *error = NULL;
+    gint64 before = testutil_now();
+    start_action(fx->db, started);
+    start_action(fx->db, sent);
+    start_action(fx->db, elsewhere);
     finish_action(fx->db, sent, STORE_ACTION_SENT, 0, NULL);
+    g_assert_true(action_is_null(fx->db, not_started, "started_at"));
+    g_assert_false(action_is_null(fx->db, started, "started_at"));
+    GPtrArray *unknown = NULL;
+    char *error = NULL;
 
-    g_assert_cmpint(store_actions_interrupted(fx->db, fx->message, &error), ==, DB_OK);
-    const gint64 interrupted[] = {pending1, pending2};
-    for (size_t i = 0; i < G_N_ELEMENTS(interrupted); i++) {
-        assert_action_text(fx->db, interrupted[i], "state", "failed");
-        assert_action_text(fx->db, interrupted[i], "error",
-                           "interrupted before its outcome was recorded");
-    }
+    g_assert_cmpint(store_actions_resume(fx->db, fx->message, &unknown, &error), ==, DB_OK);
+    assert_action_text(fx->db, not_started, "state", "failed");
+    assert_action_text(fx->db, not_started, "error",
+                       "not started: the attempt stopped before it ran");
+    assert_action_text(fx->db, started, "state", "pending");
+    assert_action_text(fx->db, started, "error",
+                       "outcome unknown: started, and the attempt stopped before recording what "
+                       "came of it");
+    g_assert_cmpuint(unknown->len, ==, 1);
+    const struct store_unknown *u = g_ptr_array_index(unknown, 0);
+    g_assert_cmpint(u->action, ==, started);
+    g_assert_cmpint(u->kind, ==, STORE_ACTION_ESCALATE);
+    g_assert_cmpstr(u->recipient, ==, "boss@example.org");
+    g_assert_cmpstr(u->message_id, ==, "<reply-1@mx.example.org>");
+    g_assert_cmpint(u->started_at, >=, before);
+    g_ptr_array_unref(unknown);
     assert_action_text(fx->db, sent, "state", "sent");
     g_assert_true(action_is_null(fx->db, sent, "error"));
     assert_action_text(fx->db, elsewhere, "state", "pending");
+    g_assert_true(action_is_null(fx->db, elsewhere, "error"));
+
+    /* Settling again finds the same unknown mail: it stays until a person decides. */
+    g_assert_cmpint(store_actions_resume(fx->db, fx->message, &unknown, &error), ==, DB_OK);
+    g_assert_cmpuint(unknown->len, ==, 1);
+    g_ptr_array_unref(unknown);
+}
+
+/* A person decided to send again: the unknown mail becomes failed with their words. */
+static void test_unknown_resolve_fails_started_actions_only(struct fixture *fx, gconstpointer data)
+{
+    gint64 started = add_action(fx->db, fx->message, STORE_ACTION_REPLY, "alice@example.net",
+                                STORE_ACTION_PENDING);
+    gint64 not_started = add_action(fx->db, fx->message, STORE_ACTION_ESCALATE, "boss@example.org",
+                                    STORE_ACTION_PENDING);
+    start_action(fx->db, started);
+    char *error = NULL;
+
+    g_assert_cmpint(
+        store_actions_unknown_resolve(fx->db, fx->message, "sent again: retry by ann", &error), ==,
+        DB_OK);
+    assert_action_text(fx->db, started, "state", "failed");
+    assert_action_text(fx->db, started, "error", "sent again: retry by ann");
+    assert_action_text(fx->db, not_started, "state", "pending");
+    GPtrArray *unknown = NULL;
+    g_assert_cmpint(store_actions_resume(fx->db, fx->message, &unknown, &error), ==, DB_OK);
+    g_assert_cmpuint(unknown->len, ==, 0);
+    g_ptr_array_unref(unknown);
 }
 
 /* ---- the reply interval ---- */
@@ -375,7 +431,7 @@ static void test_replied_since(struct fixture *fx, gconstpointer data)
     char *error = NULL;
 
     add_sent_reply(fx->db, fx->message, "Alice@Example.NET", 1000000);
-    g_assert_cmpint(store_replied_since(fx->db, c->mailbox, c->recipient, c->since, &error), ==,
+    g_assert_cmpint(store_replied_since(fx->db, c->mailbox, c->recipient, c->since, 0, &error), ==,
                     c->expected);
     g_assert_null(error);
 }
@@ -394,11 +450,39 @@ static void test_replied_since_ignores_unsent_and_other_kinds(struct fixture *fx
     finish_action(fx->db, escalation, STORE_ACTION_SENT, 0, NULL);
 
     g_assert_cmpint(
-        store_replied_since(fx->db, "support@example.org", "alice@example.net", 0, &error), ==, 0);
+        store_replied_since(fx->db, "support@example.org", "alice@example.net", 0, 0, &error), ==,
+        0);
 
     finish_action(fx->db, pending, STORE_ACTION_SENT, 0, NULL);
     g_assert_cmpint(
-        store_replied_since(fx->db, "support@example.org", "alice@example.net", 0, &error), ==, 1);
+        store_replied_since(fx->db, "support@example.org", "alice@example.net", 0, 0, &error), ==,
+        1);
+}
+
+/* A retried message's own reply is not one that an earlier message got: the reply interval and
+ * the loop caps leave it out, and count it for every other message. */
+static void test_replies_of_the_message_itself_are_left_out(struct fixture *fx, gconstpointer data)
+{
+    gint64 next = insert_message(fx->db, "support@example.org", "<2@example.net>");
+    add_sent_reply(fx->db, fx->message, "alice@example.net", testutil_now());
+    char *error = NULL;
+
+    g_assert_cmpint(store_replied_since(fx->db, "support@example.org", "alice@example.net", 0,
+                                        fx->message, &error),
+                    ==, 0);
+    g_assert_cmpint(
+        store_replied_since(fx->db, "support@example.org", "alice@example.net", 0, next, &error),
+        ==, 1);
+    const char *const mailboxes[] = {"support@example.org", NULL};
+    for (size_t i = 0; i < G_N_ELEMENTS(mailboxes); i++) {
+        g_assert_cmpint(store_replies_to_since(fx->db, mailboxes[i], "alice@example.net", 0,
+                                               fx->message, &error),
+                        ==, 0);
+        g_assert_cmpint(
+            store_replies_to_since(fx->db, mailboxes[i], "alice@example.net", 0, next, &error), ==,
+            1);
+    }
+    g_assert_null(error);
 }
 
 /* ---- events and headers ---- */
@@ -488,7 +572,10 @@ int main(int argc, char **argv)
     add("/store/action_finish_failed", NULL, test_action_finish_failed);
     add("/store/action_was_sent", NULL, test_action_was_sent);
     add("/store/action_failed_is_not_sent", NULL, test_action_failed_is_not_sent);
-    add("/store/actions_interrupted_become_failed", NULL, test_actions_interrupted_become_failed);
+    add("/store/actions_resume_settles_what_was_left", NULL,
+        test_actions_resume_settles_what_was_left);
+    add("/store/unknown_resolve_fails_started_actions_only", NULL,
+        test_unknown_resolve_fails_started_actions_only);
 
     for (size_t i = 0; i < G_N_ELEMENTS(replied_cases); i++) {
         char *path = g_strdup_printf("/store/%s", replied_cases[i].name);
@@ -498,6 +585,8 @@ int main(int argc, char **argv)
     add("/store/replied_since_ignores_unsent_and_other_kinds", NULL,
         test_replied_since_ignores_unsent_and_other_kinds);
 
+    add("/store/replies_of_the_message_itself_are_left_out", NULL,
+        test_replies_of_the_message_itself_are_left_out);
     add("/store/event_rows", NULL, test_event_rows);
     add("/store/message_headers_fill_and_keep_message_id", NULL,
         test_message_headers_fill_and_keep_message_id);
