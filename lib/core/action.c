@@ -34,11 +34,13 @@ static void action_mail_clear(struct action_mail *mail)
     g_free(mail->message_id);
 }
 
-/* The attempt ends for ERROR: deferred, or stopped when STATUS says the lease was lost. */
+/* The attempt ends for ERROR, before anything went out: deferred, or stopped when STATUS says
+ * the lease was lost. */
 static void action_stop(struct action_outcome *outcome, int status, char *error)
 {
     outcome->status = status == QUEUE_LEASE_LOST ? ACTION_LOST : ACTION_DEFER;
-    outcome->error = error;
+    outcome->error = g_strdup_printf("nothing sent: %s", error);
+    g_free(error);
 }
 
 /* The draft of the reply REPLY_TEXT (Message-ID REPLY_ID), stored as the lease holder; *ID_R is
@@ -246,8 +248,10 @@ void action_perform(sqlite3 *db, const struct config *cfg, const struct action_m
                                      store_action_add(db, message->claim->id, &action,
                                                       STORE_ACTION_SKIPPED, NULL, &error),
                                      &error);
-        if (status != DB_OK)
-            action_stop(outcome_r, status, error);
+        if (status != DB_OK) {
+            outcome_r->status = status == QUEUE_LEASE_LOST ? ACTION_LOST : ACTION_DEFER;
+            outcome_r->error = error;
+        }
         return;
     }
     /* An earlier attempt that sent this mail but could not finish must not send it twice. */

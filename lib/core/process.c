@@ -136,35 +136,33 @@ static struct process_step process_written(int status, char *error)
 
 /* ---- the steps ---- */
 
-/* The hold's reason: what UNKNOWN (struct store_unknown *) names, and what a person does. With
- * FOR_LOG the address as the log may show it (log_addr()), else in full for the database. */
+/* The hold's reason: what UNKNOWN (struct store_unknown *) names, and what a person does, short
+ * enough for the summary line. With FOR_LOG the address as the log may show it (log_addr()),
+ * else in full for the database. */
 static char *process_unknown_reason(gint64 id, GPtrArray *unknown, gboolean for_log)
 {
     const struct store_unknown *u = g_ptr_array_index(unknown, 0);
+    gboolean webhook = u->kind == STORE_ACTION_WEBHOOK;
     char buf[LOG_ADDR_MAX];
-    const char *to =
-        u->kind == STORE_ACTION_WEBHOOK || !for_log ? u->recipient : log_addr(u->recipient, buf);
+    const char *to = webhook || !for_log ? u->recipient : log_addr(u->recipient, buf);
     char *when = clock_format_local(u->started_at, "%Y-%m-%d %H:%M:%S");
     GString *text = g_string_new(NULL);
     g_string_append_printf(text, "outcome unknown: the %s to <%s>", store_action_kind_name(u->kind),
                            to != NULL ? to : "");
     if (u->message_id != NULL)
-        g_string_append_printf(text, " (message-id <%s>)", u->message_id);
+        g_string_append_printf(text, " message-id <%s>", u->message_id);
     g_string_append_printf(text,
-                           " was started at %s by an attempt that stopped before recording what "
-                           "came of it, and may have gone out. ",
-                           when != NULL ? when : "?");
+                           " was handed to %s at %s and its attempt stopped before recording the "
+                           "outcome; it may have gone out. ",
+                           webhook ? "the webhook" : "sendmail", when != NULL ? when : "?");
     if (u->message_id != NULL)
-        g_string_append_printf(text,
-                               "Look for message-id=<%s> in the mail log: if it is there, "
-                               "nothing is left to do; if not, ",
-                               u->message_id);
+        g_string_append_printf(
+            text, "Look for message-id=<%s> in the mail log; if it is not there, ", u->message_id);
     else
-        g_string_append(text, "Ask the receiver whether it came: if not, ");
+        g_string_append(text, "Ask the receiver; if it did not come, ");
     g_string_append_printf(text, "mailtriagectl retry %" G_GINT64_FORMAT " sends it again", id);
     if (unknown->len > 1)
-        g_string_append_printf(text,
-                               " (and %u more like it: mailtriagectl show %" G_GINT64_FORMAT ")",
+        g_string_append_printf(text, " (with %u more: mailtriagectl show %" G_GINT64_FORMAT ")",
                                unknown->len - 1, id);
     g_free(when);
     return g_string_free(text, FALSE);
@@ -413,10 +411,7 @@ static struct process_step process_steps(struct process_context *ctx, const stru
 static enum process_result process_lost(struct process_context *ctx, const struct queue_row *row,
                                         struct process_run *run, const char *reason)
 {
-    process_outcome(run,
-                    "%s; another worker or an operator has the message now: this worker "
-                    "stopped and sends nothing more",
-                    reason);
+    process_outcome(run, "%s; this worker stopped and sends nothing more", reason);
     process_step_note(ctx, row->id, LOG_LEVEL_WARNING, "%s", run->outcome);
     return PROCESS_LOST;
 }

@@ -522,6 +522,43 @@ static void test_approve_refused_while_sending(struct fixture *fx, gconstpointer
     db_close(other);
 }
 
+/* An approval that dies while its sendmail runs (the moment after draft_begin_sending()) leaves
+ * a draft in sending whose error says what is unknown and what to look for, and an event of the
+ * message that says the same; the draft is never sent again. After a sent outcome the words go. */
+static void test_interrupted_approval_leaves_the_words(struct fixture *fx, gconstpointer data)
+{
+    gint64 id = add_draft(fx);
+    struct draft *draft = NULL;
+    char *error = NULL;
+
+    g_assert_cmpint(draft_begin_sending(fx->db, id, "bob", &draft, &error), ==, DB_OK);
+    draft_free(draft);
+    assert_draft_column(fx, id, "state", "sending");
+    assert_draft_column(fx, id, "error",
+                        "outcome unknown: approved by bob and handed to sendmail, and no outcome "
+                        "was recorded; the reply to <" CUSTOMER "> may have gone out: look for "
+                        "message-id=<" REPLY_ID "> in the mail log. It is never sent again");
+    char *event = testutil_db_text(fx->db, "SELECT text FROM events");
+    char *expected = g_strdup_printf("draft %" G_GINT64_FORMAT " approved by bob: sendmail runs "
+                                     "for the reply to <" CUSTOMER ">, message-id <" REPLY_ID ">",
+                                     id);
+    g_assert_cmpstr(event, ==, expected);
+    g_free(expected);
+    g_free(event);
+    char *refused = g_strdup_printf("draft %" G_GINT64_FORMAT " is sending, not pending", id);
+    assert_approve_refused(fx, fx->db, id, refused);
+    g_free(refused);
+    g_assert_cmpint(sendmail_runs(fx), ==, 0);
+
+    /* A full approval of another draft ends with no such words. */
+    gint64 other = add_draft_for(fx, insert_message(fx->db, "<p2@customer.test>", "Prices"));
+    g_free(approve(fx, fx->db, other, "bob", DB_OK));
+    g_assert_cmpint(testutil_db_int(fx->db,
+                                    "SELECT error IS NULL FROM drafts WHERE id = %" G_GINT64_FORMAT,
+                                    other),
+                    ==, 1);
+}
+
 struct approval {
     struct fixture *fx;
     gint64 id;
@@ -663,6 +700,7 @@ int main(int argc, char **argv)
         test_approve_without_sendmail_returns_to_pending);
     add("/draft/approve_permanent_failure_is_failed", test_approve_permanent_failure_is_failed);
     add("/draft/approve_refused_while_sending", test_approve_refused_while_sending);
+    add("/draft/interrupted_approval_leaves_the_words", test_interrupted_approval_leaves_the_words);
     add("/draft/concurrent_approvals_send_once", test_concurrent_approvals_send_once);
     add("/draft/approve_busy_database_changes_nothing", test_approve_busy_database_changes_nothing);
 
