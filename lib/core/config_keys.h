@@ -56,8 +56,9 @@
       "The first retry delay; it doubles with each attempt, with jitter.")                         \
     X(retry_max, DURATION, "1h", 1, 604800, NULL, "The longest retry delay.")                      \
     X(lease_time, DURATION, "10m", 10, 86400, NULL,                                                \
-      "How long a worker holds a claimed message before it returns to the queue. Must exceed "     \
-      "llm.timeout plus sendmail.timeout.")                                                        \
+      "How long a claimed message stays with a worker that stopped renewing its lease (its "       \
+      "process died or hangs) before it returns to the queue; a live worker renews it every "      \
+      "third of this. Must exceed llm.timeout plus sendmail.timeout.")                             \
     X(poll_interval, DURATION, "1s", 1, 60, NULL, "How often idle workers look for due messages.") \
     X(webhook_timeout, DURATION, "30s", 1, 600, NULL,                                              \
       "The longest one webhook POST (action webhook) may take.")

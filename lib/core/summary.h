@@ -6,8 +6,8 @@
  *
  * The MTA's queue id leads where there is one (else ours); every address goes through
  * log_addr() (masking), <> is the null sender, - a field that does not apply; delays are
- * seconds with one or two decimals; status is sent, skipped, deferred or failed; the reason is
- * cleaned (valid UTF-8, no control characters, no double quotes) and capped.
+ * seconds with one or two decimals; status is sent, skipped, deferred, failed, held or lost; the
+ * reason is cleaned (valid UTF-8, no control characters, no double quotes) and capped.
  */
 #ifndef MAILTRIAGE_SUMMARY_H
 #define MAILTRIAGE_SUMMARY_H
@@ -26,7 +26,7 @@ struct summary {
     const char *action;     /* NULL: none decided */
     const char *recipient;  /* NULL: nothing sent */
     const char *message_id; /* without angle brackets, NULL: none */
-    const char *status;     /* sent skipped deferred failed */
+    const char *status;     /* sent skipped deferred failed held lost */
     gint64 delay_us;        /* since the message was received */
     gint64 llm_us, send_us; /* -1: none in this attempt */
     const char *reason;     /* NULL: none */
