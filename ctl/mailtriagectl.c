@@ -15,7 +15,7 @@
  *                                      then how many were left out; --json: all; 0: all)
  *   show ID                            one message: envelope, state, classification, actions,
  *                                      events
- *   retry ID                           queue a failed (or done) message again
+ *   retry ID                           queue a failed, done or held message again
  *   draft list [--all]                 replies waiting for approval (all: every draft)
  *   draft show ID [--raw]              one draft: its message, state and the reply (decoded,
  *                                      or exactly as it will be sent)

@@ -207,9 +207,9 @@ int draft_begin_sending(sqlite3 *db, gint64 id, const char *who, struct draft **
     /* Written before sendmail runs, so that an approval killed in its middle leaves the words
      * a person needs: draft_finish_sending() replaces them with the outcome. */
     char *unknown = g_strdup_printf(
-        "outcome unknown: approved by %s and handed to sendmail, and no outcome was recorded; "
-        "the reply to <%s> may have gone out: look for message-id=<%s> in the mail log. It is "
-        "never sent again",
+        "outcome unknown until sendmail answers: approved by %s and handed to sendmail; if the "
+        "draft stays in sending, the approval stopped first and the reply to <%s> may have gone "
+        "out: look for message-id=<%s> in the mail log. It is never sent again",
         who, draft->recipient, draft->outgoing_message_id);
     sqlite3_stmt *stmt = db_prepare(
         db, "UPDATE drafts SET state = 'sending', error = ?2 WHERE id = ?1 AND state = 'pending'",

@@ -180,7 +180,7 @@ EOF
 		"$(mt_sql "SELECT state FROM drafts WHERE id = '$draft'")" = sending
 	again=$(mtctl draft approve "$draft" 2>&1)
 	check "draft $draft: approving it again is refused (it may have gone out)" grep -q "is sending, not pending" <<<"$again"
-	check "draft $draft: mailtriagectl draft list shows why" grep -q "outcome unknown: approved by" <<<"$(mtctl draft list)"
+	check "draft $draft: mailtriagectl draft list shows why" grep -q "outcome unknown until sendmail answers: approved by" <<<"$(mtctl draft list)"
 done
 echo "# SIGKILLs of mailtriagectl draft approve: $APPROVALS"
 

@@ -535,8 +535,9 @@ static void test_interrupted_approval_leaves_the_words(struct fixture *fx, gcons
     draft_free(draft);
     assert_draft_column(fx, id, "state", "sending");
     assert_draft_column(fx, id, "error",
-                        "outcome unknown: approved by bob and handed to sendmail, and no outcome "
-                        "was recorded; the reply to <" CUSTOMER "> may have gone out: look for "
+                        "outcome unknown until sendmail answers: approved by bob and handed to "
+                        "sendmail; if the draft stays in sending, the approval stopped first and "
+                        "the reply to <" CUSTOMER "> may have gone out: look for "
                         "message-id=<" REPLY_ID "> in the mail log. It is never sent again");
     char *event = testutil_db_text(fx->db, "SELECT text FROM events");
     char *expected = g_strdup_printf("draft %" G_GINT64_FORMAT " approved by bob: sendmail runs "
