@@ -11,10 +11,10 @@
  * Before anything else it settles what an earlier, interrupted attempt left pending (action.h):
  * a mail whose outcome is unknown holds the message, naming the mail. Every write about the
  * message checks the claim's lease first (queue_lease_begin()), the audit trail's events aside
- * (a worker that lost its lease says so there too), and the lease is renewed while
- * the worker works (lease.h: the caller's keeper, or one of its own for the message when the
- * caller has none); a worker whose lease was lost stops at once, sends nothing more, leaves the
- * message to whoever has it and says so (status lost). Then the one summary line (summary.h).
+ * (a worker that lost its lease says so there too), and the lease is renewed while the worker
+ * works (lease.h: the caller's keeper, or one of its own for the message when the caller has
+ * none); a worker whose lease was lost stops at once, sends nothing more, leaves the message to
+ * whoever has it and says so (status lost). Then the one summary line (summary.h).
  * process_try() runs the same decision for one file without a queue and without sending
  * (mailtriaged -t).
  */
