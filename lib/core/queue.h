@@ -9,7 +9,8 @@
  * queue_recover_expired() (failed once it has used max_attempts); queue_recover_orphans() expires
  * at once the leases of processes of this host that are gone, so that a restarted daemon does not
  * wait for lease_time. The worker ends its claim with queue_complete(), queue_defer() (retry with
- * exponential back-off and jitter; failed after max_attempts), queue_fail() or queue_release()
+ * exponential back-off and jitter; failed after max_attempts), queue_postpone() (waiting for
+ * something outside the message: the attempt not counted), queue_fail() or queue_release()
  * (shutdown: back to the queue, the attempt not counted). Each of these checks that the caller
  * still holds the lease. Functions return DB_OK, DB_BUSY or DB_ERROR.
  */
@@ -79,6 +80,12 @@ int queue_defer(sqlite3 *db, const struct queue_row *row, const char *owner, con
                 gboolean *failed_r, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 int queue_fail(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
                char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Back to the queue for REASON, this attempt not counted (nor an LLM failure), not before
+ * SECONDS from now and up to a quarter later (so that messages waiting for the same thing do
+ * not all come back at once): for a message that waits for something outside it, a
+ * misconfigured LLM endpoint or the LLM budget, which must not use up its attempts. */
+int queue_postpone(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
+                   gint64 seconds, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 int queue_release(sqlite3 *db, const struct queue_row *row, const char *owner,
                   char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
