@@ -74,9 +74,11 @@ enum breaker_admission breaker_admit(struct breaker *breaker,
         admission = BREAKER_WAIT;
         *retry_at_r = breaker->until;
     } else if (breaker->probing && now < breaker->probe_started + settings->probe_timeout) {
-        /* Come back when the probe has surely reported. */
+        /* A probe is out: it usually reports within a second, so come back after a
+         * cool-down, and at the latest when it is given up. */
         admission = BREAKER_WAIT;
-        *retry_at_r = breaker->probe_started + settings->probe_timeout;
+        *retry_at_r =
+            MIN(breaker->probe_started + settings->probe_timeout, now + settings->cooldown);
     } else {
         admission = BREAKER_PROBE;
         breaker->probing = TRUE;
@@ -253,7 +255,7 @@ void breaker_reset(struct breaker *breaker)
 
 void breaker_adopt(struct breaker *breaker, const struct breaker_view *view, gint64 now)
 {
-    if (!breaker_shut(view->state) || view->until <= now)
+    if (breaker_shut(view->state) ? view->until <= now : view->state != BREAKER_FAILING)
         return;
     g_mutex_lock(&breaker->lock);
     breaker->previous = breaker->state;

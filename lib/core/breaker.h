@@ -5,14 +5,15 @@
  * and failing after a transient failure (connection, DNS, timeout, HTTP 429 or 5xx); it opens
  * after `threshold` of them in a row, or at once for as long as a Retry-After asks. It is
  * misconfigured after one configuration error (HTTP 401, 403, 404, a TLS or URL error) or after
- * `threshold` rejected requests in a row (HTTP 400, 413, 422), since a server that rejects every
- * request is not told apart from one that rejects a request. Open and misconfigured both keep
- * requests back until `until`; then one request goes as the probe while the others wait; the
- * probe's answer closes the breaker, its failure keeps it shut for a cool-down twice as long
- * (from cooldown up to cooldown_max). A probe that never reports (its thread gone) is given up
- * after probe_timeout. The time is an argument, so that a test drives the breaker with a clock
- * of its own; a breaker locks itself, so that the workers of a process share one. The reports
- * say whether the state changed, for a log line once per change rather than once per message.
+ * `threshold` rejected requests in a row (HTTP 400, 413, 422): only a run of rejections tells a
+ * server that refuses every request from one that refused one message. Open and misconfigured
+ * both keep requests back until `until`; then one request goes as the probe while the others
+ * wait (a cool-down, or until the probe is given up, whichever is sooner); the probe's answer
+ * closes the breaker, its failure keeps it shut for a cool-down twice as long (from cooldown up
+ * to cooldown_max). A probe that never reports (its thread gone) is given up after
+ * probe_timeout. The time is an argument, so that a test drives the breaker with a clock of its
+ * own; a breaker locks itself, so that the workers of a process share one. The reports say
+ * whether the state changed, for a log line once per change rather than once per message.
  */
 #ifndef MAILTRIAGE_BREAKER_H
 #define MAILTRIAGE_BREAKER_H
@@ -72,8 +73,10 @@ void breaker_view(struct breaker *breaker, struct breaker_view *view_r);
 void breaker_view_clear(struct breaker_view *view);
 /* Forget everything, as a new breaker: the endpoint (URL, model or key) changed. */
 void breaker_reset(struct breaker *breaker);
-/* Take on a shut state another process recorded (VIEW open or misconfigured until after NOW), so
- * that a process that starts does not call an endpoint known to be down or refusing us. */
+/* Take on the state another process recorded when it tells something: shut (open or
+ * misconfigured) until after NOW, or failing with its failures in a row; so that a process that
+ * starts (mailtriage-pipe --inline: one per message) does not call an endpoint known to be down
+ * or refusing us, and its failure counts with the others'. */
 void breaker_adopt(struct breaker *breaker, const struct breaker_view *view, gint64 now);
 
 /* "ok", "failing", "open", "misconfigured": the names the health record stores. */

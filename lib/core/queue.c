@@ -253,8 +253,10 @@ int queue_release(sqlite3 *db, const struct queue_row *row, const char *owner, c
 int queue_postpone(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
                    gint64 seconds, char **error_r)
 {
+    /* Later by up to a quarter, at most a minute: enough to spread the messages that wait for
+     * the same probe or midnight, never hours late after a long wait. */
     gint64 delay = MAX(seconds, 1);
-    delay += delay * g_random_int_range(0, 26) / 100;
+    delay += MIN(delay * g_random_int_range(0, 26) / 100, 60);
     return queue_update_held(
         db,
         "UPDATE messages SET state = 'queued', lease_until = NULL,"

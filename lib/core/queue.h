@@ -81,8 +81,8 @@ int queue_defer(sqlite3 *db, const struct queue_row *row, const char *owner, con
 int queue_fail(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
                char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* Back to the queue for REASON, this attempt not counted (nor an LLM failure), not before
- * SECONDS from now and up to a quarter later (so that messages waiting for the same thing do
- * not all come back at once): for a message that waits for something outside it, a
+ * SECONDS from now and up to a quarter (at most a minute) later, so that messages waiting for
+ * the same thing do not all come back at once: for a message that waits for something outside it, a
  * misconfigured LLM endpoint or the LLM budget, which must not use up its attempts. */
 int queue_postpone(sqlite3 *db, const struct queue_row *row, const char *owner, const char *reason,
                    gint64 seconds, char **error_r) G_GNUC_WARN_UNUSED_RESULT;

@@ -5,7 +5,7 @@
  * admitted (or not, and until when), its outcome reported, and after each step the breaker's
  * state, whether the report was a change (the log line said once) and, when shut, until when.
  * The breaker's settings: 3 failures in a row, a cool-down of 10 s up to 40 s, probes given
- * up after 100 s.
+ * up after 100 s (while one is out, the others come back after a cool-down).
  */
 #include <glib.h>
 
@@ -67,8 +67,8 @@ static const struct breaker_case breaker_cases[] = {
       ANSWERED(1, BREAKER_OK, TRUE), FAILED(2, BREAKER_FAILING, TRUE, 0),
       FAILED(2, BREAKER_FAILING, FALSE, 0), PASS_AT(3, BREAKER_FAILING)}},
     {"after_the_cooldown_one_probe_goes_and_the_others_wait",
-     {OPENED, PROBE_AT(10, BREAKER_OPEN), WAIT_AT(10, 110, BREAKER_OPEN),
-      WAIT_AT(50, 110, BREAKER_OPEN)}},
+     {OPENED, PROBE_AT(10, BREAKER_OPEN), WAIT_AT(10, 20, BREAKER_OPEN),
+      WAIT_AT(50, 60, BREAKER_OPEN), WAIT_AT(105, 110, BREAKER_OPEN)}},
     {"an_answered_probe_closes_it",
      {OPENED, PROBE_AT(10, BREAKER_OPEN),
       GOT(11, BREAKER_PROBE, BREAKER_ANSWERED, 0, 0, BREAKER_OK, TRUE, 0),
@@ -200,8 +200,9 @@ static void test_view_keeps_the_last_failure_and_times(void)
     breaker_free(breaker);
 }
 
-/* A process that starts takes on a shut state another recorded, and only one still shut. */
-static void test_adopt_takes_on_a_shut_state_only(void)
+/* A process that starts takes on a shut state another recorded while it is still shut, and
+ * a run of failures. */
+static void test_adopt_takes_on_what_tells_something(void)
 {
     struct breaker_view recorded = {.state = BREAKER_MISCONFIGURED,
                                     .reason = (char *)"HTTP 401: Incorrect API key",
@@ -223,9 +224,28 @@ static void test_adopt_takes_on_a_shut_state_only(void)
     breaker = breaker_new();
     breaker_adopt(breaker, &recorded, T0 + 60); /* its end has come: nothing to take on */
     g_assert_cmpint(breaker_admit(breaker, &settings, T0 + 60, &retry_at), ==, BREAKER_PASS);
+    breaker_free(breaker);
+
+    /* Failures in a row recorded by other processes count with the next one. */
+    breaker = breaker_new();
     recorded.state = BREAKER_FAILING;
+    recorded.failures = 2;
     breaker_adopt(breaker, &recorded, T0);
     g_assert_cmpint(breaker_admit(breaker, &settings, T0, &retry_at), ==, BREAKER_PASS);
+    g_assert_true(breaker_report(breaker, &settings, BREAKER_PASS, BREAKER_TRANSIENT, "HTTP 500",
+                                 500, 0, T0));
+    g_assert_cmpint(breaker_admit(breaker, &settings, T0 + 1, &retry_at), ==, BREAKER_WAIT);
+    breaker_free(breaker);
+
+    /* An ok record says nothing that a new breaker does not know. */
+    breaker = breaker_new();
+    recorded.state = BREAKER_OK;
+    breaker_adopt(breaker, &recorded, T0);
+    struct breaker_view fresh;
+    breaker_view(breaker, &fresh);
+    g_assert_cmpuint(fresh.failures, ==, 0);
+    g_assert_cmpuint(fresh.changes, ==, 0);
+    breaker_view_clear(&fresh);
     breaker_free(breaker);
 }
 
@@ -281,8 +301,8 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/breaker/view_keeps_the_last_failure_and_times",
                     test_view_keeps_the_last_failure_and_times);
-    g_test_add_func("/breaker/adopt_takes_on_a_shut_state_only",
-                    test_adopt_takes_on_a_shut_state_only);
+    g_test_add_func("/breaker/adopt_takes_on_what_tells_something",
+                    test_adopt_takes_on_what_tells_something);
     g_test_add_func("/breaker/misconfigured_cause_stays_through_requests_in_flight",
                     test_misconfigured_cause_stays_through_requests_in_flight);
     g_test_add_func("/breaker/reset_forgets_everything", test_reset_forgets_everything);
