@@ -104,10 +104,14 @@ case_of timeout "$base/slow-3/v1" "$retry" 1 "Timeout was reached"
 case_of hang "$base/hang/v1" "$retry" 1 "Timeout was reached"
 case_of http500 "$base/status-500/v1" "$retry" 1 "HTTP 500: The server had an error"
 case_of http503 "$base/status-503-1/v1" "$retry" 1 "HTTP 503: The engine is currently overloaded"
+case_of http503_bare "$base/status-503/v1" "$retry" 1 "HTTP 503"
 case_of http429 "$base/status-429/v1" "$retry" 1 "HTTP 429: Rate limit reached for m"
 case_of http429_retry_after "$base/status-429-300/v1" "$retry" 1 "HTTP 429"
 check "429 with Retry-After 300: the next attempt is at least 300 s away" test "$(wait_seconds http429_retry_after 1)" -ge 300
 check "429 without Retry-After: the back-off (retry_base 1m, jitter) decides" test "$(wait_seconds http429 1)" -lt 300
+"$ctl" -c "$tmp/http500.conf" health > "$tmp/health.out"; status=$?
+check "health after one 500: degraded (exit 1), the failure in the server's words" test "$status|$(head -n 1 "$tmp/health.out")" = \
+	"1|LLM DEGRADED - 1 failure(s) in a row, retried with back-off: $base/status-500/v1/chat/completions: HTTP 500: The server had an error while processing your request."
 # Configuration errors: queued, waiting, neither the attempts nor the LLM failures grew.
 wait_state="queued 0 0 1 -"
 case_of http401 "$base/status-401/v1" "$wait_state" 1 "HTTP 401: Incorrect API key provided"

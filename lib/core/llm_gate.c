@@ -25,8 +25,10 @@
 /* The process's view of the endpoint, shared by its threads. */
 static GMutex llm_gate_lock;
 static struct breaker *llm_gate_breaker;
-static char *llm_gate_endpoint;   /* the digest of url, model and key the breaker is about */
-static gboolean llm_gate_seeded;  /* the recorded state was looked up */
+static char *llm_gate_endpoint;  /* the digest of url, model and key the breaker is about */
+static gboolean llm_gate_seeded; /* the recorded state was looked up */
+/* The health record, under a lock of its own. */
+static GMutex llm_gate_record_lock;
 static guint64 llm_gate_recorded; /* the breaker's changes when last recorded */
 static gint64 llm_gate_recorded_at;
 
@@ -229,30 +231,35 @@ static void llm_gate_count(const struct llm_meter *meter, const struct llm_gate_
     }
 }
 
-/* The health record, when the state changed or it is due. Under the lock, so that an older
- * view never overwrites a newer one. */
+/* The health record of BREAKER, when its state changed or the record is due. The view is
+ * taken under a lock of its own, so that an older view never overwrites a newer one and a slow
+ * database holds up only the threads that record, never the admission of requests. */
 static void llm_gate_record(const struct config *cfg, const struct llm_meter *meter,
-                            const struct breaker_view *view, gint64 now)
+                            struct breaker *breaker, gint64 now)
 {
-    g_mutex_lock(&llm_gate_lock);
-    if (view->changes != llm_gate_recorded ||
+    g_mutex_lock(&llm_gate_record_lock);
+    struct breaker_view view;
+    breaker_view(breaker, &view);
+    if (view.changes != llm_gate_recorded ||
         now - llm_gate_recorded_at >= LLM_GATE_RECORD_SECONDS) {
         const char *program = g_get_prgname();
         char *who = g_strdup_printf("%s:%d%s%s", cfg->hostname, (int)getpid(),
                                     program != NULL ? " " : "", program != NULL ? program : "");
+        char *endpoint_id = llm_gate_digest(cfg);
         char *error = NULL;
-        if (health_record(meter->db, cfg->llm.url, llm_gate_endpoint, view, now, who, &error) ==
-            DB_OK) {
-            llm_gate_recorded = view->changes;
+        if (health_record(meter->db, cfg->llm.url, endpoint_id, &view, now, who, &error) == DB_OK) {
+            llm_gate_recorded = view.changes;
             llm_gate_recorded_at = now;
         } else {
             log_msg(LOG_LEVEL_WARNING, meter->message, "cannot record the LLM endpoint's state: %s",
                     error);
             g_free(error);
         }
+        g_free(endpoint_id);
         g_free(who);
     }
-    g_mutex_unlock(&llm_gate_lock);
+    breaker_view_clear(&view);
+    g_mutex_unlock(&llm_gate_record_lock);
 }
 
 void llm_gate_leave(const struct config *cfg, const struct llm_meter *meter,
@@ -274,7 +281,7 @@ void llm_gate_leave(const struct config *cfg, const struct llm_meter *meter,
         llm_gate_adjust(failure, &view, now);
     if (meter != NULL && (status == LLM_ANSWERED || failure->requested)) {
         llm_gate_count(meter, pass, status, result, failure, now);
-        llm_gate_record(cfg, meter, &view, now);
+        llm_gate_record(cfg, meter, breaker, now);
     }
     breaker_view_clear(&view);
 }
