@@ -13,13 +13,15 @@
 #include "health.h"
 #include "llm_gate.h"
 #include "log.h"
+#include "text.h"
 
 /* The health record is written at each change, and at least this often while requests go, so
  * that its times stay current. */
 #define LLM_GATE_RECORD_SECONDS 60
 /* How much longer than [llm] timeout a probe may take before another one may go. */
 #define LLM_GATE_PROBE_GRACE 30
-/* A failure's words in a message's own reason: the endpoint's log line has them whole. */
+/* Characters of a failure's words in a message's own reason: the endpoint's log line has them
+ * whole. */
 #define LLM_GATE_MAX_CAUSE 160
 
 /* The process's view of the endpoint, shared by its threads. */
@@ -55,8 +57,8 @@ static char *llm_gate_digest(const struct config *cfg)
     return digest;
 }
 
-/* Under the lock, once per endpoint and process: take on a shut state that another process
- * recorded for the same endpoint. */
+/* Under the lock, once per endpoint and process: take on the state that another process
+ * recorded for the same endpoint (breaker_adopt() says which states count). */
 static void llm_gate_seed(const struct config *cfg, const struct llm_meter *meter)
 {
     struct breaker_view view;
@@ -105,8 +107,10 @@ static char *llm_gate_cause(const struct breaker_view *view)
     if (view->http_status > 0)
         return g_strdup_printf("HTTP %ld", view->http_status);
     const char *reason = view->reason != NULL ? view->reason : "(no reason)";
-    return g_strdup_printf("%.*s%s", LLM_GATE_MAX_CAUSE, reason,
-                           strlen(reason) > LLM_GATE_MAX_CAUSE ? "..." : "");
+    char *cut = text_cut(reason, LLM_GATE_MAX_CAUSE);
+    char *cause = g_strconcat(cut, strlen(cut) < strlen(reason) ? "..." : "", NULL);
+    g_free(cut);
+    return cause;
 }
 
 /* Why no request went: the endpoint is shut until RETRY_AT. */

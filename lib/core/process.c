@@ -192,6 +192,14 @@ static void process_llm_fallback(struct process_context *ctx, const struct queue
     run->classification->error = why;
 }
 
+/* Wait for what FAILURE names, as long as it says, the attempt not counted. */
+static struct process_step process_llm_wait(const struct llm_failure *failure)
+{
+    struct process_step step = process_stop(STEP_WAIT, g_strdup_printf("LLM: %s", failure->reason));
+    step.retry_after = failure->retry_after;
+    return step;
+}
+
 /* No answer from the LLM. Each kind of failure (llm_provider.h) has one fate: a transient one
  * is retried with back-off (counted, also when the circuit breaker kept the request back, so
  * that a message reaches the fallback as soon as without the breaker, only without the
@@ -205,35 +213,43 @@ static struct process_step process_llm_failed(struct process_context *ctx,
                                               struct llm_failure *failure)
 {
     struct process_step step = process_next;
-    gboolean fallback = FALSE;
-    if (failure->kind == LLM_FAILURE_CANCELLED ||
-        (ctx->stop != NULL && g_atomic_int_get(ctx->stop)))
+    gboolean stopping = ctx->stop != NULL && g_atomic_int_get(ctx->stop);
+    gboolean wait_for_budget = ctx->cfg->llm.over_budget == CONFIG_OVER_BUDGET_WAIT;
+    switch (stopping ? LLM_FAILURE_CANCELLED : failure->kind) {
+    case LLM_FAILURE_CANCELLED:
         step = process_stop(STEP_RELEASE, NULL);
-    else if (failure->kind == LLM_FAILURE_CONFIG ||
-             (failure->kind == LLM_FAILURE_OVER_BUDGET &&
-              ctx->cfg->llm.over_budget == CONFIG_OVER_BUDGET_WAIT)) {
-        step = process_stop(STEP_WAIT, g_strdup_printf("LLM: %s", failure->reason));
-        step.retry_after = failure->retry_after;
-    } else if (failure->kind == LLM_FAILURE_LOCAL)
+        break;
+    case LLM_FAILURE_OVER_BUDGET:
+        if (wait_for_budget)
+            step = process_llm_wait(failure);
+        else
+            process_llm_fallback(
+                ctx, row, run, request,
+                g_strdup_printf("LLM not asked: %s (over_budget = fallback)", failure->reason));
+        break;
+    case LLM_FAILURE_CONFIG:
+        step = process_llm_wait(failure);
+        break;
+    case LLM_FAILURE_LOCAL:
         step = process_stop(STEP_DEFER, g_strdup_printf("LLM: %s", failure->reason));
-    else if (failure->kind == LLM_FAILURE_REJECTED)
+        break;
+    case LLM_FAILURE_REJECTED:
         process_llm_fallback(
             ctx, row, run, request,
             g_strdup_printf("the LLM server rejected the request: %s", failure->reason));
-    else if (failure->kind == LLM_FAILURE_OVER_BUDGET)
-        process_llm_fallback(
-            ctx, row, run, request,
-            g_strdup_printf("LLM not asked: %s (over_budget = fallback)", failure->reason));
-    else if ((guint)row->llm_failures + 1 < ctx->cfg->llm.max_attempts) {
-        step = process_stop(STEP_DEFER, g_strdup_printf("LLM: %s", failure->reason));
-        step.llm_failure = TRUE;
-        step.retry_after = failure->retry_after;
-    } else
-        fallback = TRUE;
-    if (fallback)
-        process_llm_fallback(ctx, row, run, request,
-                             g_strdup_printf("fallback after %d LLM failures: %s",
-                                             row->llm_failures + 1, failure->reason));
+        break;
+    case LLM_FAILURE_TRANSIENT:
+    default:
+        if ((guint)row->llm_failures + 1 < ctx->cfg->llm.max_attempts) {
+            step = process_stop(STEP_DEFER, g_strdup_printf("LLM: %s", failure->reason));
+            step.llm_failure = TRUE;
+            step.retry_after = failure->retry_after;
+        } else
+            process_llm_fallback(ctx, row, run, request,
+                                 g_strdup_printf("fallback after %d LLM failures: %s",
+                                                 row->llm_failures + 1, failure->reason));
+        break;
+    }
     llm_failure_clear(failure);
     return step;
 }
