@@ -26,6 +26,10 @@
  *                                      with --syntax); print every key with its default;
  *                                      print the effective values; print the key table as
  *                                      roff (the body of mailtriage.conf(5))
+ *   health                             the LLM endpoint as the daemon sees it: ok, failing,
+ *                                      misconfigured (with the server's words) or circuit
+ *                                      breaker open, the budget, the messages waiting;
+ *                                      exits 0 ok, 1 degraded, 2 failing, 3 unknown
  *   help [COMMAND]                     the commands, or a command's options
  *
  * Human tables by default; --json prints JSON for scripts. Reading commands open the database
@@ -35,7 +39,9 @@
  *   0 success, 1 the command failed (no such message, a draft that is not pending, sendmail
  *   failed...), 64 bad usage (unknown command or option, a bad value, a missing or extra
  *   argument), 66 the database does not exist, 75 database busy or sendmail said try later (the
- *   draft stays pending), 78 configuration error.
+ *   draft stays pending), 78 configuration error. `health` is a Nagios-style check instead: 0
+ *   ok, 1 degraded, 2 failing, 3 unknown (no state recorded, or the configuration or database
+ *   cannot be read).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +59,7 @@
 #include "db.h"
 #include "action.h"
 #include "draft.h"
+#include "health.h"
 #include "log.h"
 #include "program.h"
 #include "queue.h"
@@ -196,7 +203,8 @@ static void ctl_print_field(json_object *object, const char *key, const char *la
     json_object *value = NULL;
     if (!json_object_object_get_ex(object, key, &value) || value == NULL)
         return;
-    if (strstr(key, "_at") != NULL || strcmp(key, "lease_until") == 0) {
+    if (strstr(key, "_at") != NULL || strcmp(key, "lease_until") == 0 ||
+        strcmp(key, "open_until") == 0 || strcmp(key, "since") == 0) {
         char *when = ctl_time(json_object_get_int64(value));
         printf("%-16s %s\n", label, when);
         g_free(when);
@@ -623,6 +631,71 @@ static int ctl_config_show(struct ctl *ctl)
     return 0;
 }
 
+/* ---- health: a Nagios-style check, so every failure to tell is "unknown" (3) ---- */
+
+static void ctl_print_health(json_object *health)
+{
+    static const char *const fields[][2] = {
+        {"state", "state:"},
+        {"reason", "last failure:"},
+        {"failures", "failures:"},
+        {"since", "since:"},
+        {"open_until", "next probe at:"},
+        {"last_success_at", "last answer:"},
+        {"last_failure_at", "failed at:"},
+        {"updated_at", "recorded:"},
+        {"updated_by", "recorded by:"},
+    };
+    char *status = g_ascii_strup(ctl_json_text(health, "status"), -1);
+    printf("LLM %s - %s\n", status, ctl_json_text(health, "summary"));
+    g_free(status);
+    printf("%-16s %s (%s, model %s)\n", "endpoint:", ctl_json_text(health, "url"),
+           ctl_json_text(health, "provider"), ctl_json_text(health, "model"));
+    json_object *endpoint = json_object_object_get(health, "endpoint");
+    for (size_t i = 0; endpoint != NULL && i < G_N_ELEMENTS(fields); i++)
+        ctl_print_field(endpoint, fields[i][0], fields[i][1]);
+    static const char *const limits[][3] = {
+        {"tokens_today", "daily_token_budget", "tokens today:"},
+        {"requests_last_minute", "max_requests_per_minute", "last minute:"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(limits); i++) {
+        gint64 used = json_object_get_int64(json_object_object_get(health, limits[i][0]));
+        gint64 limit = json_object_get_int64(json_object_object_get(health, limits[i][1]));
+        if (limit > 0)
+            printf("%-16s %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT "\n", limits[i][2], used,
+                   limit);
+        else
+            printf("%-16s %" G_GINT64_FORMAT " (no limit)\n", limits[i][2], used);
+    }
+    printf("%-16s %s message(s)\n", "waiting:", ctl_json_text(health, "waiting"));
+}
+
+static int ctl_health(struct ctl *ctl)
+{
+    char *error = NULL;
+    ctl->cfg = config_load(ctl->config_path, &error);
+    int status = ctl->cfg != NULL ? db_open_existing(ctl->cfg->daemon.database,
+                                                     (int)ctl->cfg->daemon.busy_timeout * 1000,
+                                                     DB_READ_ONLY, &ctl->db, &error)
+                                  : DB_ERROR;
+    json_object *health = NULL;
+    if (status == DB_OK)
+        status = report_health(ctl->db, ctl->cfg, clock_now(), &health, &error);
+    if (status != DB_OK) {
+        log_error("cannot tell the LLM endpoint's health: %s", error);
+        g_free(error);
+        return HEALTH_UNKNOWN;
+    }
+    int exit_status = json_object_get_int(json_object_object_get(health, "exit_status"));
+    if (ctl->options->json)
+        ctl_print_json(health);
+    else {
+        ctl_print_health(health);
+        json_object_put(health);
+    }
+    return exit_status;
+}
+
 /* ---- the command line ---- */
 
 static gboolean ctl_option_state(const char *name, const char *value, gpointer data, GError **error)
@@ -712,6 +785,8 @@ static const struct command ctl_commands[] = {
      COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, ctl_draft_commands},
     {"config", "The configuration file", "COMMAND", NULL, NULL, COMMAND_NO_DATABASE,
      COMMAND_NO_ARGUMENTS, ctl_config_commands},
+    {"health", "The LLM endpoint's state; exits 0 ok, 1 degraded, 2 failing, 3 unknown", "", NULL,
+     ctl_health, COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, NULL},
     {"help", "The commands, or the options of one", "[COMMAND]", NULL, ctl_help,
      COMMAND_NO_DATABASE, COMMAND_WORDS, NULL},
     {NULL}};

@@ -182,10 +182,10 @@ llm_try() {
 }
 check "llm ok: the model's intent" grep -q "^classification: intent=send_info provider=openai confidence=0.92$" <<<"$(llm_try ok)"
 check "llm hang: the request times out" grep -q "^llm: failed: .*Timeout was reached" <<<"$(llm_try hang)"
-check "llm huge: the response is capped" grep -q "^llm: failed: .*larger than max_response_size (65536 bytes)" <<<"$(llm_try huge)"
+check "llm huge: the response is capped, and counts as unknown" grep -q "intent=unknown provider=openai .*error=the response is larger than max_response_size (65536 bytes)" <<<"$(llm_try huge)"
 check "llm 429: the failure names the status" grep -q "^llm: failed: .*HTTP 429" <<<"$(llm_try error429)"
 check "llm 500: the failure names the status" grep -q "^llm: failed: .*HTTP 500" <<<"$(llm_try error500)"
-check "llm HTML instead of JSON: a failure" grep -q "^llm: failed: .*not a chat completion" <<<"$(llm_try badenvelope)"
+check "llm HTML instead of JSON: unknown, with why" grep -q "intent=unknown provider=openai .*error=the server's response is not a chat completion" <<<"$(llm_try badenvelope)"
 check "llm malformed content: unknown, with why" grep -q "intent=unknown provider=openai .*error=the answer is not a JSON object" <<<"$(llm_try malformed)"
 check "llm intent outside the list: unknown" grep -q "intent=unknown .*error=the answer's intent \"buy_crypto\" is not in the mailbox's list" <<<"$(llm_try badintent)"
 check "llm truncated: unknown" grep -q "intent=unknown .*cut at max_tokens" <<<"$(llm_try truncated)"

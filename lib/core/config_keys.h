@@ -87,7 +87,31 @@
     X(min_confidence, DOUBLE, "0.5", 0, 1, NULL,                                                   \
       "Answers less confident than this count as the intent unknown.")                             \
     X(max_response_size, SIZE, "1M", 4096, 67108864, NULL,                                         \
-      "The largest HTTP response read from the LLM server.")
+      "The largest HTTP response read from the LLM server; a larger answer counts as the "         \
+      "intent unknown.")                                                                           \
+    X(breaker_threshold, UINT, "5", 1, 1000, NULL,                                                 \
+      "Transient failures in a row (connection, DNS, timeout, HTTP 429 or 5xx) after which the "   \
+      "circuit breaker opens: no request goes to the endpoint until breaker_cooldown has "         \
+      "passed, then one probes it. As many rejected requests in a row (HTTP 400, 413, 422) "       \
+      "count as a configuration error.")                                                           \
+    X(breaker_cooldown, DURATION, "30s", 1, 3600, NULL,                                            \
+      "How long the circuit breaker first stays open, and how long a misconfigured endpoint "      \
+      "(HTTP 401, 403, 404, a TLS error) is left alone before a probe; it doubles with each "      \
+      "failed probe.")                                                                             \
+    X(breaker_cooldown_max, DURATION, "10m", 1, 86400, NULL,                                       \
+      "The longest cool-down of the circuit breaker: an endpoint that keeps failing is probed "    \
+      "at least this often.")                                                                      \
+    X(daily_token_budget, UINT, "0", 0, 4000000000, NULL,                                          \
+      "Tokens (prompt and completion, as the server's usage counts them) that all mailtriage "     \
+      "programs together may spend per local calendar day; 0 for no limit. Counted in the "        \
+      "database, so that a restart does not reset it.")                                            \
+    X(max_requests_per_minute, UINT, "0", 0, 100000, NULL,                                         \
+      "LLM requests that all mailtriage programs together may start in any 60 seconds; 0 for "     \
+      "no limit.")                                                                                 \
+    X(over_budget, ENUM, "wait", 0, 0, "wait|fallback",                                            \
+      "Past daily_token_budget or max_requests_per_minute: wait keeps the message queued, its "    \
+      "attempts not counted, until a request may go; fallback lets the builtin classifier "        \
+      "decide at once. Either is recorded in the message's events.")
 
 #define CONFIG_SENDMAIL_KEYS(X)                                                                    \
     X(path, PATH, "/usr/sbin/sendmail", 0, 0, NULL,                                                \

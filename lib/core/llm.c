@@ -1,5 +1,6 @@
 /*
- * llm: the provider table, dispatch by name, the process-wide concurrency limit; see llm.h.
+ * llm: the provider table, dispatch by name, the process-wide concurrency limit, and the gate
+ * (llm_gate.h) around remote requests; see llm.h.
  */
 #include <string.h>
 
@@ -8,6 +9,7 @@
 
 #include "llm.h"
 #include "llm_builtin.h"
+#include "llm_gate.h"
 #include "llm_openai.h"
 
 static const struct llm_provider *const llm_providers[] = {&llm_openai_provider,
@@ -38,6 +40,7 @@ void llm_global_init(void)
 
 void llm_global_cleanup(void)
 {
+    llm_gate_cleanup();
     curl_global_cleanup();
 }
 
@@ -124,24 +127,42 @@ static int llm_provider_configured(const struct config *cfg, char **error_r)
     return row;
 }
 
+/* A remote provider's request, within the concurrency limit and through the gate. */
+static int llm_classify_remote(struct llm_client *client, int row,
+                               const struct llm_request *request, const struct llm_meter *meter,
+                               struct classification **result_r, struct llm_failure *failure_r)
+{
+    const struct llm_provider *provider = llm_providers[row];
+    struct llm_gate_pass pass;
+    llm_limit_acquire();
+    if (!llm_gate_enter(request->cfg, meter, &pass, failure_r)) {
+        llm_limit_release();
+        return LLM_FAILED;
+    }
+    int status = provider->classify(client->state[row], client->stop, request, result_r, failure_r);
+    llm_limit_release();
+    llm_gate_leave(request->cfg, meter, &pass, status, status == LLM_ANSWERED ? *result_r : NULL,
+                   failure_r);
+    return status;
+}
+
 int llm_classify(struct llm_client *client, const struct llm_request *request,
-                 struct classification **result_r, struct llm_failure *failure_r)
+                 const struct llm_meter *meter, struct classification **result_r,
+                 struct llm_failure *failure_r)
 {
     int row = llm_provider_configured(request->cfg, &failure_r->reason);
-    if (row < 0)
+    if (row < 0) {
+        failure_r->kind = LLM_FAILURE_CONFIG;
         return LLM_FAILED;
+    }
     const struct llm_provider *provider = llm_providers[row];
     if (provider->remote)
-        llm_limit_acquire();
-    int status = provider->classify(client->state[row], client->stop, request, result_r, failure_r);
-    if (provider->remote)
-        llm_limit_release();
-    return status;
+        return llm_classify_remote(client, row, request, meter, result_r, failure_r);
+    return provider->classify(client->state[row], client->stop, request, result_r, failure_r);
 }
 
 void llm_failure_clear(struct llm_failure *failure)
 {
     g_free(failure->reason);
-    failure->reason = NULL;
-    failure->retry_after = 0;
+    *failure = (struct llm_failure){NULL, 0, LLM_FAILURE_TRANSIENT, FALSE, 0};
 }

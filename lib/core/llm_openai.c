@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "http.h"
 #include "llm_answer.h"
 #include "llm_openai.h"
@@ -16,6 +17,10 @@
 
 #define LLM_OPENAI_MAX_RAW_ANSWER 16384
 #define LLM_OPENAI_MAX_ERROR_BODY 300
+/* A server that asks for more is down for longer than a retry should wait in one go. */
+#define LLM_OPENAI_MAX_RETRY_AFTER 3600
+/* An error body larger than this is not an API's error object. */
+#define LLM_OPENAI_MAX_ERROR_JSON 65536
 
 struct llm_openai_response {
     GString *body;
@@ -25,6 +30,7 @@ struct llm_openai_response {
     const volatile gint *stop;
     long http_status;
     gint64 latency_ms;
+    char detail[CURL_ERROR_SIZE]; /* curl's words for a failed transfer, "" when none */
 };
 
 static size_t llm_openai_write_body(char *data, size_t size, size_t nmemb, void *user)
@@ -46,11 +52,7 @@ static size_t llm_openai_read_header(char *data, size_t size, size_t nmemb, void
     static const char name[] = "retry-after:";
     if (len > sizeof(name) && g_ascii_strncasecmp(data, name, sizeof(name) - 1) == 0) {
         char *value = g_strndup(data + sizeof(name) - 1, len - (sizeof(name) - 1));
-        char *end;
-        gint64 seconds = g_ascii_strtoll(g_strstrip(value), &end, 10);
-        /* Seconds only; an HTTP date is rare from LLM servers and the back-off covers it. */
-        if (end != value && *end == '\0' && seconds > 0)
-            response->retry_after = MIN(seconds, 3600);
+        response->retry_after = http_retry_after(value, clock_now(), LLM_OPENAI_MAX_RETRY_AFTER);
         g_free(value);
     }
     return len;
@@ -114,8 +116,20 @@ static json_object *llm_openai_member(json_object *object, const char *key, json
     return value;
 }
 
-int llm_openai_parse_response(const struct llm_request *request, const char *body, size_t len,
-                              struct classification **result_r, char **error_r)
+/* The unusable answer of a response body that is not a chat completion; its start is kept
+ * as the raw answer, for `mailtriagectl show`. */
+static struct classification *llm_openai_not_a_completion(const struct llm_request *request,
+                                                          const char *body, size_t len)
+{
+    struct classification *result =
+        llm_answer_unknown(request, llm_openai_provider.name,
+                           g_strdup("the server's response is not a chat completion"));
+    result->raw_answer = text_make_valid_line(body, (gssize)MIN(len, LLM_OPENAI_MAX_ERROR_BODY));
+    return result;
+}
+
+struct classification *llm_openai_parse_response(const struct llm_request *request,
+                                                 const char *body, size_t len)
 {
     json_tokener *tokener = json_tokener_new();
     json_object *root = json_tokener_parse_ex(tokener, body, (int)MIN(len, (size_t)G_MAXINT));
@@ -127,9 +141,8 @@ int llm_openai_parse_response(const struct llm_request *request, const char *bod
                               : NULL;
     json_object *message = llm_openai_member(choice, "message", json_type_object);
     if (message == NULL) {
-        *error_r = g_strdup("the server's response is not a chat completion");
         json_object_put(root);
-        return -1;
+        return llm_openai_not_a_completion(request, body, len);
     }
 
     json_object *content = llm_openai_member(message, "content", json_type_string);
@@ -137,20 +150,20 @@ int llm_openai_parse_response(const struct llm_request *request, const char *bod
     json_object *finish = llm_openai_member(choice, "finish_reason", json_type_string);
     const char *finish_reason = finish != NULL ? json_object_get_string(finish) : "";
     const char *provider = llm_openai_provider.name;
+    struct classification *result;
     if (refusal != NULL)
-        *result_r = llm_answer_unknown(
+        result = llm_answer_unknown(
             request, provider,
             g_strdup_printf("the model refused: %.200s", json_object_get_string(refusal)));
     else if (strcmp(finish_reason, "length") == 0)
-        *result_r = llm_answer_unknown(request, provider,
-                                       g_strdup("the answer was cut at max_tokens "
-                                                "(finish_reason length)"));
+        result = llm_answer_unknown(request, provider,
+                                    g_strdup("the answer was cut at max_tokens "
+                                             "(finish_reason length)"));
     else if (content == NULL)
-        *result_r = llm_answer_unknown(request, provider, g_strdup("the answer has no content"));
+        result = llm_answer_unknown(request, provider, g_strdup("the answer has no content"));
     else
-        *result_r = llm_answer_parse(request, provider, json_object_get_string(content));
+        result = llm_answer_parse(request, provider, json_object_get_string(content));
 
-    struct classification *result = *result_r;
     if (content != NULL)
         result->raw_answer = text_cut(json_object_get_string(content), LLM_OPENAI_MAX_RAW_ANSWER);
     json_object *usage = llm_openai_member(root, "usage", json_type_object);
@@ -159,7 +172,7 @@ int llm_openai_parse_response(const struct llm_request *request, const char *bod
     tokens = llm_openai_member(usage, "completion_tokens", json_type_int);
     result->completion_tokens = tokens != NULL ? json_object_get_int64(tokens) : 0;
     json_object_put(root);
-    return 0;
+    return result;
 }
 
 static char *llm_openai_endpoint(const char *url)
@@ -188,14 +201,93 @@ static CURLcode llm_openai_post(CURL *curl, const struct config *cfg, const char
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, llm_openai_progress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, response);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, response->detail);
 
     gint64 started = g_get_monotonic_time();
     CURLcode rc = curl_easy_perform(curl);
     response->latency_ms = (g_get_monotonic_time() - started) / 1000;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->http_status);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(headers);
     return rc;
+}
+
+enum llm_failure_kind llm_openai_failure_kind(CURLcode rc, long http_status)
+{
+    switch (rc) {
+    case CURLE_OK:
+        break;
+    case CURLE_ABORTED_BY_CALLBACK:
+        return LLM_FAILURE_CANCELLED;
+    /* A URL, scheme or TLS set-up that cannot work (https:// to a plain HTTP port, a
+     * certificate that does not verify) stays so until someone changes it. */
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_TOO_MANY_REDIRECTS:
+        return LLM_FAILURE_CONFIG;
+    default:
+        return LLM_FAILURE_TRANSIENT; /* connection, DNS, timeout, a connection cut short */
+    }
+    if (http_status >= 500 || http_status == 408 || http_status == 425 || http_status == 429)
+        return LLM_FAILURE_TRANSIENT;
+    /* Servers answer these for one request they will not take: longer than the model's
+     * context (OpenAI, vLLM), a schema or parameter it does not know. */
+    if (http_status == 400 || http_status == 413 || http_status == 422)
+        return LLM_FAILURE_REJECTED;
+    /* 401 a wrong key, 403 no access, 404 a wrong URL or model name (OpenAI, Ollama, vLLM),
+     * 405, 410, a redirect we do not follow: the same until the configuration changes. */
+    return LLM_FAILURE_CONFIG;
+}
+
+/* What the server said in an error body: OpenAI's {"error": {"message": ...}}, Ollama's
+ * {"error": "..."}, or else the body's start, as one line. */
+static char *llm_openai_error_words(const GString *body)
+{
+    json_object *root =
+        body->len <= LLM_OPENAI_MAX_ERROR_JSON ? json_tokener_parse(body->str) : NULL;
+    json_object *error = llm_openai_member(root, "error", json_type_object);
+    json_object *message = error != NULL ? llm_openai_member(error, "message", json_type_string)
+                                         : llm_openai_member(root, "error", json_type_string);
+    char *words =
+        message != NULL
+            ? text_make_valid_line(json_object_get_string(message),
+                                   (gssize)MIN((size_t)json_object_get_string_len(message),
+                                               LLM_OPENAI_MAX_ERROR_BODY))
+            : http_excerpt(body, LLM_OPENAI_MAX_ERROR_BODY);
+    json_object_put(root);
+    return words;
+}
+
+/* Why the transfer of RESPONSE to ENDPOINT failed with RC, into FAILURE_R. */
+static void llm_openai_failed(const char *endpoint, CURLcode rc,
+                              const struct llm_openai_response *response,
+                              struct llm_failure *failure_r)
+{
+    failure_r->kind = llm_openai_failure_kind(rc, response->http_status);
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        failure_r->reason = g_strdup("the request was cancelled (shutting down)");
+    else if (rc != CURLE_OK)
+        failure_r->reason = g_strdup_printf("%s: %s%s%s%s", endpoint, curl_easy_strerror(rc),
+                                            *response->detail != '\0' ? " (" : "", response->detail,
+                                            *response->detail != '\0' ? ")" : "");
+    else {
+        char *words = llm_openai_error_words(response->body);
+        failure_r->reason =
+            g_strdup_printf("%s: HTTP %ld: %s", endpoint, response->http_status, words);
+        g_free(words);
+        failure_r->http_status = response->http_status;
+        failure_r->retry_after = response->retry_after;
+    }
 }
 
 static int llm_openai_classify(void *state, const volatile gint *stop,
@@ -209,33 +301,23 @@ static int llm_openai_classify(void *state, const volatile gint *stop,
     char *body = llm_openai_request_body(request);
     CURLcode rc = llm_openai_post(state, cfg, endpoint, body, &response);
     g_free(body);
+    failure_r->requested = TRUE;
 
-    int status = LLM_FAILED;
+    int status = LLM_ANSWERED;
     if (response.too_large)
-        failure_r->reason = g_strdup_printf("%s: the response is larger than max_response_size "
-                                            "(%" G_GUINT64_FORMAT " bytes)",
-                                            endpoint, cfg->llm.max_response_size);
-    else if (rc == CURLE_ABORTED_BY_CALLBACK)
-        failure_r->reason = g_strdup("the request was cancelled (shutting down)");
-    else if (rc != CURLE_OK)
-        failure_r->reason = g_strdup_printf("%s: %s", endpoint, curl_easy_strerror(rc));
-    else if (response.http_status != 200) {
-        char *excerpt = http_excerpt(response.body, LLM_OPENAI_MAX_ERROR_BODY);
-        failure_r->reason =
-            g_strdup_printf("%s: HTTP %ld: %s", endpoint, response.http_status, excerpt);
-        g_free(excerpt);
-        failure_r->retry_after = response.retry_after;
-    } else {
-        char *error = NULL;
-        if (llm_openai_parse_response(request, response.body->str, response.body->len, result_r,
-                                      &error) == 0) {
-            (*result_r)->latency_ms = response.latency_ms;
-            status = LLM_ANSWERED;
-        } else {
-            failure_r->reason = g_strdup_printf("%s: %s", endpoint, error);
-            g_free(error);
-        }
-    }
+        /* The server answered; the same question would get the same long answer. */
+        *result_r = llm_answer_unknown(
+            request, llm_openai_provider.name,
+            g_strdup_printf("the response is larger than max_response_size (%" G_GUINT64_FORMAT
+                            " bytes)",
+                            cfg->llm.max_response_size));
+    else if (rc != CURLE_OK || response.http_status / 100 != 2) {
+        llm_openai_failed(endpoint, rc, &response, failure_r);
+        status = LLM_FAILED;
+    } else
+        *result_r = llm_openai_parse_response(request, response.body->str, response.body->len);
+    if (status == LLM_ANSWERED)
+        (*result_r)->latency_ms = response.latency_ms;
     g_string_free(response.body, TRUE);
     g_free(endpoint);
     return status;

@@ -5,20 +5,27 @@
  * instructions, then the messages, and the answer schema as strict json_schema structured
  * output), sends it within [llm] timeout, reads at most max_response_size bytes, keeps any
  * Retry-After of a refusal to serve, and takes the model's text out of the chat completion
- * for llm_answer.h to check. Used only through llm_classify(), as the row "openai".
+ * for llm_answer.h to check. A response that is larger, or not a chat completion, is an
+ * answer all the same: `unknown`, which a person looks at. A failure says its kind
+ * (llm_failure_kind) and the server's own words (the message of its JSON error). Used only
+ * through llm_classify(), as the row "openai".
  */
 #ifndef MAILTRIAGE_LLM_OPENAI_H
 #define MAILTRIAGE_LLM_OPENAI_H
 
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 #include "llm_provider.h"
 
 extern const struct llm_provider llm_openai_provider;
 
-/* Exposed for the unit tests: the request body, and the validation of a response body. */
+/* Exposed for the unit tests: the request body, the classification a response body gives
+ * (never NULL), and the kind of failure a transfer that ended with RC and HTTP_STATUS is. */
 char *llm_openai_request_body(const struct llm_request *request);
-int llm_openai_parse_response(const struct llm_request *request, const char *body, size_t len,
-                              struct classification **result_r, char **error_r);
+struct classification *llm_openai_parse_response(const struct llm_request *request,
+                                                 const char *body, size_t len);
+enum llm_failure_kind llm_openai_failure_kind(CURLcode rc, long http_status);
 
 #endif

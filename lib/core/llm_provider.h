@@ -3,11 +3,12 @@
  *
  * A provider is one row of llm.c's table, found by the name [llm] provider gives it. It may
  * keep per-client state (state_new once per llm_client, state_free with it; both NULL when it
- * needs none) and classifies one request: LLM_ANSWERED with a classification (which may be
- * an unusable answer recorded as `unknown`), or LLM_FAILED with the reason and any
- * Retry-After when no answer came. A provider whose requests leave the process (`remote`)
- * runs within the limit of llm_limit_set(). Providers include this header, never llm.h:
- * llm.c calls them, they do not call back.
+ * needs none) and classifies one request: LLM_ANSWERED with a classification (which may be an
+ * unusable answer recorded as `unknown`), or LLM_FAILED when no answer came, with the reason,
+ * the kind of failure (which decides what becomes of the message and of the endpoint's state),
+ * the HTTP status and any Retry-After. A provider whose requests leave the process (`remote`)
+ * runs within the limit of llm_limit_set() and behind the circuit breaker and the budget
+ * (llm.h). Providers include this header, never llm.h: llm.c calls them, they do not call back.
  */
 #ifndef MAILTRIAGE_LLM_PROVIDER_H
 #define MAILTRIAGE_LLM_PROVIDER_H
@@ -24,9 +25,29 @@ struct llm_request {
     const struct mime_message *msg;
 };
 
+/* Why no answer came; each kind has one fate (process.c). */
+enum llm_failure_kind {
+    /* It may answer next time: connection, DNS, timeout, HTTP 408, 425, 429, 5xx. The message
+     * retries with back-off; after [llm] max_attempts the builtin classifier decides. */
+    LLM_FAILURE_TRANSIENT,
+    /* It refuses us until the configuration changes: HTTP 401, 403, 404 and the other 4xx, a
+     * redirect, a TLS or URL error. The message waits, its attempts not counted. */
+    LLM_FAILURE_CONFIG,
+    /* The server refused this one request (HTTP 400, 413, 422: too long for the model, a
+     * schema it does not take): the same request would get the same answer, so the builtin
+     * classifier decides at once. */
+    LLM_FAILURE_REJECTED,
+    LLM_FAILURE_CANCELLED,   /* shutting down: the message goes back to the queue */
+    LLM_FAILURE_OVER_BUDGET, /* no request: a limit of budget.h is reached ([llm] over_budget) */
+    LLM_FAILURE_LOCAL        /* no request: the database could not count it; retry later */
+};
+
 struct llm_failure {
     char *reason;
-    gint64 retry_after; /* seconds, 0 when the server named none */
+    gint64 retry_after; /* seconds before asking again, 0 when nothing says */
+    enum llm_failure_kind kind;
+    gboolean requested; /* a request went out; FALSE when the breaker or the budget kept it */
+    long http_status;   /* 0 when there was none */
 };
 
 enum llm_status { LLM_ANSWERED = 0, LLM_FAILED = -1 };

@@ -28,6 +28,7 @@ enum process_step_kind {
     STEP_NEXT,
     STEP_DONE,
     STEP_DEFER,
+    STEP_WAIT,
     STEP_FAIL,
     STEP_RELEASE,
     STEP_HOLD,
@@ -36,9 +37,10 @@ enum process_step_kind {
 
 struct process_step {
     enum process_step_kind kind;
-    char *reason;         /* STEP_DEFER, STEP_FAIL, STEP_HOLD, STEP_LOST */
+    char *reason;         /* STEP_DEFER, STEP_WAIT, STEP_FAIL, STEP_HOLD, STEP_LOST */
     gboolean llm_failure; /* STEP_DEFER: a failed LLM request, counted apart */
-    gint64 retry_after;   /* STEP_DEFER: the server's Retry-After, 0 when none */
+    gint64 retry_after;   /* STEP_DEFER: the server's Retry-After, 0 when none; STEP_WAIT: how
+                             long to wait, the attempt not counted */
 };
 
 /* Everything one attempt at a message learns, for the steps after it and the summary line. */
@@ -262,33 +264,76 @@ static struct process_step process_record_bounce(struct process_context *ctx,
     return process_written(status, error);
 }
 
-/* An LLM request failed: retry later, or after llm.max_attempts let the builtin classifier
- * decide. */
+/* Let the builtin classifier decide for REQUEST, after WHY (which names the LLM's failure). */
+static void process_llm_fallback(struct process_context *ctx, const struct queue_row *row,
+                                 struct process_run *run, const struct llm_request *request,
+                                 char *why)
+{
+    process_note(ctx, row->id, LOG_LEVEL_WARNING, "%s; the builtin classifier decides", why);
+    run->classification = llm_builtin_classify(request);
+    run->classification->error = why;
+}
+
+/* Wait for what FAILURE names, as long as it says, the attempt not counted. */
+static struct process_step process_llm_wait(const struct llm_failure *failure)
+{
+    struct process_step step = process_stop(STEP_WAIT, g_strdup_printf("LLM: %s", failure->reason));
+    step.retry_after = failure->retry_after;
+    return step;
+}
+
+/* No answer from the LLM. Each kind of failure (llm_provider.h) has one fate: a transient one
+ * is retried with back-off (counted, also when the circuit breaker kept the request back, so
+ * that a message reaches the fallback as soon as without the breaker, only without the
+ * requests) and after llm.max_attempts the builtin classifier decides; a misconfigured
+ * endpoint makes the message wait, its attempts not counted, until the endpoint answers; a
+ * request the server rejected, or a spent budget with over_budget = fallback, goes to the
+ * builtin classifier at once; a spent budget with over_budget = wait waits. */
 static struct process_step process_llm_failed(struct process_context *ctx,
                                               const struct queue_row *row, struct process_run *run,
                                               const struct llm_request *request,
                                               struct llm_failure *failure)
 {
-    if (ctx->stop != NULL && g_atomic_int_get(ctx->stop)) {
-        llm_failure_clear(failure);
-        return process_stop(STEP_RELEASE, NULL);
+    struct process_step step = process_next;
+    gboolean stopping = ctx->stop != NULL && g_atomic_int_get(ctx->stop);
+    gboolean wait_for_budget = ctx->cfg->llm.over_budget == CONFIG_OVER_BUDGET_WAIT;
+    switch (stopping ? LLM_FAILURE_CANCELLED : failure->kind) {
+    case LLM_FAILURE_CANCELLED:
+        step = process_stop(STEP_RELEASE, NULL);
+        break;
+    case LLM_FAILURE_OVER_BUDGET:
+        if (wait_for_budget)
+            step = process_llm_wait(failure);
+        else
+            process_llm_fallback(
+                ctx, row, run, request,
+                g_strdup_printf("LLM not asked: %s (over_budget = fallback)", failure->reason));
+        break;
+    case LLM_FAILURE_CONFIG:
+        step = process_llm_wait(failure);
+        break;
+    case LLM_FAILURE_LOCAL:
+        step = process_stop(STEP_DEFER, g_strdup_printf("LLM: %s", failure->reason));
+        break;
+    case LLM_FAILURE_REJECTED:
+        process_llm_fallback(
+            ctx, row, run, request,
+            g_strdup_printf("the LLM server rejected the request: %s", failure->reason));
+        break;
+    case LLM_FAILURE_TRANSIENT:
+    default:
+        if ((guint)row->llm_failures + 1 < ctx->cfg->llm.max_attempts) {
+            step = process_stop(STEP_DEFER, g_strdup_printf("LLM: %s", failure->reason));
+            step.llm_failure = TRUE;
+            step.retry_after = failure->retry_after;
+        } else
+            process_llm_fallback(ctx, row, run, request,
+                                 g_strdup_printf("fallback after %d LLM failures: %s",
+                                                 row->llm_failures + 1, failure->reason));
+        break;
     }
-    if ((guint)row->llm_failures + 1 < ctx->cfg->llm.max_attempts) {
-        struct process_step step =
-            process_stop(STEP_DEFER, g_strdup_printf("LLM: %s", failure->reason));
-        step.llm_failure = TRUE;
-        step.retry_after = failure->retry_after;
-        llm_failure_clear(failure);
-        return step;
-    }
-    process_note(ctx, row->id, LOG_LEVEL_WARNING,
-                 "LLM failed %d times (last: %s); the builtin classifier decides",
-                 row->llm_failures + 1, failure->reason);
-    run->classification = llm_builtin_classify(request);
-    run->classification->error = g_strdup_printf("fallback after %d LLM failures: %s",
-                                                 row->llm_failures + 1, failure->reason);
     llm_failure_clear(failure);
-    return process_next;
+    return step;
 }
 
 /* The classification: the stored one of an earlier attempt, or the classifier's. */
@@ -300,9 +345,10 @@ static struct process_step process_classify(struct process_context *ctx,
         return process_next;
     }
     struct llm_request request = {ctx->cfg, run->mailbox, run->msg};
-    struct llm_failure failure = {NULL, 0};
+    struct llm_failure failure = {0};
+    const struct llm_meter meter = {ctx->db, row->id};
     gint64 started = g_get_monotonic_time();
-    int answered = llm_classify(ctx->llm, &request, &run->classification, &failure);
+    int answered = llm_classify(ctx->llm, &request, &meter, &run->classification, &failure);
     run->llm_us = g_get_monotonic_time() - started;
     if (answered != LLM_ANSWERED) {
         struct process_step step = process_llm_failed(ctx, row, run, &request, &failure);
@@ -460,6 +506,20 @@ static enum process_result process_defer(struct process_context *ctx, const stru
     return PROCESS_DEFERRED;
 }
 
+/* Waiting for something outside the message (llm_provider.h): the attempt is not counted. */
+static enum process_result process_wait(struct process_context *ctx, const struct queue_row *row,
+                                        struct process_run *run, const struct process_step *step)
+{
+    char *error = NULL;
+    int status = queue_postpone(ctx->db, row, step->reason, step->retry_after, &error);
+    if (status != DB_OK)
+        return process_stuck(ctx, row, run, step->reason, status, error);
+    process_step_note(ctx, row->id, LOG_LEVEL_WARNING, "waits, the attempt not counted: %s",
+                      step->reason);
+    process_outcome(run, "%s", step->reason);
+    return PROCESS_DEFERRED;
+}
+
 static enum process_result process_finish(struct process_context *ctx, const struct queue_row *row,
                                           struct process_run *run, const struct process_step *step)
 {
@@ -477,6 +537,8 @@ static enum process_result process_finish(struct process_context *ctx, const str
             return process_stuck(ctx, row, run, run->outcome, status, error);
         process_step_note(ctx, row->id, LOG_LEVEL_ERROR, "held for a person: %s", run->outcome);
         return PROCESS_HELD;
+    case STEP_WAIT:
+        return process_wait(ctx, row, run, step);
     case STEP_FAIL:
         process_step_note(ctx, row->id, LOG_LEVEL_ERROR, "failed: %s", step->reason);
         if ((status = queue_fail(ctx->db, row, step->reason, &error)) != DB_OK)
@@ -588,8 +650,8 @@ int process_try(struct config *cfg, struct llm_client *llm, const char *raw, siz
                                                        "are not applied by -t)");
     if (run.policy.verdict == POLICY_REPLY || cfg->policy.classify_suppressed) {
         struct llm_request request = {cfg, run.mailbox, run.msg};
-        struct llm_failure failure = {NULL, 0};
-        if (llm_classify(llm, &request, &run.classification, &failure) != LLM_ANSWERED) {
+        struct llm_failure failure = {0};
+        if (llm_classify(llm, &request, NULL, &run.classification, &failure) != LLM_ANSWERED) {
             g_string_append_printf(out, "llm: failed: %s (the builtin classifier decides)\n",
                                    failure.reason);
             llm_failure_clear(&failure);

@@ -309,6 +309,21 @@ int queue_release(sqlite3 *db, const struct queue_row *row, char **error_r)
                              row, NULL, 0, error_r);
 }
 
+int queue_postpone(sqlite3 *db, const struct queue_row *row, const char *reason, gint64 seconds,
+                   char **error_r)
+{
+    /* Later by up to a quarter, at most a minute: enough to spread the messages that wait for
+     * the same probe or midnight, never hours late after a long wait. */
+    gint64 delay = MAX(seconds, 1);
+    delay += MIN(delay * g_random_int_range(0, 26) / 100, 60);
+    return queue_update_held(
+        db,
+        "UPDATE messages SET state = 'queued', lease_until = NULL,"
+        " lease_owner = NULL, last_error = ?3, attempts = MAX(attempts - 1, 0),"
+        " next_attempt_at = ?5 + ?4, updated_at = ?5" QUEUE_HELD,
+        row, reason, delay, error_r);
+}
+
 gint64 queue_backoff(const struct queue_retry *retry, int n)
 {
     gint64 delay = retry->base_seconds;

@@ -16,8 +16,9 @@
  * is queued so that its next claim holds it); queue_recover_orphans() expires at once the leases
  * of processes of this host that are gone, so that a restarted daemon does not wait for
  * lease_time. The worker ends its claim with queue_complete(), queue_defer() (retry with
- * exponential back-off and jitter; failed after max_attempts), queue_fail(), queue_hold() (a
- * person must decide) or queue_release() (shutdown: back to the queue, the attempt not counted).
+ * exponential back-off and jitter; failed after max_attempts), queue_postpone() (waiting for
+ * something outside the message: the attempt not counted), queue_fail(), queue_hold() (a person
+ * must decide) or queue_release() (shutdown: back to the queue, the attempt not counted).
  * Each of these is refused with QUEUE_LEASE_LOST when the caller no longer holds the lease.
  * Functions return DB_OK, DB_BUSY or DB_ERROR unless they say otherwise.
  */
@@ -110,6 +111,12 @@ int queue_fail(sqlite3 *db, const struct queue_row *row, const char *reason,
 /* Held for a person, for REASON (which says what to do); only an operator's retry queues it. */
 int queue_hold(sqlite3 *db, const struct queue_row *row, const char *reason,
                char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Back to the queue for REASON, this attempt not counted (nor an LLM failure), not before
+ * SECONDS from now and up to a quarter (at most a minute) later, so that messages waiting for
+ * the same thing do not all come back at once: for a message that waits for something outside it, a
+ * misconfigured LLM endpoint or the LLM budget, which must not use up its attempts. */
+int queue_postpone(sqlite3 *db, const struct queue_row *row, const char *reason, gint64 seconds,
+                   char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 int queue_release(sqlite3 *db, const struct queue_row *row,
                   char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 

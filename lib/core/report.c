@@ -7,7 +7,9 @@
 #include <json-c/json.h>
 #include <sqlite3.h>
 
+#include "budget.h"
 #include "db.h"
+#include "health.h"
 #include "report.h"
 
 /* As the CHECK of messages.state in sql/001-initial.sql. */
@@ -182,4 +184,93 @@ int report_show_message(sqlite3 *db, gint64 id, json_object **message_r, char **
     }
     *message_r = message;
     return 1;
+}
+
+static const char report_endpoint_sql[] =
+    "SELECT url, state, reason, http_status, failures, open_until, since, last_success_at,"
+    " last_failure_at, updated_at, updated_by FROM llm_endpoints WHERE url = ?1";
+static const char report_waiting_sql[] =
+    "SELECT count(*) FROM messages WHERE state = 'queued' AND last_error LIKE 'LLM:%'";
+
+/* Inside the read: what health_judge() looks at, and the endpoint's row in *ENDPOINT_R. */
+static int report_health_facts(sqlite3 *db, const struct config *cfg, gint64 now,
+                               struct health_facts *facts, json_object **endpoint_r, char **error_r)
+{
+    char *endpoint_id = NULL;
+    int found = health_load(db, cfg->llm.url, &facts->view, &endpoint_id, error_r);
+    g_free(endpoint_id);
+    if (found < 0)
+        return found;
+    facts->recorded = found == 1;
+    json_object *rows = NULL;
+    sqlite3_stmt *stmt = db_prepare(db, report_endpoint_sql, error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    db_bind_text(stmt, 1, cfg->llm.url);
+    int status = report_rows(db, stmt, "show the LLM endpoint", &rows, error_r);
+    if (status != DB_OK)
+        return status;
+    *endpoint_r = json_object_get(json_object_array_get_idx(rows, 0));
+    json_object_put(rows);
+    struct budget_use use = {0, 0};
+    if ((status = budget_read_use(db, now, &use, error_r)) != DB_OK)
+        return status;
+    facts->tokens_today = use.tokens_today;
+    facts->requests_last_minute = use.requests_last_minute;
+    stmt = db_prepare(db, report_waiting_sql, error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        facts->waiting = sqlite3_column_int64(stmt, 0);
+    else
+        *error_r = db_error(db, "count the messages waiting for the LLM");
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? DB_OK : db_status_of(rc);
+}
+
+int report_health(sqlite3 *db, const struct config *cfg, gint64 now, json_object **health_r,
+                  char **error_r)
+{
+    struct health_facts facts = {
+        .remote = cfg->llm.provider == CONFIG_PROVIDER_OPENAI,
+        .daily_token_budget = cfg->llm.daily_token_budget,
+        .max_requests_per_minute = cfg->llm.max_requests_per_minute,
+    };
+    json_object *endpoint = NULL;
+    int status = report_begin(db, error_r);
+    if (status != DB_OK)
+        return status;
+    status = report_health_facts(db, cfg, now, &facts, &endpoint, error_r);
+    report_end(db);
+    if (status != DB_OK) {
+        json_object_put(endpoint);
+        if (facts.recorded)
+            breaker_view_clear(&facts.view);
+        return status;
+    }
+    char *summary = NULL;
+    enum health_status judged = health_judge(&facts, &summary);
+    json_object *health = json_object_new_object();
+    json_object_object_add(health, "status", json_object_new_string(health_status_name(judged)));
+    json_object_object_add(health, "exit_status", json_object_new_int((int)judged));
+    json_object_object_add(health, "summary", json_object_new_string(summary));
+    json_object_object_add(health, "provider",
+                           json_object_new_string(facts.remote ? "openai" : "builtin"));
+    json_object_object_add(health, "url", json_object_new_string(cfg->llm.url));
+    json_object_object_add(health, "model", json_object_new_string(cfg->llm.model));
+    json_object_object_add(health, "endpoint", endpoint);
+    json_object_object_add(health, "tokens_today", json_object_new_int64(facts.tokens_today));
+    json_object_object_add(health, "daily_token_budget",
+                           json_object_new_int64(facts.daily_token_budget));
+    json_object_object_add(health, "requests_last_minute",
+                           json_object_new_int64(facts.requests_last_minute));
+    json_object_object_add(health, "max_requests_per_minute",
+                           json_object_new_int64(facts.max_requests_per_minute));
+    json_object_object_add(health, "waiting", json_object_new_int64(facts.waiting));
+    g_free(summary);
+    if (facts.recorded)
+        breaker_view_clear(&facts.view);
+    *health_r = health;
+    return DB_OK;
 }

@@ -15,6 +15,8 @@
 #include <json-c/json.h>
 #include <sqlite3.h>
 
+#include "config.h"
+
 /* The states of a message (messages.state): queued working done failed held. */
 extern const char *const report_message_states[];
 
@@ -45,5 +47,16 @@ int report_list_messages(sqlite3 *db, const struct report_filter *filter, gint64
  * first: time, level, text. */
 int report_show_message(sqlite3 *db, gint64 id, json_object **message_r,
                         char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+/* The LLM endpoint of CFG as the processes that call it recorded it (health.h), judged, in
+ * *HEALTH_R, with the keys: status (ok, degraded, failing or unknown, health_status_name()),
+ * exit_status (0, 1, 2, 3), summary (one line), provider, url, model; endpoint, null when no
+ * process recorded it, else url, state (ok, failing, open, misconfigured), reason (with the
+ * server's words), http_status, failures, open_until, since, last_success_at,
+ * last_failure_at, updated_at, updated_by; tokens_today, daily_token_budget,
+ * requests_last_minute, max_requests_per_minute (0: no limit); waiting (queued messages whose
+ * last error is the LLM's). */
+int report_health(sqlite3 *db, const struct config *cfg, gint64 now, json_object **health_r,
+                  char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
 #endif

@@ -38,3 +38,24 @@ char *http_excerpt(const GString *answer, size_t max_bytes)
 {
     return text_make_valid_line(answer->str, (gssize)MIN(answer->len, max_bytes));
 }
+
+gint64 http_retry_after(const char *value, gint64 now, gint64 max_seconds)
+{
+    while (g_ascii_isspace(*value))
+        value++;
+    char *text = g_strchomp(g_strndup(value, 64));
+    gint64 seconds = 0;
+    if (g_ascii_isdigit(*text)) {
+        guint64 delay = 0;
+        if (g_ascii_string_to_unsigned(text, 10, 0, G_MAXINT64, &delay, NULL))
+            seconds = (gint64)MIN(delay, (guint64)max_seconds);
+        else if (strspn(text, "0123456789") == strlen(text))
+            seconds = max_seconds; /* more digits than a number holds: a long wait */
+    } else {
+        time_t when = curl_getdate(text, NULL);
+        if (when != -1 && (gint64)when > now)
+            seconds = MIN((gint64)when - now, max_seconds);
+    }
+    g_free(text);
+    return seconds;
+}

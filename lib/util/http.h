@@ -6,7 +6,8 @@
  * EXTRA_HEADER (e.g. Authorization), the body, a total timeout and a connect timeout of at
  * most 10 s. It returns the header list, which the caller frees with curl_slist_free_all()
  * after the transfer. http_excerpt() makes a one-line, valid UTF-8 excerpt of an answer for
- * an error message.
+ * an error message. http_retry_after() reads a Retry-After value (RFC 9110 10.2.3: seconds, or
+ * an HTTP date) as the seconds to wait from NOW.
  */
 #ifndef MAILTRIAGE_HTTP_H
 #define MAILTRIAGE_HTTP_H
@@ -17,5 +18,8 @@
 struct curl_slist *http_prepare_post(CURL *curl, const char *url, const char *body,
                                      const char *extra_header, gint64 timeout_seconds);
 char *http_excerpt(const GString *answer, size_t max_bytes);
+/* The seconds VALUE asks to wait from NOW, at most MAX_SECONDS; 0 when it asks for none or
+ * cannot be read (the caller's back-off applies then). */
+gint64 http_retry_after(const char *value, gint64 now, gint64 max_seconds);
 
 #endif

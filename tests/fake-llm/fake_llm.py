@@ -14,6 +14,10 @@ One instance serves every test: the first path segment picks a behaviour.
     GET  /health                         200 "ok"
     POST /hook[/STATUS]                  a webhook receiver: logs the JSON body, answers
                                          STATUS (default 200)
+    POST /switch/NAME/MODE               from now on, requests to mode switch-NAME behave
+                                         as MODE (any mode below but switch-*); answers
+                                         200 {"switch": NAME, "mode": MODE}, 404 for a
+                                         MODE that does not exist
 
 A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
 
@@ -39,6 +43,14 @@ A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
     fenced       200, content is the triage JSON in a ```json fence
     huge         200, a valid body of 20 MiB, to trip the client's size cap
     noschema     ok, without requiring a valid response_format
+    nochoices    200, a chat.completion whose "choices" is empty
+    status-N     HTTP N (400 to 599) with an OpenAI-style JSON error body whose
+                 message is what such a server says (401: a wrong API key,
+                 404: no such model ...)
+    status-N-R   the same with Retry-After: R (seconds)
+    switch-NAME  as the mode last set for NAME with POST /switch/NAME/MODE
+                 ("ok" until then), so that a test can take a server down and
+                 bring it back while its client keeps the same URL
 
 Every mode but noschema first validates the request the way strict servers
 do (model, non-empty messages, response_format.json_schema with a valid name
@@ -84,6 +96,28 @@ HOOK_PATH_RE = re.compile(r"/hook(?:/([1-5][0-9][0-9]))?")
 SCHEMA_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SLOW_MODE_RE = re.compile(r"slow-(\d+(?:\.\d*)?|\.\d+)")
 FLAKY_MODE_RE = re.compile(r"flaky-(\d+)")
+STATUS_MODE_RE = re.compile(r"status-([45][0-9][0-9])(?:-(\d{1,5}))?")
+SWITCH_MODE_RE = re.compile(r"switch-([A-Za-z0-9_]{1,32})")
+SWITCH_PATH_RE = re.compile(r"/switch/([A-Za-z0-9_]{1,32})/([^/]+)")
+
+# What a server says with each status of status-N (OpenAI's words where it has them).
+STATUS_ERRORS = {
+    400: ("Invalid schema for response_format 'triage'.",
+          "invalid_request_error", None),
+    401: ("Incorrect API key provided: sk-wrong. You can find your API key "
+          "at https://platform.openai.com/account/api-keys.",
+          "invalid_request_error", "invalid_api_key"),
+    403: ("You are not allowed to use this model.",
+          "invalid_request_error", "model_not_allowed"),
+    404: ("The model `{model}` does not exist or you do not have access to it.",
+          "invalid_request_error", "model_not_found"),
+    429: ("Rate limit reached for {model}: please try again later.",
+          "requests", "rate_limit_exceeded"),
+    500: ("The server had an error while processing your request.",
+          "server_error", None),
+    503: ("The engine is currently overloaded, please try again later.",
+          "server_error", None),
+}
 
 # Used by noschema when the request carries no usable intent enum.
 DEFAULT_INTENTS = ["send_info", "create_account", "speak_to_human", "unknown"]
@@ -410,6 +444,17 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
 
+        switch = SWITCH_PATH_RE.fullmatch(urlsplit(self.path).path)
+        if switch:
+            self.record("switch", body)
+            name, target = switch.groups()
+            if SWITCH_MODE_RE.fullmatch(target) or resolve_mode(target) is None:
+                self.send_not_found()
+                return
+            self.server.set_switch(name, target)
+            self.send_json(200, {"switch": name, "mode": target})
+            return
+
         hook = HOOK_PATH_RE.fullmatch(urlsplit(self.path).path)
         if hook:
             # A webhook receiver (action webhook): record, answer the status the path names.
@@ -473,6 +518,24 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             "please try again in 1s.",
             "requests", "rate_limit_exceeded"),
             headers=[("Retry-After", "1")])
+
+    def mode_status(self, request, status, retry_after):
+        message, error_type, code = STATUS_ERRORS.get(
+            status, (f"fake-llm answers {status}", "server_error"
+                     if status >= 500 else "invalid_request_error", None))
+        headers = [("Retry-After", retry_after)] if retry_after else []
+        self.send_json(status, error_body(message.format(model=request.model),
+                                          error_type, code),
+                       headers=headers)
+
+    def mode_nochoices(self, request):
+        envelope = chat_completion(request, self.server.next_completion_id(),
+                                   "")
+        envelope["choices"] = []
+        self.send_json(200, envelope)
+
+    def mode_switch(self, request, name):
+        resolve_mode(self.server.get_switch(name))(self, request)
 
     def mode_flaky(self, request, failures):
         if self.server.count_request(request.mode) <= failures:
@@ -556,6 +619,7 @@ FIXED_MODES = {
     "think": FakeLLMHandler.mode_think,
     "fenced": FakeLLMHandler.mode_fenced,
     "huge": FakeLLMHandler.mode_huge,
+    "nochoices": FakeLLMHandler.mode_nochoices,
 }
 
 
@@ -571,6 +635,15 @@ def resolve_mode(mode):
     if match:
         failures = int(match.group(1))
         return lambda handler, request: handler.mode_flaky(request, failures)
+    match = STATUS_MODE_RE.fullmatch(mode)
+    if match:
+        status, retry_after = int(match.group(1)), match.group(2)
+        return lambda handler, request: handler.mode_status(request, status,
+                                                            retry_after)
+    match = SWITCH_MODE_RE.fullmatch(mode)
+    if match:
+        name = match.group(1)
+        return lambda handler, request: handler.mode_switch(request, name)
     return None
 
 
@@ -585,6 +658,7 @@ class FakeLLMServer(ThreadingHTTPServer):
         self._lock = threading.Lock()
         self._completions = 0
         self._requests_by_mode = {}
+        self._switches = {}
 
     def next_completion_id(self):
         with self._lock:
@@ -597,6 +671,14 @@ class FakeLLMServer(ThreadingHTTPServer):
             count = self._requests_by_mode.get(mode, 0) + 1
             self._requests_by_mode[mode] = count
             return count
+
+    def set_switch(self, name, mode):
+        with self._lock:
+            self._switches[name] = mode
+
+    def get_switch(self, name):
+        with self._lock:
+            return self._switches.get(name, "ok")
 
     def handle_error(self, request, client_address):
         """Failures outside the handlers go to the log, not to stderr."""

@@ -330,6 +330,56 @@ curl -sS --max-time 5 -o "$tmp/body" -D "$tmp/headers" \
 	>"$tmp/status" 2>"$tmp/curl.err"
 check "huge: server survives a client that hangs up" expect 'status == 200'
 
+# ---- status-N, nochoices, switch ---------------------------------------
+
+post /status-401$chat "$(request 'price')"
+check "status-401: a wrong API key, in OpenAI's words" expect 'status == 401
+	and doc["error"]["code"] == "invalid_api_key"
+	and "Incorrect API key" in doc["error"]["message"]
+	and "retry-after" not in headers'
+
+post /status-404$chat "$(request 'price')"
+check "status-404: no such model, naming it" expect 'status == 404
+	and "fake-model" in doc["error"]["message"]
+	and doc["error"]["code"] == "model_not_found"'
+
+post /status-429$chat "$(request 'price')"
+check "status-429: 429 without Retry-After" \
+	expect 'status == 429 and "retry-after" not in headers'
+
+post /status-503-7$chat "$(request 'price')"
+check "status-503-7: 503 with Retry-After: 7" expect 'status == 503
+	and headers["retry-after"] == "7" and doc["error"]["type"] == "server_error"'
+
+post /status-418$chat "$(request 'price')"
+check "status-418: any 4xx, with a JSON error" \
+	expect 'status == 418 and "error" in doc'
+
+post /status-404$chat '{"model":'
+check "status-N validates the request first" expect 'status == 400'
+
+post /nochoices$chat "$(request 'price')"
+check "nochoices: a chat.completion with no choices" expect 'status == 200
+	and doc["object"] == "chat.completion" and doc["choices"] == []'
+
+post /switch-s1$chat "$(request 'price')"
+check "switch: ok until set" expect 'status == 200
+	and answer["intent"] == "send_info"'
+post /switch/s1/status-500 '{}'
+check "switch: POST /switch/NAME/MODE sets it" expect 'status == 200
+	and doc == {"switch": "s1", "mode": "status-500"}'
+post /switch-s1$chat "$(request 'price')"
+check "switch: then behaves as that mode" expect 'status == 500'
+post /switch-s2$chat "$(request 'price')"
+check "switch: each name on its own" expect 'status == 200'
+post /switch/s1/ok '{}'
+post /switch-s1$chat "$(request 'price')"
+check "switch: and back" expect 'status == 200 and answer["intent"] == "send_info"'
+post /switch/s1/nosuchmode '{}'
+check "switch: an unknown mode is 404" expect 'status == 404'
+post /switch/s1/switch-s2 '{}'
+check "switch: a switch cannot name a switch" expect 'status == 404'
+
 # ---- log and shutdown ---------------------------------------------------
 
 check "log: one JSON object per request with the agreed fields" expect_log '

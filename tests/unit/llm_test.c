@@ -366,111 +366,111 @@ struct response_case {
     const char *refusal; /* NULL: "refusal": null */
     const char *finish_reason;
     /* expected */
-    int rc;
+    gboolean not_completion; /* the body is not a chat completion: kept as the raw answer */
     const char *intent;
     gboolean valid;
     double confidence;   /* checked when valid */
     const char *summary; /* checked when not NULL */
     const char *reply;   /* checked when not NULL */
-    const char *error;   /* NULL: no error; else a substring of it (or of *error_r when rc -1) */
+    const char *error;   /* NULL: no error; else a substring of it */
 };
 
 static const struct response_case response_cases[] = {
-    {"valid_answer_is_accepted", BODY_COMPLETION, VALID_ANSWER, NULL, "stop", 0, "send_info", TRUE,
-     0.9, "Asks for the prices.", "Our plans start at 10 \u20ac a month.", NULL},
+    {"valid_answer_is_accepted", BODY_COMPLETION, VALID_ANSWER, NULL, "stop", FALSE, "send_info",
+     TRUE, 0.9, "Asks for the prices.", "Our plans start at 10 \u20ac a month.", NULL},
     {"think_block_is_stripped", BODY_COMPLETION,
      "<think>The sender asks {\"intent\": \"billing\"}? No: prices.</think>\n" VALID_ANSWER, NULL,
-     "stop", 0, "send_info", TRUE, 0.9, "Asks for the prices.", NULL, NULL},
+     "stop", FALSE, "send_info", TRUE, 0.9, "Asks for the prices.", NULL, NULL},
     {"json_code_fence_is_stripped", BODY_COMPLETION, "```json\n" VALID_ANSWER "\n```", NULL, "stop",
-     0, "send_info", TRUE, 0.9, "Asks for the prices.", NULL, NULL},
+     FALSE, "send_info", TRUE, 0.9, "Asks for the prices.", NULL, NULL},
     {"confidence_at_min_confidence_is_accepted", BODY_COMPLETION,
      "{\"intent\": \"billing\", \"confidence\": 0.6, \"summary\": \"s\", \"reply\": \"\"}", NULL,
-     "stop", 0, "billing", TRUE, 0.6, "s", "", NULL},
+     "stop", FALSE, "billing", TRUE, 0.6, "s", "", NULL},
     {"integer_confidence_is_accepted", BODY_COMPLETION,
      "{\"intent\": \"billing\", \"confidence\": 1, \"summary\": \"s\", \"reply\": \"r\"}", NULL,
-     "stop", 0, "billing", TRUE, 1.0, "s", "r", NULL},
+     "stop", FALSE, "billing", TRUE, 1.0, "s", "r", NULL},
     {"model_may_answer_unknown", BODY_COMPLETION,
      "{\"intent\": \"unknown\", \"confidence\": 0.8, \"summary\": \"Unclear.\", \"reply\": \"\"}",
-     NULL, "stop", 0, "unknown", TRUE, 0.8, "Unclear.", "", NULL},
+     NULL, "stop", FALSE, "unknown", TRUE, 0.8, "Unclear.", "", NULL},
     {"intent_outside_enum_is_unknown", BODY_COMPLETION,
      "{\"intent\": \"create_account\", \"confidence\": 0.95, \"summary\": \"s\", \"reply\": "
      "\"r\"}",
-     NULL, "stop", 0, "unknown", FALSE, 0, NULL, "", "create_account"},
+     NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "create_account"},
     {"invented_intent_is_unknown", BODY_COMPLETION,
      "{\"intent\": \"refund_now\", \"confidence\": 0.95, \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", 0, "unknown", FALSE, 0, NULL, "", "refund_now"},
+     NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "refund_now"},
     {"confidence_below_min_is_unknown", BODY_COMPLETION,
      "{\"intent\": \"send_info\", \"confidence\": 0.3, \"summary\": \"s\", \"reply\": \"r\"}", NULL,
-     "stop", 0, "unknown", FALSE, 0, NULL, "", "min_confidence"},
+     "stop", FALSE, "unknown", FALSE, 0, NULL, "", "min_confidence"},
     {"confidence_above_one_is_unknown", BODY_COMPLETION,
      "{\"intent\": \"send_info\", \"confidence\": 1.5, \"summary\": \"s\", \"reply\": \"r\"}", NULL,
-     "stop", 0, "unknown", FALSE, 0, NULL, "", "confidence"},
+     "stop", FALSE, "unknown", FALSE, 0, NULL, "", "confidence"},
     {"negative_confidence_is_unknown", BODY_COMPLETION,
      "{\"intent\": \"send_info\", \"confidence\": -0.5, \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", 0, "unknown", FALSE, 0, NULL, "", "confidence"},
+     NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "confidence"},
     /* Local servers drop required keys at times (REFERENCE.md 6): only the intent must be
      * there; the rest takes defaults, noted in the error of a classification that stays valid. */
     {"confidence_as_numeric_string_is_read", BODY_COMPLETION,
      "{\"intent\": \"send_info\", \"confidence\": \"0.9\", \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", 0, "send_info", TRUE, 0.9, "s", "r", NULL},
+     NULL, "stop", FALSE, "send_info", TRUE, 0.9, "s", "r", NULL},
     {"confidence_as_word_takes_min_confidence", BODY_COMPLETION,
      "{\"intent\": \"send_info\", \"confidence\": \"high\", \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", 0, "send_info", TRUE, 0.6, "s", "r",
+     NULL, "stop", FALSE, "send_info", TRUE, 0.6, "s", "r",
      "confidence not a number, taken as min_confidence 0.60"},
     {"confidence_numeric_string_below_min_is_unknown", BODY_COMPLETION,
      "{\"intent\": \"send_info\", \"confidence\": \"0.2\", \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", 0, "unknown", FALSE, 0, NULL, "", "min_confidence"},
+     NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "min_confidence"},
     {"missing_confidence_takes_min_confidence", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"summary\": \"s\", \"reply\": \"r\"}", NULL, "stop", 0,
+     "{\"intent\": \"send_info\", \"summary\": \"s\", \"reply\": \"r\"}", NULL, "stop", FALSE,
      "send_info", TRUE, 0.6, "s", "r", "confidence missing, taken as min_confidence 0.60"},
     {"null_confidence_takes_min_confidence", BODY_COMPLETION,
      "{\"intent\": \"send_info\", \"confidence\": null, \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", 0, "send_info", TRUE, 0.6, "s", "r", "confidence missing"},
+     NULL, "stop", FALSE, "send_info", TRUE, 0.6, "s", "r", "confidence missing"},
     {"missing_summary_is_empty", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": 0.9, \"reply\": \"r\"}", NULL, "stop", 0,
+     "{\"intent\": \"send_info\", \"confidence\": 0.9, \"reply\": \"r\"}", NULL, "stop", FALSE,
      "send_info", TRUE, 0.9, "", "r", "summary missing"},
     {"missing_reply_is_empty", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": 0.9, \"summary\": \"s\"}", NULL, "stop", 0,
+     "{\"intent\": \"send_info\", \"confidence\": 0.9, \"summary\": \"s\"}", NULL, "stop", FALSE,
      "send_info", TRUE, 0.9, "s", "", "reply missing"},
     {"reply_not_a_string_is_empty", BODY_COMPLETION,
      "{\"intent\": \"send_info\", \"confidence\": 0.9, \"summary\": \"s\", \"reply\": null}", NULL,
-     "stop", 0, "send_info", TRUE, 0.9, "s", "", "reply missing"},
+     "stop", FALSE, "send_info", TRUE, 0.9, "s", "", "reply missing"},
     {"intent_alone_is_enough_and_every_default_is_noted", BODY_COMPLETION,
-     "{\"intent\": \"billing\"}", NULL, "stop", 0, "billing", TRUE, 0.6, "", "",
+     "{\"intent\": \"billing\"}", NULL, "stop", FALSE, "billing", TRUE, 0.6, "", "",
      "confidence missing, taken as min_confidence 0.60; summary missing; reply missing"},
     {"missing_confidence_does_not_save_an_intent_outside_the_list", BODY_COMPLETION,
-     "{\"intent\": \"refund_now\", \"summary\": \"s\", \"reply\": \"r\"}", NULL, "stop", 0,
+     "{\"intent\": \"refund_now\", \"summary\": \"s\", \"reply\": \"r\"}", NULL, "stop", FALSE,
      "unknown", FALSE, 0, "s", "", "refund_now"},
     {"missing_intent_is_unknown", BODY_COMPLETION,
-     "{\"confidence\": 0.9, \"summary\": \"s\", \"reply\": \"r\"}", NULL, "stop", 0, "unknown",
+     "{\"confidence\": 0.9, \"summary\": \"s\", \"reply\": \"r\"}", NULL, "stop", FALSE, "unknown",
      FALSE, 0, NULL, "", "intent"},
     {"intent_not_a_string_is_unknown", BODY_COMPLETION,
      "{\"intent\": [\"send_info\"], \"confidence\": 0.9, \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", 0, "unknown", FALSE, 0, NULL, "", "intent"},
+     NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "intent"},
     {"content_not_json_is_unknown", BODY_COMPLETION, "The intent is send_info, I am sure.", NULL,
-     "stop", 0, "unknown", FALSE, 0, NULL, "", "JSON"},
+     "stop", FALSE, "unknown", FALSE, 0, NULL, "", "JSON"},
     {"content_broken_json_is_unknown", BODY_COMPLETION, "{\"intent\": \"send_info\", confidence}",
-     NULL, "stop", 0, "unknown", FALSE, 0, NULL, "", "JSON"},
-    {"null_content_is_unknown", BODY_COMPLETION, NULL, NULL, "stop", 0, "unknown", FALSE, 0, NULL,
-     "", "content"},
-    {"refusal_is_unknown", BODY_COMPLETION, NULL, "I cannot help with that request.", "stop", 0,
+     NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "JSON"},
+    {"null_content_is_unknown", BODY_COMPLETION, NULL, NULL, "stop", FALSE, "unknown", FALSE, 0,
+     NULL, "", "content"},
+    {"refusal_is_unknown", BODY_COMPLETION, NULL, "I cannot help with that request.", "stop", FALSE,
      "unknown", FALSE, 0, NULL, "", "refused"},
-    {"finish_reason_length_with_empty_content_is_unknown", BODY_COMPLETION, "", NULL, "length", 0,
-     "unknown", FALSE, 0, NULL, "", "max_tokens"},
+    {"finish_reason_length_with_empty_content_is_unknown", BODY_COMPLETION, "", NULL, "length",
+     FALSE, "unknown", FALSE, 0, NULL, "", "max_tokens"},
     {"finish_reason_length_with_cut_answer_is_unknown", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confid", NULL, "length", 0, "unknown", FALSE, 0, NULL, "",
+     "{\"intent\": \"send_info\", \"confid", NULL, "length", FALSE, "unknown", FALSE, 0, NULL, "",
      "max_tokens"},
-    {"body_not_json_fails", BODY_RAW, "<html>502 Bad Gateway</html>", NULL, NULL, -1, NULL, FALSE,
-     0, NULL, NULL, "chat completion"},
-    {"body_cut_short_fails", BODY_RAW, "{\"choices\": [{\"message\": {\"content\": \"{}\"}}", NULL,
-     NULL, -1, NULL, FALSE, 0, NULL, NULL, "chat completion"},
-    {"body_without_choices_fails", BODY_RAW, "{\"error\": {\"message\": \"model not found\"}}",
-     NULL, NULL, -1, NULL, FALSE, 0, NULL, NULL, "chat completion"},
-    {"body_with_empty_choices_fails", BODY_RAW, "{\"choices\": []}", NULL, NULL, -1, NULL, FALSE, 0,
-     NULL, NULL, "chat completion"},
-    {"body_json_array_fails", BODY_RAW, "[]", NULL, NULL, -1, NULL, FALSE, 0, NULL, NULL,
+    {"body_not_json_is_unknown", BODY_RAW, "<html>502 Bad Gateway</html>", NULL, NULL, TRUE,
+     "unknown", FALSE, 0, NULL, "", "chat completion"},
+    {"body_cut_short_is_unknown", BODY_RAW, "{\"choices\": [{\"message\": {\"content\": \"{}\"}}",
+     NULL, NULL, TRUE, "unknown", FALSE, 0, NULL, "", "chat completion"},
+    {"body_without_choices_is_unknown", BODY_RAW, "{\"error\": {\"message\": \"model not found\"}}",
+     NULL, NULL, TRUE, "unknown", FALSE, 0, NULL, "", "chat completion"},
+    {"body_with_empty_choices_is_unknown", BODY_RAW, "{\"choices\": []}", NULL, NULL, TRUE,
+     "unknown", FALSE, 0, NULL, "", "chat completion"},
+    {"body_json_array_is_unknown", BODY_RAW, "[]", NULL, NULL, TRUE, "unknown", FALSE, 0, NULL, "",
      "chat completion"},
-    {"empty_body_fails", BODY_RAW, "", NULL, NULL, -1, NULL, FALSE, 0, NULL, NULL,
+    {"empty_body_is_unknown", BODY_RAW, "", NULL, NULL, TRUE, "unknown", FALSE, 0, NULL, "",
      "chat completion"},
 };
 
@@ -513,44 +513,75 @@ static void test_response_case(gconstpointer data)
     struct llm_fixture f;
     llm_fixture_init(&f, "support@example.org", "Prices", "How much is it?");
     char *body = response_body(c);
-    struct classification *result = NULL;
-    char *error = NULL;
 
-    int rc = llm_openai_parse_response(&f.request, body, strlen(body), &result, &error);
-    g_assert_cmpint(rc, ==, c->rc);
-    if (c->rc < 0) {
-        g_assert_null(result);
-        g_assert_true(testdata_contains(error, c->error));
-    } else if (result == NULL) {
-        g_assert_nonnull(result);
+    struct classification *result = llm_openai_parse_response(&f.request, body, strlen(body));
+    g_assert_nonnull(result);
+    g_assert_cmpstr(result->provider, ==, "openai");
+    g_assert_cmpstr(result->model, ==, "test-model-7b");
+    g_assert_cmpstr(result->intent, ==, c->intent);
+    g_assert_cmpint(result->valid, ==, c->valid);
+    if (c->valid)
+        g_assert_cmpfloat_with_epsilon(result->confidence, c->confidence, 1e-9);
+    if (c->summary != NULL)
+        g_assert_cmpstr(result->summary, ==, c->summary);
+    if (c->reply != NULL)
+        g_assert_cmpstr(result->reply, ==, c->reply);
+    if (c->error == NULL) {
+        g_assert_cmpstr(result->error, ==, NULL);
     } else {
-        g_assert_null(error);
-        g_assert_cmpstr(result->provider, ==, "openai");
-        g_assert_cmpstr(result->model, ==, "test-model-7b");
-        g_assert_cmpstr(result->intent, ==, c->intent);
-        g_assert_cmpint(result->valid, ==, c->valid);
-        if (c->valid)
-            g_assert_cmpfloat_with_epsilon(result->confidence, c->confidence, 1e-9);
-        if (c->summary != NULL)
-            g_assert_cmpstr(result->summary, ==, c->summary);
-        if (c->reply != NULL)
-            g_assert_cmpstr(result->reply, ==, c->reply);
-        if (c->error == NULL) {
-            g_assert_cmpstr(result->error, ==, NULL);
-        } else {
-            if (!testdata_contains(result->error, c->error))
-                g_test_message("error \"%s\" does not contain \"%s\"", result->error, c->error);
-            g_assert_true(testdata_contains(result->error, c->error));
-        }
-        /* The model's words are kept as they came, and the tokens it cost are recorded. */
-        g_assert_cmpstr(result->raw_answer, ==, c->content);
-        g_assert_cmpint(result->prompt_tokens, ==, 120);
-        g_assert_cmpint(result->completion_tokens, ==, 30);
+        if (!testdata_contains(result->error, c->error))
+            g_test_message("error \"%s\" does not contain \"%s\"", result->error, c->error);
+        g_assert_true(testdata_contains(result->error, c->error));
     }
+    /* The model's words are kept as they came, and the tokens it cost are recorded; a body
+     * that is no chat completion is kept as it came, and cost nothing that it says. */
+    g_assert_cmpstr(result->raw_answer, ==, c->content);
+    g_assert_cmpint(result->prompt_tokens, ==, c->not_completion ? 0 : 120);
+    g_assert_cmpint(result->completion_tokens, ==, c->not_completion ? 0 : 30);
     classification_free(result);
-    g_free(error);
     g_free(body);
     llm_fixture_clear(&f);
+}
+
+/* ---- llm_openai_failure_kind: what each way of failing means ---- */
+
+struct failure_case {
+    const char *name;
+    CURLcode rc;
+    long http_status;
+    enum llm_failure_kind kind;
+};
+
+static const struct failure_case failure_cases[] = {
+    {"connection_refused_is_transient", CURLE_COULDNT_CONNECT, 0, LLM_FAILURE_TRANSIENT},
+    {"unresolvable_name_is_transient", CURLE_COULDNT_RESOLVE_HOST, 0, LLM_FAILURE_TRANSIENT},
+    {"timeout_is_transient", CURLE_OPERATION_TIMEDOUT, 0, LLM_FAILURE_TRANSIENT},
+    {"connection_cut_is_transient", CURLE_RECV_ERROR, 0, LLM_FAILURE_TRANSIENT},
+    {"empty_reply_is_transient", CURLE_GOT_NOTHING, 0, LLM_FAILURE_TRANSIENT},
+    {"tls_handshake_error_is_configuration", CURLE_SSL_CONNECT_ERROR, 0, LLM_FAILURE_CONFIG},
+    {"certificate_not_verified_is_configuration", CURLE_PEER_FAILED_VERIFICATION, 0,
+     LLM_FAILURE_CONFIG},
+    {"unsupported_scheme_is_configuration", CURLE_UNSUPPORTED_PROTOCOL, 0, LLM_FAILURE_CONFIG},
+    {"cancelled_is_cancelled", CURLE_ABORTED_BY_CALLBACK, 0, LLM_FAILURE_CANCELLED},
+    {"http_400_is_rejected", CURLE_OK, 400, LLM_FAILURE_REJECTED},
+    {"http_413_is_rejected", CURLE_OK, 413, LLM_FAILURE_REJECTED},
+    {"http_422_is_rejected", CURLE_OK, 422, LLM_FAILURE_REJECTED},
+    {"http_401_is_configuration", CURLE_OK, 401, LLM_FAILURE_CONFIG},
+    {"http_403_is_configuration", CURLE_OK, 403, LLM_FAILURE_CONFIG},
+    {"http_404_is_configuration", CURLE_OK, 404, LLM_FAILURE_CONFIG},
+    {"http_405_is_configuration", CURLE_OK, 405, LLM_FAILURE_CONFIG},
+    {"redirect_is_configuration", CURLE_OK, 301, LLM_FAILURE_CONFIG},
+    {"http_408_is_transient", CURLE_OK, 408, LLM_FAILURE_TRANSIENT},
+    {"http_429_is_transient", CURLE_OK, 429, LLM_FAILURE_TRANSIENT},
+    {"http_500_is_transient", CURLE_OK, 500, LLM_FAILURE_TRANSIENT},
+    {"http_502_is_transient", CURLE_OK, 502, LLM_FAILURE_TRANSIENT},
+    {"http_503_is_transient", CURLE_OK, 503, LLM_FAILURE_TRANSIENT},
+};
+
+static void test_failure_case(gconstpointer data)
+{
+    const struct failure_case *c = data;
+    g_assert_cmpint(llm_openai_failure_kind(c->rc, c->http_status), ==, c->kind);
 }
 
 /* ---- llm_builtin_classify ---- */
@@ -650,9 +681,9 @@ static void test_configured_builtin_classifies_with_keywords(void)
     g_assert_cmpint(f.cfg->llm.provider, ==, CONFIG_PROVIDER_BUILTIN);
     struct llm_client *client = llm_client_new(NULL);
     struct classification *result = NULL;
-    struct llm_failure failure = {NULL, 0};
+    struct llm_failure failure = {0};
 
-    g_assert_cmpint(llm_classify(client, &f.request, &result, &failure), ==, LLM_ANSWERED);
+    g_assert_cmpint(llm_classify(client, &f.request, NULL, &result, &failure), ==, LLM_ANSWERED);
     g_assert_null(failure.reason);
     g_assert_nonnull(result);
     if (result != NULL) {
@@ -674,9 +705,9 @@ static void test_configured_openai_goes_through_the_openai_row(void)
     volatile gint stop = 1;
     struct llm_client *client = llm_client_new(&stop);
     struct classification *result = NULL;
-    struct llm_failure failure = {NULL, 0};
+    struct llm_failure failure = {0};
 
-    g_assert_cmpint(llm_classify(client, &f.request, &result, &failure), ==, LLM_FAILED);
+    g_assert_cmpint(llm_classify(client, &f.request, NULL, &result, &failure), ==, LLM_FAILED);
     g_assert_null(result);
     g_assert_nonnull(failure.reason);
     llm_failure_clear(&failure);
@@ -712,6 +743,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < G_N_ELEMENTS(response_cases); i++) {
         char *path = g_strdup_printf("/llm/%s", response_cases[i].name);
         g_test_add_data_func(path, &response_cases[i], test_response_case);
+        g_free(path);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(failure_cases); i++) {
+        char *path = g_strdup_printf("/llm/failure/%s", failure_cases[i].name);
+        g_test_add_data_func(path, &failure_cases[i], test_failure_case);
         g_free(path);
     }
     for (size_t i = 0; i < G_N_ELEMENTS(builtin_cases); i++) {

@@ -557,6 +557,32 @@ static void test_release_does_not_count_attempt(struct fixture *fx, gconstpointe
     queue_row_free(row);
 }
 
+/* Waiting for something outside the message (a misconfigured LLM endpoint, the budget): the
+ * attempt and the LLM failures stay as they were, whatever the number of waits. */
+static void test_postpone_counts_nothing(struct fixture *fx, gconstpointer data)
+{
+    gint64 id = insert_one(fx->db);
+    char *error = NULL;
+    for (int i = 0; i < 20; i++) {
+        testutil_db_exec(fx->db, "UPDATE messages SET next_attempt_at = 0");
+        struct queue_row *row = claim(fx->db, "worker-1", 0);
+        g_assert_cmpint(row->attempts, ==, 1);
+        gint64 before = testutil_now();
+        g_assert_cmpint(queue_postpone(fx->db, row, "LLM: HTTP 401: wrong key", 100, &error), ==,
+                        DB_OK);
+        gint64 next = row_int(fx->db, "next_attempt_at", id);
+        g_assert_cmpint(next, >=, before + 100);
+        g_assert_cmpint(next, <=, testutil_now() + 125);
+        queue_row_free(row);
+    }
+    assert_state(fx->db, id, "queued");
+    assert_last_error(fx->db, id, "LLM: HTTP 401: wrong key");
+    g_assert_cmpint(row_int(fx->db, "attempts", id), ==, 0);
+    g_assert_cmpint(row_int(fx->db, "llm_failures", id), ==, 0);
+    /* Not due before its time. */
+    claim_none(fx->db, "worker-1", 0);
+}
+
 static void test_fail_stores_reason(struct fixture *fx, gconstpointer data)
 {
     gint64 id = insert_one(fx->db);
@@ -805,6 +831,7 @@ int main(int argc, char **argv)
     add("/queue/defer_llm_failure_counts_llm_failures", test_defer_llm_failure_counts_llm_failures);
     add("/queue/defer_after_max_attempts_fails", test_defer_after_max_attempts_fails);
     add("/queue/release_does_not_count_attempt", test_release_does_not_count_attempt);
+    add("/queue/postpone_counts_nothing", test_postpone_counts_nothing);
     add("/queue/fail_stores_reason", test_fail_stores_reason);
     add("/queue/recover_expired_counts", test_recover_expired_counts);
     add("/queue/recover_fails_after_max_attempts", test_recover_fails_after_max_attempts);
