@@ -54,7 +54,14 @@ static char *db_advice(sqlite3 *db, int rc)
         if (rc == SQLITE_READONLY_DBMOVED)
             return g_strdup_printf("%s was removed or replaced while open", path);
         /* A connection opened read-only on purpose is not the administrator's to fix. */
-        return db_writable(path) ? NULL : db_advice_permissions(path);
+        if (db_writable(path))
+            return NULL;
+        if (sqlite3_db_readonly(db, "main") == 1) /* a reader the file's group allows */
+            return g_strdup_printf("%s: this program may not write it; a reader needs its -wal "
+                                   "and -shm files, which exist while mailtriaged runs, or write "
+                                   "access to its directory",
+                                   path);
+        return db_advice_permissions(path);
     case SQLITE_PERM:
     case SQLITE_CANTOPEN:
         return db_advice_permissions(path);
