@@ -20,6 +20,7 @@
 #include "log.h"
 #include "markers.h"
 #include "milter.h"
+#include "pool.h"
 
 #define MILTER_MAX_RCPTS 1000
 #define MILTER_MAX_FIELD 1024
@@ -60,15 +61,37 @@ void milter_set_config(struct config *cfg)
     config_unref(old);
 }
 
+/* Take the idle connections whose file was removed, replaced or made read-only out of the
+ * pool, all at once: one left open to a removed file keeps other processes (the pipe) from
+ * using a new one at its path. Call with the lock held; *WHY_R says what the last one had. */
+static GPtrArray *milter_db_take_stale(char **why_r)
+{
+    GPtrArray *stale = g_ptr_array_new_with_free_func((GDestroyNotify)db_close);
+    for (guint i = milter.idle_dbs->len; i-- > 0;) {
+        char *error = NULL;
+        if (db_check_file(g_ptr_array_index(milter.idle_dbs, i), &error) == DB_OK)
+            continue;
+        g_ptr_array_add(stale, g_ptr_array_steal_index_fast(milter.idle_dbs, i));
+        g_free(*why_r);
+        *why_r = error;
+    }
+    return stale;
+}
+
 static sqlite3 *milter_db_get(const struct config *cfg, char **error_r)
 {
     sqlite3 *db = NULL;
+    char *why = NULL;
     g_mutex_lock(&milter.lock);
+    GPtrArray *stale = milter_db_take_stale(&why);
     if (milter.idle_dbs->len > 0)
         db = g_ptr_array_steal_index_fast(milter.idle_dbs, milter.idle_dbs->len - 1);
     g_mutex_unlock(&milter.lock);
-    if (db == NULL &&
-        db_open(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000, &db, error_r) != DB_OK)
+    if (stale->len > 0)
+        log_warn("%s; %u idle database connection(s) closed", why, stale->len);
+    g_ptr_array_unref(stale);
+    g_free(why);
+    if (db == NULL && pool_db_open(cfg, &db, error_r) != DB_OK)
         return NULL;
     return db;
 }
@@ -265,7 +288,8 @@ static void milter_add_id_header(SMFICTX *ctx, const struct milter_conn *conn, c
     if (conn->protocol & SMFIP_HDR_LEADSPC)
         g_string_prepend_c(list, ' ');
     if (smfi_addheader(ctx, MARKERS_QUEUE_ID_HEADER, list->str) != MI_SUCCESS)
-        log_warn("%s: the MTA refused the %s header", conn->msg->mta_queue_id, MARKERS_QUEUE_ID_HEADER);
+        log_warn("%s: the MTA refused the %s header", conn->msg->mta_queue_id,
+                 MARKERS_QUEUE_ID_HEADER);
     g_string_free(list, TRUE);
 }
 

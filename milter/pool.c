@@ -49,14 +49,28 @@ static void pool_idle(struct pool *pool, gint64 seconds)
     g_mutex_unlock(&pool->lock);
 }
 
+int pool_db_open(const struct config *cfg, sqlite3 **db_r, char **error_r)
+{
+    char *error = NULL;
+    int status = db_open_existing(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000,
+                                  DB_READ_WRITE, db_r, &error);
+    if (status == DB_MISSING) {
+        *error_r = g_strdup_printf("%s (mailtriaged created it at start, so it was removed since: "
+                                   "restore it, or restart mailtriaged, which creates a new one)",
+                                   error);
+        g_free(error);
+    } else if (status != DB_OK)
+        *error_r = error;
+    return status;
+}
+
 static sqlite3 *pool_open_db(struct pool *pool, const char *who)
 {
     while (!g_atomic_int_get(&pool->stop)) {
         struct config *cfg = pool_get_config(pool);
         sqlite3 *db = NULL;
         char *error = NULL;
-        int status =
-            db_open(cfg->daemon.database, (int)cfg->daemon.busy_timeout * 1000, &db, &error);
+        int status = pool_db_open(cfg, &db, &error);
         gint64 wait = cfg->daemon.retry_base;
         config_unref(cfg);
         if (status == DB_OK)
@@ -93,7 +107,11 @@ static gpointer pool_work(gpointer data)
                 log_warn("%s: cannot claim a message: %s", who, error);
                 g_free(error);
             }
-            pool_idle(pool, cfg->daemon.poll_interval);
+            if (claimed == DB_ERROR) { /* a new connection finds what the path holds now */
+                db_close(db);
+                db = pool_open_db(pool, who);
+            } else
+                pool_idle(pool, cfg->daemon.poll_interval);
         }
         config_unref(cfg);
     }
@@ -104,11 +122,13 @@ static gpointer pool_work(gpointer data)
     return NULL;
 }
 
+/* A connection for each round: one held between rounds would keep a removed database in use,
+ * and SQLite would not let the pipe make a new one at its path. */
 static gpointer pool_housekeep(gpointer data)
 {
     struct pool *pool = data;
-    sqlite3 *db = pool_open_db(pool, "housekeeping");
-    while (db != NULL && !g_atomic_int_get(&pool->stop)) {
+    sqlite3 *db = NULL;
+    while (!g_atomic_int_get(&pool->stop) && (db = pool_open_db(pool, "housekeeping")) != NULL) {
         struct config *cfg = pool_get_config(pool);
         gint64 orphans = 0, count = 0;
         char *error = NULL;
@@ -123,11 +143,10 @@ static gpointer pool_housekeep(gpointer data)
             store_event(db, 0, "warning", "messages whose worker stopped were recovered");
             pool_wake(pool);
         }
+        db_close(db);
         config_unref(cfg);
         pool_idle(pool, POOL_HOUSEKEEPING_SECONDS);
     }
-    if (db != NULL)
-        db_close(db);
     return NULL;
 }
 

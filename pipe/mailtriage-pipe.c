@@ -17,10 +17,14 @@
  *       --help without recipients
  *   75  not recorded: Postfix keeps the message and retries. Every failure is ours to fix or
  *       passes (bad usage in master.cf, -V or --help beside recipients, empty input,
- *       configuration unreadable, database locked past busy_timeout, disk full, no recipient
- *       is a monitored mailbox), never the sender's, so none bounces the mail (any other
- *       non-zero status would). The reason goes to syslog and to stderr, which Postfix shows
- *       as the delivery status.
+ *       configuration unreadable, database locked past busy_timeout, disk full, the database
+ *       or its directory not writable, a schema from a newer version, no recipient is a
+ *       monitored mailbox), never the sender's, so none bounces the mail (any other non-zero
+ *       status would). The reason, with the database's path and what to do, goes to syslog
+ *       and to stderr, which Postfix shows as the delivery status.
+ *
+ * A database it creates gets mode 0600 whatever the umask pipe(8) gives (0640 in a
+ * set-group-ID directory): see db.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -171,8 +175,9 @@ static int pipe_record(struct pipe_run *run, gboolean inline_processing)
     if (status == DB_OK)
         status = intake_record(msg, run->db, &run->ids, &error);
     if (status != DB_OK) {
-        log_error("cannot record the message%s%s: %s", run->queue_id != NULL ? " " : "",
-                  run->queue_id != NULL ? run->queue_id : "", error);
+        log_error("cannot record the message%s%s: %s; deferred (exit 75): Postfix retries",
+                  run->queue_id != NULL ? " " : "", run->queue_id != NULL ? run->queue_id : "",
+                  error);
         g_free(error);
         return EX_TEMPFAIL;
     }

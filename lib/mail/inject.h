@@ -6,8 +6,15 @@
  * (the null sender is passed as "<>"), writes the message on its standard input, captures its
  * standard error (capped) and waits at most TIMEOUT seconds. Postfix's and Sendmail's exit
  * status is the contract: 0 queued, 75 (EX_TEMPFAIL) try later, anything else failed. A
- * program that cannot be run, is killed or times out counts as "try later". The process must
- * ignore SIGPIPE.
+ * program that cannot be run has sent nothing: try later. sendmail runs in a process group
+ * of its own; when it overstays TIMEOUT the whole group is killed (a wrapper script's
+ * children, Postfix's postdrop), and the process is always reaped: no zombie, and the caller
+ * goes on. Once sendmail has exited, children it left behind (an MTA's background delivery)
+ * are neither waited for nor killed. A sendmail killed by a signal, or stopped at the
+ * timeout, before it had the whole message cannot have queued it: try later. Killed or
+ * stopped after it had the whole message, it may have queued it (Postfix's postdrop commits
+ * the queue file before sendmail reports back): INJECT_FAILED, so that the mail is never
+ * sent twice without a person looking; the reason says so. The process must ignore SIGPIPE.
  */
 #ifndef MAILTRIAGE_INJECT_H
 #define MAILTRIAGE_INJECT_H

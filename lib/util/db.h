@@ -4,8 +4,14 @@
  * db_open() opens (creating if need be) the database in WAL mode with foreign keys on,
  * synchronous=FULL (a recorded message survives a crash or power loss) and a busy timeout,
  * then applies the migrations of sql/ it lacks, each in one transaction, tracked by
- * PRAGMA user_version; a database newer than the program is refused. A connection belongs to
- * one thread. Writes are short transactions; claims use BEGIN IMMEDIATE.
+ * PRAGMA user_version; a database newer than the program is refused. A file it creates gets
+ * mode 0600, or 0640 when its directory has the set-group-ID bit (the file takes the
+ * directory's group), whatever the umask; SQLite gives the -wal and -shm files the same mode.
+ * A file that can be opened only read-only is refused. A connection belongs to one thread.
+ * Writes are short transactions; claims use BEGIN IMMEDIATE, which first checks that the
+ * file is still the one at its path and still writable, and under the lock that no newer
+ * program has upgraded it. Errors an administrator can fix (locked past busy_timeout, disk
+ * full, permissions, I/O errors, a damaged file) name the path and what to do.
  * db_open_existing() never creates the file (a mistyped path must not become an empty queue):
  * read-write it then does what db_open() does; read-only (SQLITE_OPEN_READONLY) it changes
  * nothing, neither journal mode nor schema, and takes only the schema this program knows.
@@ -44,6 +50,12 @@ void db_close(sqlite3 *db);
 int db_schema_version(void);
 
 int db_exec(sqlite3 *db, const char *sql, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* DB_ERROR when the file DB writes was removed or replaced at its path since it was opened
+ * (SQLite in WAL mode would go on writing to the unlinked file), or is no longer writable
+ * (chmod, a read-only mount): such a connection is to be closed and opened again. */
+int db_check_file(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* db_check_file(), BEGIN IMMEDIATE, then DB_ERROR (rolled back) when a newer program has
+ * upgraded the schema. */
 int db_begin_immediate(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* A read transaction (BEGIN DEFERRED): the reads up to db_commit() see one snapshot. */
 int db_begin_read(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;

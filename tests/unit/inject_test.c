@@ -5,11 +5,17 @@
  * capturing script saves its arguments (one per line) and its standard input next to itself,
  * so that the argv and the bytes handed over can be compared exactly. The rows of
  * status_cases state the exit-status contract: what each way a sendmail can end yields
- * (status, exit status, words in the error). The process ignores SIGPIPE, as the programs do.
+ * (status, exit status, words in the error), and no case leaves a zombie child behind. Where a
+ * script starts a child of its own, this process becomes a subreaper for the case, so that
+ * the orphan's end is seen here. The process ignores SIGPIPE, as the programs do.
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -152,6 +158,43 @@ static void test_empty_message_gives_empty_stdin(void)
     inject_fixture_clear(&f);
 }
 
+/* The children of this process that are zombies (state Z in /proc/PID/stat). */
+static unsigned zombie_children(void)
+{
+    unsigned zombies = 0;
+    GDir *proc = g_dir_open("/proc", 0, NULL);
+    const char *name;
+    while (proc != NULL && (name = g_dir_read_name(proc)) != NULL) {
+        if (!g_ascii_isdigit(*name))
+            continue;
+        char *path = g_build_filename("/proc", name, "stat", NULL);
+        char *stat = NULL;
+        if (g_file_get_contents(path, &stat, NULL, NULL)) {
+            /* "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses. */
+            const char *end = strrchr(stat, ')');
+            char state = 0;
+            long ppid = 0;
+            if (end != NULL && sscanf(end + 1, " %c %ld", &state, &ppid) == 2 && state == 'Z' &&
+                ppid == (long)getpid())
+                zombies++;
+        }
+        g_free(stat);
+        g_free(path);
+    }
+    if (proc != NULL)
+        g_dir_close(proc);
+    return zombies;
+}
+
+/* The pid a script wrote into DIR/NAME, or 0. */
+static pid_t fixture_pid(const struct inject_fixture *f, const char *name)
+{
+    char *text = fixture_file(f, name, NULL);
+    gint64 pid = text != NULL ? g_ascii_strtoll(text, NULL, 10) : 0;
+    g_free(text);
+    return pid > 1 ? (pid_t)pid : 0;
+}
+
 /* ---- how it ends: the exit-status contract ---- */
 
 struct status_case {
@@ -231,14 +274,22 @@ static const struct status_case status_cases[] = {
      INJECT_SENT,
      0,
      {NULL}},
-    {"timeout_is_tempfail",
-     "#!/bin/sh\nexec sleep 30\n",
+    {"timeout_before_the_whole_message_is_tempfail",
+     "#!/bin/sh\necho 'waiting for the queue' >&2\nexec sleep 30\n",
+     0755,
+     1,
+     4 * MIB,
+     INJECT_TEMPFAIL,
+     -1,
+     {"did not finish within 1s", "before it had the whole message", "waiting for the queue"}},
+    {"timeout_after_the_whole_message_may_have_queued_it",
+     "#!/bin/sh\ncat >/dev/null\necho 'stuck after queuing' >&2\nexec sleep 30\n",
      0755,
      1,
      1000,
-     INJECT_TEMPFAIL,
+     INJECT_FAILED,
      -1,
-     {"did not finish"}},
+     {"did not finish within 1s", "may have queued it", "stuck after queuing"}},
     {"nonexistent_path_is_tempfail", NULL, 0, 10, 1000, INJECT_TEMPFAIL, -1, {"cannot run"}},
     {"not_executable_is_tempfail",
      "#!/bin/sh\nexit 0\n",
@@ -248,14 +299,22 @@ static const struct status_case status_cases[] = {
      INJECT_TEMPFAIL,
      -1,
      {"cannot run"}},
-    {"killed_by_signal_is_tempfail",
-     "#!/bin/sh\nkill -9 $$\n",
+    {"killed_before_the_whole_message_is_tempfail",
+     "#!/bin/sh\necho 'out of memory' >&2\nkill -9 $$\n",
+     0755,
+     10,
+     4 * MIB,
+     INJECT_TEMPFAIL,
+     -1,
+     {"killed by signal 9", "cannot have queued it", "out of memory"}},
+    {"killed_after_the_whole_message_may_have_queued_it",
+     "#!/bin/sh\ncat >/dev/null\nkill -9 $$\n",
      0755,
      10,
      1000,
-     INJECT_TEMPFAIL,
+     INJECT_FAILED,
      -1,
-     {"signal"}},
+     {"killed by signal 9", "after it had the whole message", "not sent again"}},
 };
 
 static void test_status_case(gconstpointer data)
@@ -284,6 +343,7 @@ static void test_status_case(gconstpointer data)
         }
         g_assert_null(strpbrk(error != NULL ? error : "", "\r\n"));
     }
+    g_assert_cmpuint(zombie_children(), ==, 0);
 
     g_free(error);
     g_free(message);
@@ -291,8 +351,9 @@ static void test_status_case(gconstpointer data)
 }
 
 /* A sendmail whose child keeps standard error open past the timeout still counts as timed out,
- * and inject_message() returns. */
-static void test_timeout_with_stderr_held_open_is_tempfail(void)
+ * and inject_message() returns. The two bytes fit in the pipe, so sendmail had the whole
+ * message and may have queued it. */
+static void test_timeout_with_stderr_held_open_returns(void)
 {
     struct inject_fixture f;
     inject_fixture_init(&f, "#!/bin/sh\n"
@@ -304,7 +365,7 @@ static void test_timeout_with_stderr_held_open_is_tempfail(void)
 
     enum inject_status status =
         inject_message(f.sendmail, 1, "", "alice@example.com", "x\n", 2, &exit_status, &error);
-    g_assert_cmpint(status, ==, INJECT_TEMPFAIL);
+    g_assert_cmpint(status, ==, INJECT_FAILED);
     g_assert_cmpint(exit_status, ==, -1);
     g_assert_true(testdata_contains(error, "did not finish"));
 
@@ -317,6 +378,81 @@ static void test_timeout_with_stderr_held_open_is_tempfail(void)
     }
     g_free(pid_text);
     g_free(pid_path);
+    g_free(error);
+    inject_fixture_clear(&f);
+}
+
+/* At the timeout the whole process group goes: a wrapper's child too. This process is made a
+ * subreaper so that the orphaned child becomes its own and its end can be seen: killed, not
+ * run out (had it been left, it would end by itself after 30 s and the test would fail). */
+static void test_timeout_kills_the_whole_process_group(void)
+{
+    struct inject_fixture f;
+    inject_fixture_init(&f, "#!/bin/sh\n"
+                            "sleep 30 &\n"
+                            "echo $! > \"$(dirname \"$0\")/child.pid\"\n"
+                            "cat >/dev/null\n"
+                            "wait\n");
+    g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), ==, 0);
+    int exit_status = -2;
+    char *error = NULL;
+
+    enum inject_status status =
+        inject_message(f.sendmail, 1, "", "alice@example.com", "x\n", 2, &exit_status, &error);
+    g_assert_cmpint(status, ==, INJECT_FAILED);
+    g_assert_true(testdata_contains(error, "did not finish within 1s"));
+    pid_t child = fixture_pid(&f, "child.pid");
+    g_assert_cmpint(child, >, 0);
+    int child_status = 0;
+    pid_t reaped = child > 0 ? waitpid(child, &child_status, 0) : -1;
+    g_assert_cmpint(reaped, ==, child);
+    g_assert_true(WIFSIGNALED(child_status) && WTERMSIG(child_status) == SIGKILL);
+    g_assert_cmpuint(zombie_children(), ==, 0);
+
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+    g_free(error);
+    inject_fixture_clear(&f);
+}
+
+/* A sendmail that exits while a child of its own (an MTA's background delivery) keeps its
+ * standard error open: its exit status counts at once, and the child is left alone. The child
+ * waits (at most 10 s) for a file the test makes once inject_message() has returned; had
+ * inject_message() waited for the child's end of standard error instead, the child would have
+ * given up and its words would be in the error. */
+static void test_exit_with_a_child_holding_stderr_leaves_the_child(void)
+{
+    struct inject_fixture f;
+    inject_fixture_init(&f, "#!/bin/sh\n"
+                            "dir=$(dirname \"$0\")\n"
+                            "cat >/dev/null\n"
+                            "(i=0; while [ $i -lt 100 ] && [ ! -e \"$dir/go\" ]; do\n"
+                            "  sleep 0.1; i=$((i + 1)); done\n"
+                            " [ -e \"$dir/go\" ] || echo 'the child gave up' >&2) &\n"
+                            "echo $! > \"$dir/child.pid\"\n"
+                            "echo 'sendmail: fatal: no such user' >&2\n"
+                            "exit 67\n");
+    g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), ==, 0);
+    int exit_status = -2;
+    char *error = NULL;
+
+    enum inject_status status =
+        inject_message(f.sendmail, 30, "", "alice@example.com", "x\n", 2, &exit_status, &error);
+    char *go = g_build_filename(f.dir, "go", NULL);
+    testdata_write(go, "", 0, 0644);
+    g_assert_cmpint(status, ==, INJECT_FAILED);
+    g_assert_cmpint(exit_status, ==, 67);
+    g_assert_true(testdata_contains(error, "no such user"));
+    g_assert_false(testdata_contains(error, "gave up"));
+    pid_t child = fixture_pid(&f, "child.pid");
+    g_assert_cmpint(child, >, 0);
+    int child_status = 0;
+    if (child > 0)
+        while (waitpid(child, &child_status, 0) < 0 && errno == EINTR)
+            ;
+    g_assert_true(WIFEXITED(child_status)); /* it ended by itself: not killed */
+
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+    g_free(go);
     g_free(error);
     inject_fixture_clear(&f);
 }
@@ -369,8 +505,12 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, &status_cases[i], test_status_case);
         g_free(path);
     }
-    g_test_add_func("/inject/timeout_with_stderr_held_open_is_tempfail",
-                    test_timeout_with_stderr_held_open_is_tempfail);
+    g_test_add_func("/inject/timeout_with_stderr_held_open_returns",
+                    test_timeout_with_stderr_held_open_returns);
+    g_test_add_func("/inject/timeout_kills_the_whole_process_group",
+                    test_timeout_kills_the_whole_process_group);
+    g_test_add_func("/inject/exit_with_a_child_holding_stderr_leaves_the_child",
+                    test_exit_with_a_child_holding_stderr_leaves_the_child);
     g_test_add_func("/inject/stderr_longer_than_2_kib_is_capped",
                     test_stderr_longer_than_2_kib_is_capped);
 
