@@ -99,15 +99,23 @@
       "The authserv-ids (RFC 8601) of the hosts whose Authentication-Results headers are "         \
       "believed, e.g. mx.example.org; headers from any other host are ignored.")                   \
     X(require_auth, ENUM, "none", 0, 0, "none|spf_or_dkim|dmarc",                                  \
-      "What a trusted Authentication-Results must show before a reply goes out: nothing "          \
-      "more (an explicit dmarc=fail always stops it), an aligned SPF or DKIM pass, or a DMARC "    \
-      "pass.")                                                                                     \
+      "What the topmost trusted Authentication-Results must show before a reply goes out. The "    \
+      "reply goes to the envelope sender, so that is the identity authenticated: spf_or_dkim "     \
+      "needs spf=pass for its very domain (smtp.mailfrom) or a dkim=pass whose header.d is "       \
+      "aligned with it (the same domain, a parent or a subdomain); dmarc needs that, a "           \
+      "dmarc=pass and a From: domain aligned with the envelope sender's, so that the author "      \
+      "DMARC vouches for and the address answered are one organisation; none needs nothing "       \
+      "more. A DMARC pass for From: alone is never enough: mail an attacker signed for a domain "  \
+      "of its own can carry a forged envelope sender. Whatever the value, an explicit failure "    \
+      "stops the reply, even for allow_senders: dmarc=fail, or spf=fail for the envelope "         \
+      "sender's domain without an aligned DKIM pass.")                                             \
     X(classify_suppressed, BOOL, "false", 0, 0, NULL,                                              \
       "Classify (and record) mail that the policy already stops; it is still not answered. "       \
       "Off saves the tokens.")                                                                     \
     X(allow_senders, LIST, "", 0, 0, NULL,                                                         \
       "Addresses or @domains whose mail skips the spam, authentication and rate rules (never "     \
-      "the automatic-mail rules of RFC 3834).")                                                    \
+      "the automatic-mail rules of RFC 3834, nor an explicit authentication failure: see "         \
+      "require_auth).")                                                                            \
     X(block_senders, LIST, "", 0, 0, NULL,                                                         \
       "Addresses or @domains that never get an automatic reply nor an escalation.")                \
     X(spam_threshold, DOUBLE, "5", 0, 1000, NULL,                                                  \
