@@ -3,7 +3,8 @@
  *
  * pool_start() starts [daemon] workers threads, each with its own database connection and
  * LLM client, that claim due messages and process them, and one housekeeping thread that puts
- * messages whose lease expired back in the queue. Idle workers look for work every
+ * messages whose lease expired back in the queue and applies [policy] retention (retention.h).
+ * Idle workers look for work every
  * poll_interval, or at once after pool_wake(). pool_stop() asks every thread to stop: a worker
  * finishes the message in hand, or releases it to the queue if it was waiting on the LLM,
  * and then the threads are joined. The configuration is taken afresh for each message, so

@@ -129,7 +129,19 @@
       "At most this many automatic mails to one counterpart from all mailboxes per "               \
       "loop_window.")                                                                              \
     X(bounce_block, DURATION, "60d", 0, 31536000, NULL,                                            \
-      "An address that hard-bounced one of our replies gets no automatic reply for this long.")
+      "An address that hard-bounced one of our replies gets no automatic reply for this long.")    \
+    X(retention_days, UINT, "0", 0, 36500, NULL,                                                   \
+      "Days after which a settled message (done or failed, with no draft waiting for approval) "   \
+      "loses its content in the database: the message as received, the text of its drafts and "    \
+      "the reply text and raw answer of its classifications; envelope, subject, classification "   \
+      "and actions stay. The daemon's housekeeping applies it about once an hour. 0 keeps "        \
+      "everything, the default: with the pipe transport the database may hold the only copy of "   \
+      "a message, and deleting mail is the site's decision.")                                      \
+    X(metadata_retention_days, UINT, "0", 0, 36500, NULL,                                          \
+      "Days after which a settled message is deleted with everything recorded about it "           \
+      "(classifications, actions, drafts, events), as are the daemon's events and the bounces "    \
+      "older than that. 0 keeps them. When set it must be at least retention_days, bounce_block, " \
+      "loop_window and every mailbox's reply_interval, which are counted from these rows.")
 
 #define CONFIG_MAILBOX_KEYS(X)                                                                     \
     X(name, STRING, "", 0, 0, NULL, "The display name in the From header of replies.")             \

@@ -12,6 +12,7 @@
 #include "llm_answer.h"
 #include "llm_openai.h"
 #include "prompt.h"
+#include "redact.h"
 #include "text.h"
 
 #define LLM_OPENAI_MAX_RAW_ANSWER 16384
@@ -206,6 +207,8 @@ static int llm_openai_classify(void *state, const volatile gint *stop,
     struct llm_openai_response response = {
         .body = g_string_new(NULL), .limit = cfg->llm.max_response_size, .stop = stop};
     char *endpoint = llm_openai_endpoint(cfg->llm.url);
+    /* Failures are logged and kept as events: never with the URL's user name and password. */
+    char *shown = redact_url(endpoint);
     char *body = llm_openai_request_body(request);
     CURLcode rc = llm_openai_post(state, cfg, endpoint, body, &response);
     g_free(body);
@@ -214,15 +217,15 @@ static int llm_openai_classify(void *state, const volatile gint *stop,
     if (response.too_large)
         failure_r->reason = g_strdup_printf("%s: the response is larger than max_response_size "
                                             "(%" G_GUINT64_FORMAT " bytes)",
-                                            endpoint, cfg->llm.max_response_size);
+                                            shown, cfg->llm.max_response_size);
     else if (rc == CURLE_ABORTED_BY_CALLBACK)
         failure_r->reason = g_strdup("the request was cancelled (shutting down)");
     else if (rc != CURLE_OK)
-        failure_r->reason = g_strdup_printf("%s: %s", endpoint, curl_easy_strerror(rc));
+        failure_r->reason = g_strdup_printf("%s: %s", shown, curl_easy_strerror(rc));
     else if (response.http_status != 200) {
         char *excerpt = http_excerpt(response.body, LLM_OPENAI_MAX_ERROR_BODY);
         failure_r->reason =
-            g_strdup_printf("%s: HTTP %ld: %s", endpoint, response.http_status, excerpt);
+            g_strdup_printf("%s: HTTP %ld: %s", shown, response.http_status, excerpt);
         g_free(excerpt);
         failure_r->retry_after = response.retry_after;
     } else {
@@ -232,11 +235,18 @@ static int llm_openai_classify(void *state, const volatile gint *stop,
             (*result_r)->latency_ms = response.latency_ms;
             status = LLM_ANSWERED;
         } else {
-            failure_r->reason = g_strdup_printf("%s: %s", endpoint, error);
+            failure_r->reason = g_strdup_printf("%s: %s", shown, error);
             g_free(error);
         }
     }
+    /* A server may quote the key it refused in its error body. */
+    if (failure_r->reason != NULL && cfg->api_key != NULL) {
+        char *clean = redact_secret(failure_r->reason, cfg->api_key);
+        g_free(failure_r->reason);
+        failure_r->reason = clean;
+    }
     g_string_free(response.body, TRUE);
+    g_free(shown);
     g_free(endpoint);
     return status;
 }

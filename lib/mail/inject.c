@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "inject.h"
+#include "log.h"
 #include "text.h"
 
 #define INJECT_MAX_STDERR 2048
@@ -112,8 +113,11 @@ enum inject_status inject_message(const char *sendmail_path, gint64 timeout_seco
         kill(pid, SIGKILL);
     int status = inject_wait(pid, deadline);
     g_spawn_close_pid(pid);
-    char *said = text_join_lines(errors->str, (gssize)errors->len);
+    char *joined = text_join_lines(errors->str, (gssize)errors->len);
     g_string_free(errors, TRUE);
+    /* Its words end up in log lines: the addresses a sendmail names are masked with the rest. */
+    char *said = log_mask_text(joined);
+    g_free(joined);
 
     enum inject_status result;
     if (status >= 0 && WIFEXITED(status)) {
