@@ -44,7 +44,9 @@
     X(log_level, ENUM, "info", 0, 0, "debug|info|warning|error",                                   \
       "The least important log level written.")                                                    \
     X(mask_addresses, BOOL, "false", 0, 0, NULL,                                                   \
-      "Mask the local part of mail addresses in the log (j***@example.org).")                      \
+      "Mask the local part of mail addresses in every log line (j***@example.org): intake, "       \
+      "summaries, the steps logged, sendmail's own words, audit lines. Configuration errors, "     \
+      "written before the file is read, name the file's addresses as they are.")                   \
     X(hostname, STRING, "", 0, 0, NULL,                                                            \
       "The host name used in Message-IDs and the loop marker; empty means the system's.")          \
     X(max_message_size, SIZE, "10M", 65536, 1073741824, NULL,                                      \
@@ -72,7 +74,7 @@
     X(model, STRING, "", 0, 0, NULL, "The model name sent with each request.")                     \
     X(api_key_file, PATH, "", 0, 0, NULL,                                                          \
       "A file holding the API key (sent as Authorization: Bearer); empty for none. Keep it "       \
-      "readable by mailtriage only.")                                                              \
+      "readable by mailtriage only: no program starts with a key file every user can read.")       \
     X(timeout, DURATION, "60s", 1, 600, NULL, "The longest an LLM request may take.")              \
     X(max_concurrency, UINT, "4", 1, 256, NULL,                                                    \
       "LLM requests in flight at once, across all workers of the daemon.")                         \
