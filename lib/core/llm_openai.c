@@ -11,6 +11,7 @@
 #include "http.h"
 #include "llm_answer.h"
 #include "llm_openai.h"
+#include "log.h"
 #include "prompt.h"
 #include "redact.h"
 #include "text.h"
@@ -239,11 +240,12 @@ static int llm_openai_classify(void *state, const volatile gint *stop,
             g_free(error);
         }
     }
-    /* A server may quote the key it refused in its error body. */
-    if (failure_r->reason != NULL && cfg->api_key != NULL) {
+    /* A server may quote the key it refused, or the mail it was sent, in its error body. */
+    if (failure_r->reason != NULL) {
         char *clean = redact_secret(failure_r->reason, cfg->api_key);
         g_free(failure_r->reason);
-        failure_r->reason = clean;
+        failure_r->reason = log_mask_text(clean);
+        g_free(clean);
     }
     g_string_free(response.body, TRUE);
     g_free(shown);

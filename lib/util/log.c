@@ -197,10 +197,11 @@ const char *log_addr(const char *addr, char buf[LOG_ADDR_MAX])
     return buf;
 }
 
-/* Could C be in the local part of an address (RFC 5322 atext, and the dot)? */
+/* Could C be in the local part of an address (RFC 5322 atext and the dot, but for the "/" that
+ * ends the scheme of a URL)? */
 static gboolean log_is_local_char(char c)
 {
-    return g_ascii_isalnum(c) || (c != '\0' && strchr(".!#$%&'*+/=?^_`{|}~-", c) != NULL);
+    return g_ascii_isalnum(c) || (c != '\0' && strchr(".!#$%&'*+=?^_`{|}~-", c) != NULL);
 }
 
 char *log_mask_text(const char *text)
@@ -220,7 +221,8 @@ char *log_mask_text(const char *text)
             end++;
         while (end > at + 1 && end[-1] == '.') /* the end of a sentence */
             end--;
-        if (local == at || end == at + 1)
+        /* Nothing to mask: no local part, no domain, or one masked already (redact.h). */
+        if (local == at || end == at + 1 || strspn(local, "*") == (size_t)(at - local))
             continue;
         g_string_append_len(out, copied, local - copied);
         g_string_append_printf(out, "%c***@%.*s", *local, (int)(end - at - 1), at + 1);

@@ -31,6 +31,10 @@ static const struct text_case text_cases[] = {
     {"two_addresses", "from=<a@x.test> to=<zed@y.test>", "from=<a***@x.test> to=<z***@y.test>"},
     {"sentence_end_dot_stays", "mail for carol@customer.test.", "mail for c***@customer.test."},
     {"lone_at_untouched", "meet @ noon, or @", "meet @ noon, or @"},
+    {"url_with_user_masked_as_an_address", "http://llmuser@127.0.0.1:8080/v1",
+     "http://l***@127.0.0.1:8080/v1"},
+    {"redacted_url_left_alone", "http://***@127.0.0.1:8080/v1: HTTP 401",
+     "http://***@127.0.0.1:8080/v1: HTTP 401"},
     {"empty", "", ""},
 };
 
