@@ -42,8 +42,8 @@ int store_purge_rows(sqlite3 *db, gint64 before, int limit, struct store_purge_c
 /* Every trace of ADDRESS (case-insensitive), whatever the state: the messages it sent
  * (envelope sender or From:) or received (an envelope recipient), those our replies and drafts
  * to it belong to and the delivery reports of its bounces, each with its classifications,
- * actions, drafts and events; its bounces; and the events of other messages that name it. The
- * counts are set in *COUNTS_R. */
+ * actions, drafts and events; its bounces; and the other events that name it (as our events
+ * write an address, in angle brackets). The counts are set in *COUNTS_R. */
 int store_purge_address(sqlite3 *db, const char *address, struct store_purge_counts *counts_r,
                         char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
