@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "addr.h"
 #include "command.h"
 
 void command_usage_error(const char *command, const char *format, ...)
@@ -172,7 +173,7 @@ static int command_parse_arguments(struct command_line *line, char **args, int n
         command_usage_error(line->name->str, "missing command");
         return COMMAND_EX_USAGE;
     }
-    int most = command->arguments == COMMAND_ID      ? 1
+    int most = command->arguments == COMMAND_ID || command->arguments == COMMAND_ADDRESS ? 1
                : command->arguments == COMMAND_WORDS ? COMMAND_MAX_DEPTH
                                                      : 0;
     if (n_args > most) {
@@ -185,6 +186,14 @@ static int command_parse_arguments(struct command_line *line, char **args, int n
             return COMMAND_EX_USAGE;
         }
         return command_parse_id(line, args[0], &line->id);
+    }
+    if (command->arguments == COMMAND_ADDRESS && (n_args == 0 || !addr_is_safe(args[0]))) {
+        if (n_args == 0)
+            command_usage_error(line->name->str, "missing ADDRESS");
+        else
+            command_usage_error(line->name->str, "ADDRESS must be a plain mail address, not '%s'",
+                                args[0]);
+        return COMMAND_EX_USAGE;
     }
     for (int i = 0; i < n_args; i++)
         line->words[i] = args[i];

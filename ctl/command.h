@@ -30,8 +30,9 @@ enum command_database {
 };
 enum command_arguments {
     COMMAND_NO_ARGUMENTS,
-    COMMAND_ID,   /* one, a positive whole number */
-    COMMAND_WORDS /* up to COMMAND_MAX_DEPTH, the words of another command (help) */
+    COMMAND_ID,     /* one, a positive whole number */
+    COMMAND_WORDS,  /* up to COMMAND_MAX_DEPTH, the words of another command (help) */
+    COMMAND_ADDRESS /* one, a plain mail address (addr_is_safe()), in words[0] */
 };
 
 struct command {
@@ -51,7 +52,7 @@ struct command_line {
     int depth;                                         /* path[depth] is the command */
     GString *name;                                     /* "draft approve"; "" for the root */
     gint64 id;                                         /* COMMAND_ID */
-    const char *words[COMMAND_MAX_DEPTH];              /* COMMAND_WORDS */
+    const char *words[COMMAND_MAX_DEPTH];              /* COMMAND_WORDS, COMMAND_ADDRESS */
     int n_words;
 };
 

@@ -15,7 +15,10 @@
  *                                      then how many were left out; --json: all; 0: all)
  *   show ID                            one message: envelope, state, classification, actions,
  *                                      events
+
  *   retry ID                           queue a failed, done or held message again
+ *   forget ADDRESS                     delete every trace of a correspondent, with counts per
+ *                                      table
  *   draft list [--all]                 replies waiting for approval (all: every draft)
  *   draft show ID [--raw]              one draft: its message, state and the reply (decoded,
  *                                      or exactly as it will be sent)
@@ -64,6 +67,8 @@
 #include "program.h"
 #include "queue.h"
 #include "report.h"
+#include "store.h"
+#include "store_purge.h"
 #include "text.h"
 
 #define EX_FAILED 1
@@ -318,6 +323,67 @@ static int ctl_retry(struct ctl *ctl)
     if (status != DB_OK)
         return ctl_db_failure(status, error);
     printf("message %" G_GINT64_FORMAT " queued again\n", ctl->line->id);
+    return 0;
+}
+
+/* ---- forget: a correspondent's erasure ---- */
+
+/* Is ADDRESS one of ours? Every message names a monitored mailbox among its recipients. */
+static gboolean ctl_is_our_address(const struct config *cfg, const char *address)
+{
+    for (guint i = 0; i < cfg->mailboxes->len; i++) {
+        const struct config_mailbox *mailbox = g_ptr_array_index(cfg->mailboxes, i);
+        if (g_ascii_strcasecmp(mailbox->address, address) == 0 ||
+            g_ascii_strcasecmp(mailbox->escalate_to, address) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static int ctl_forget(struct ctl *ctl)
+{
+    const char *address = ctl->line->words[0];
+    char buf[LOG_ADDR_MAX];
+    if (ctl_is_our_address(ctl->cfg, address)) {
+        log_error("<%s> is a monitored mailbox or an escalate_to address: forgetting it would "
+                  "delete every message",
+                  log_addr(address, buf));
+        return EX_USAGE;
+    }
+    struct store_purge_counts n;
+    char *error = NULL;
+    int status = store_purge_address(ctl->db, address, &n, &error);
+    if (status != DB_OK)
+        return ctl_db_failure(status, error);
+    char *counts =
+        g_strdup_printf("%" G_GINT64_FORMAT " messages, %" G_GINT64_FORMAT
+                        " classifications, %" G_GINT64_FORMAT " actions, %" G_GINT64_FORMAT
+                        " drafts, %" G_GINT64_FORMAT " events, %" G_GINT64_FORMAT " bounces",
+                        n.messages, n.classifications, n.actions, n.drafts, n.events, n.bounces);
+    char *who = ctl_operator();
+    /* The audit trail keeps who did it and how much went, never whom it was about. */
+    char *event =
+        g_strdup_printf("forget by %s: a correspondent's every trace deleted (%s)", who, counts);
+    store_event(ctl->db, 0, "info", event);
+    log_audit(0, "forget by %s: every trace of <%s> deleted (%s)", who, log_addr(address, buf),
+              counts);
+    if (ctl->options->json) {
+        json_object *deleted = json_object_new_object();
+        static const char *const tables[] = {"messages", "classifications", "actions",
+                                             "drafts",   "events",          "bounces"};
+        const gint64 values[] = {n.messages, n.classifications, n.actions,
+                                 n.drafts,   n.events,          n.bounces};
+        for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
+            json_object_object_add(deleted, tables[i], json_object_new_int64(values[i]));
+        json_object *object = json_object_new_object();
+        json_object_object_add(object, "address", json_object_new_string(address));
+        json_object_object_add(object, "deleted", deleted);
+        ctl_print_json(object);
+    } else
+        printf("every trace of <%s> deleted: %s\n", address, counts);
+    g_free(event);
+    g_free(who);
+    g_free(counts);
     return 0;
 }
 
@@ -781,6 +847,10 @@ static const struct command ctl_commands[] = {
      ctl_show, COMMAND_READS, COMMAND_ID, NULL},
     {"retry", "Queue a failed (or done) message again", "ID", NULL, ctl_retry, COMMAND_WRITES,
      COMMAND_ID, NULL},
+    {"forget",
+     "Delete every trace of a correspondent: messages from or to ADDRESS, with their "
+     "classifications, actions, drafts and events, its bounces",
+     "ADDRESS", NULL, ctl_forget, COMMAND_WRITES, COMMAND_ADDRESS, NULL},
     {"draft", "Replies that wait for a person's approval", "COMMAND", NULL, NULL,
      COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, ctl_draft_commands},
     {"config", "The configuration file", "COMMAND", NULL, NULL, COMMAND_NO_DATABASE,

@@ -13,6 +13,7 @@
 #include "pool.h"
 #include "process.h"
 #include "queue.h"
+#include "retention.h"
 #include "store.h"
 
 #define POOL_HOUSEKEEPING_SECONDS 30
@@ -143,6 +144,7 @@ static gpointer pool_housekeep(gpointer data)
             store_event(db, 0, "warning", "messages whose worker stopped were recovered");
             pool_wake(pool);
         }
+        retention_housekeep(db, cfg);
         db_close(db);
         config_unref(cfg);
         pool_idle(pool, POOL_HOUSEKEEPING_SECONDS);

@@ -2,11 +2,12 @@
  * pool: the daemon's worker threads and housekeeping.
  *
  * pool_start() starts [daemon] workers threads, each with its own database connection and
+
  * LLM client, that claim due messages and process them, one lease keeper (lease.h) that renews
  * the leases of the messages in the workers' hands every lease_time/3 while they work, and one
- * housekeeping thread that puts messages whose lease expired back in the queue (it opens a
- * connection for each round and closes it after). Idle workers look for work every
- * poll_interval, or at once after pool_wake(). pool_stop() asks every thread to stop: a worker
+ * housekeeping thread that puts messages whose lease expired back in the queue and applies
+ * [policy] retention (retention.h); it opens a connection for each round and closes it after.
+ * Idle workers look for work every poll_interval, or at once after pool_wake(). pool_stop() asks every thread to stop: a worker
  * finishes the message in hand (a sendmail run included), or releases it to the queue if it was
  * waiting on the LLM, and then the threads are joined, the lease keeper last. The configuration
  * is taken afresh for each message, so pool_set_config() (a reload) applies to the next one.

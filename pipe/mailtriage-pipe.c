@@ -161,11 +161,14 @@ static int pipe_record(struct pipe_run *run, gboolean inline_processing)
     pipe_take_headers(msg);
     pipe_add_recipients(run);
     if (msg->mailboxes->len == 0) {
-        char *rcpts = g_strjoinv(" ", run->recipients);
+        GString *rcpts = g_string_new(NULL);
+        char buf[LOG_ADDR_MAX];
+        for (char **rcpt = run->recipients; *rcpt != NULL; rcpt++)
+            g_string_append_printf(rcpts, "%s%s", rcpts->len > 0 ? " " : "", log_addr(*rcpt, buf));
         log_error("no recipient is a monitored mailbox (%s): add a [mailbox] group or fix "
                   "transport_maps",
-                  rcpts);
-        g_free(rcpts);
+                  rcpts->str);
+        g_string_free(rcpts, TRUE);
         return EX_TEMPFAIL;
     }
 

@@ -203,7 +203,7 @@ for command in "list" "show 1" "draft list" "draft show 1"; do
 done
 missing_db "list in a missing directory: exit 66, nothing created" "$tmp/nodir.conf" "$tmp/no/such/dir/mt.db" list
 check "list in a missing directory: not even the directory" test ! -e "$tmp/no"
-for command in "retry 1" "draft approve 1" "draft reject 1"; do
+for command in "retry 1" "forget ann@customer.test" "draft approve 1" "draft reject 1"; do
 	# shellcheck disable=SC2086
 	missing_db "$command refuses to create a missing database: exit 66, no file created" \
 		"$tmp/missing.conf" "$tmp/missing.db" $command

@@ -3,9 +3,11 @@
  */
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "addr.h"
 #include "config.h"
@@ -310,10 +312,23 @@ static int config_read_api_key(const struct config_loader *loader, struct config
         g_error_free(gerror);
         return config_fail(loader, "llm", "api_key_file", reason, error_r);
     }
+    /* A key every local user can read is a key they can spend: refused here, so that no program
+     * runs with it, in the words of config check (config_check.c). */
+    GStatBuf st;
+    if (g_stat(cfg->llm.api_key_file, &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+        explicit_bzero(text, len);
+        g_free(text);
+        return config_fail(loader, "llm", "api_key_file",
+                           g_strdup_printf("api_key_file: %s is readable by every user (chmod 600 "
+                                           "or 640)",
+                                           cfg->llm.api_key_file),
+                           error_r);
+    }
     g_strstrip(text);
     if (len > CONFIG_MAX_API_KEY || *text == '\0' || strpbrk(text, "\r\n") != NULL) {
         char *reason =
             g_strdup_printf("api_key_file %s must hold one key on one line", cfg->llm.api_key_file);
+        explicit_bzero(text, len);
         g_free(text);
         return config_fail(loader, "llm", "api_key_file", reason, error_r);
     }
@@ -334,6 +349,39 @@ static int config_check_account_name(const struct config_loader *loader, const c
                                                key, name, what),
                                error_r);
     return 0;
+}
+
+/* Rows deleted by metadata_retention_days are what the reply interval, the loop caps and the
+ * bounce block count: deleting them sooner would answer what these rules stop. */
+static int config_check_retention(const struct config_loader *loader, const struct config *cfg,
+                                  char **error_r)
+{
+    const struct config_policy *policy = &cfg->policy;
+    if (policy->metadata_retention_days == 0)
+        return 0;
+    gint64 kept = (gint64)policy->metadata_retention_days * 86400;
+    if (policy->retention_days > policy->metadata_retention_days)
+        return config_fail(loader, "policy", "metadata_retention_days",
+                           g_strdup("metadata_retention_days must not be shorter than "
+                                    "retention_days (the rows go with the bodies)"),
+                           error_r);
+    const char *shorter = NULL;
+    if (kept < policy->bounce_block)
+        shorter = "bounce_block";
+    else if (kept < policy->loop_window)
+        shorter = "loop_window";
+    for (guint i = 0; shorter == NULL && i < cfg->mailboxes->len; i++) {
+        const struct config_mailbox *mailbox = g_ptr_array_index(cfg->mailboxes, i);
+        if (kept < mailbox->reply_interval)
+            shorter = "the reply_interval of a mailbox";
+    }
+    if (shorter == NULL)
+        return 0;
+    return config_fail(loader, "policy", "metadata_retention_days",
+                       g_strdup_printf("metadata_retention_days (%u days) is shorter than %s: the "
+                                       "rows that rule counts would be deleted before it ends",
+                                       policy->metadata_retention_days, shorter),
+                       error_r);
 }
 
 static int config_check_whole(const struct config_loader *loader, struct config *cfg,
@@ -375,6 +423,8 @@ static int config_check_whole(const struct config_loader *loader, struct config 
         *error_r = g_strdup_printf("%s: no [mailbox ADDRESS] group: nothing to triage", cfg->path);
         return -1;
     }
+    if (config_check_retention(loader, cfg, error_r) < 0)
+        return -1;
     return loader->read_named_files ? config_read_api_key(loader, cfg, error_r) : 0;
 }
 

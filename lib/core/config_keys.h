@@ -44,7 +44,9 @@
     X(log_level, ENUM, "info", 0, 0, "debug|info|warning|error",                                   \
       "The least important log level written.")                                                    \
     X(mask_addresses, BOOL, "false", 0, 0, NULL,                                                   \
-      "Mask the local part of mail addresses in the log (j***@example.org).")                      \
+      "Mask the local part of mail addresses in every log line (j***@example.org): intake, "       \
+      "summaries, the steps logged, sendmail's own words, audit lines. Configuration errors, "     \
+      "written before the file is read, name the file's addresses as they are.")                   \
     X(hostname, STRING, "", 0, 0, NULL,                                                            \
       "The host name used in Message-IDs and the loop marker; empty means the system's.")          \
     X(max_message_size, SIZE, "10M", 65536, 1073741824, NULL,                                      \
@@ -73,7 +75,7 @@
     X(model, STRING, "", 0, 0, NULL, "The model name sent with each request.")                     \
     X(api_key_file, PATH, "", 0, 0, NULL,                                                          \
       "A file holding the API key (sent as Authorization: Bearer); empty for none. Keep it "       \
-      "readable by mailtriage only.")                                                              \
+      "readable by mailtriage only: no program starts with a key file every user can read.")       \
     X(timeout, DURATION, "60s", 1, 600, NULL, "The longest an LLM request may take.")              \
     X(max_concurrency, UINT, "4", 1, 256, NULL,                                                    \
       "LLM requests in flight at once, across all workers of the daemon.")                         \
@@ -124,15 +126,23 @@
       "The authserv-ids (RFC 8601) of the hosts whose Authentication-Results headers are "         \
       "believed, e.g. mx.example.org; headers from any other host are ignored.")                   \
     X(require_auth, ENUM, "none", 0, 0, "none|spf_or_dkim|dmarc",                                  \
-      "What a trusted Authentication-Results must show before a reply goes out: nothing "          \
-      "more (an explicit dmarc=fail always stops it), an aligned SPF or DKIM pass, or a DMARC "    \
-      "pass.")                                                                                     \
+      "What the topmost trusted Authentication-Results must show before a reply goes out. The "    \
+      "reply goes to the envelope sender, so that is the identity authenticated: spf_or_dkim "     \
+      "needs spf=pass for its very domain (smtp.mailfrom) or a dkim=pass whose header.d is "       \
+      "aligned with it (the same domain, a parent or a subdomain); dmarc needs that, a "           \
+      "dmarc=pass and a From: domain aligned with the envelope sender's, so that the author "      \
+      "DMARC vouches for and the address answered are one organisation; none needs nothing "       \
+      "more. A DMARC pass for From: alone is never enough: mail an attacker signed for a domain "  \
+      "of its own can carry a forged envelope sender. Whatever the value, an explicit failure "    \
+      "stops the reply, even for allow_senders: dmarc=fail, or spf=fail for the envelope "         \
+      "sender's domain without an aligned DKIM pass.")                                             \
     X(classify_suppressed, BOOL, "false", 0, 0, NULL,                                              \
       "Classify (and record) mail that the policy already stops; it is still not answered. "       \
       "Off saves the tokens.")                                                                     \
     X(allow_senders, LIST, "", 0, 0, NULL,                                                         \
       "Addresses or @domains whose mail skips the spam, authentication and rate rules (never "     \
-      "the automatic-mail rules of RFC 3834).")                                                    \
+      "the automatic-mail rules of RFC 3834, nor an explicit authentication failure: see "         \
+      "require_auth).")                                                                            \
     X(block_senders, LIST, "", 0, 0, NULL,                                                         \
       "Addresses or @domains that never get an automatic reply nor an escalation.")                \
     X(spam_threshold, DOUBLE, "5", 0, 1000, NULL,                                                  \
@@ -146,7 +156,19 @@
       "At most this many automatic mails to one counterpart from all mailboxes per "               \
       "loop_window.")                                                                              \
     X(bounce_block, DURATION, "60d", 0, 31536000, NULL,                                            \
-      "An address that hard-bounced one of our replies gets no automatic reply for this long.")
+      "An address that hard-bounced one of our replies gets no automatic reply for this long.")    \
+    X(retention_days, UINT, "0", 0, 36500, NULL,                                                   \
+      "Days after which a settled message (done or failed, with no draft waiting for approval) "   \
+      "loses its content in the database: the message as received, the text of its drafts and "    \
+      "the reply text and raw answer of its classifications; envelope, subject, classification "   \
+      "and actions stay. The daemon's housekeeping applies it about once an hour. 0 keeps "        \
+      "everything, the default: with the pipe transport the database may hold the only copy of "   \
+      "a message, and deleting mail is the site's decision.")                                      \
+    X(metadata_retention_days, UINT, "0", 0, 36500, NULL,                                          \
+      "Days after which a settled message is deleted with everything recorded about it "           \
+      "(classifications, actions, drafts, events), as are the daemon's events and the bounces "    \
+      "older than that. 0 keeps them. When set it must be at least retention_days, bounce_block, " \
+      "loop_window and every mailbox's reply_interval, which are counted from these rows.")
 
 #define CONFIG_MAILBOX_KEYS(X)                                                                     \
     X(name, STRING, "", 0, 0, NULL, "The display name in the From header of replies.")             \

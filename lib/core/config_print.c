@@ -9,6 +9,7 @@
 #include "config.h"
 #include "config_print.h"
 #include "config_types.h"
+#include "redact.h"
 
 /* A group of the file: fixed ones, or a prefix followed by a name ("mailbox ADDRESS"). */
 struct config_print_group {
@@ -81,6 +82,13 @@ static void config_print_values(GString *out, const char *header, const struct c
     g_string_append_printf(out, "[%s]\n", header);
     for (const struct config_key *key = keys; key->name != NULL; key++) {
         char *value = config_types_format(key, base);
+        /* [llm] url and webhook_url may carry a user name and password: shown as ***. The
+         * API key itself is never a value here, only the name of its file. */
+        if (strstr(value, "://") != NULL) {
+            char *shown = redact_url(value);
+            g_free(value);
+            value = shown;
+        }
         g_string_append_printf(out, "%s = %s\n", key->name, value);
         g_free(value);
     }

@@ -133,11 +133,11 @@ static void intake_log_recorded(const struct intake_message *msg, guint index, g
         msg->kind == INTAKE_MILTER
             ? g_strdup_printf(" client=%s", msg->client_addr != NULL ? msg->client_addr : "-")
             : g_strdup("");
-    char from[LOG_ADDR_MAX];
+    char from[LOG_ADDR_MAX], to[LOG_ADDR_MAX];
     log_msg(LOG_LEVEL_INFO, id,
             "recorded: mta_queue_id=%s%s from=<%s> mailbox=<%s> size=%" G_GUINT64_FORMAT "%s",
             msg->mta_queue_id != NULL ? msg->mta_queue_id : "-", client,
-            log_addr(msg->envelope_from, from), mailbox->address, msg->size,
+            log_addr(msg->envelope_from, from), log_addr(mailbox->address, to), msg->size,
             intake_truncated(msg) ? " truncated" : "");
     g_free(client);
 }

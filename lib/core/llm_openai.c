@@ -12,7 +12,9 @@
 #include "http.h"
 #include "llm_answer.h"
 #include "llm_openai.h"
+#include "log.h"
 #include "prompt.h"
+#include "redact.h"
 #include "text.h"
 
 #define LLM_OPENAI_MAX_RAW_ANSWER 16384
@@ -298,6 +300,8 @@ static int llm_openai_classify(void *state, const volatile gint *stop,
     struct llm_openai_response response = {
         .body = g_string_new(NULL), .limit = cfg->llm.max_response_size, .stop = stop};
     char *endpoint = llm_openai_endpoint(cfg->llm.url);
+    /* Failures are logged and kept as events: never with the URL's user name and password. */
+    char *shown = redact_url(endpoint);
     char *body = llm_openai_request_body(request);
     CURLcode rc = llm_openai_post(state, cfg, endpoint, body, &response);
     g_free(body);
@@ -305,6 +309,7 @@ static int llm_openai_classify(void *state, const volatile gint *stop,
 
     int status = LLM_ANSWERED;
     if (response.too_large)
+
         /* The server answered; the same question would get the same long answer. */
         *result_r = llm_answer_unknown(
             request, llm_openai_provider.name,
@@ -312,13 +317,21 @@ static int llm_openai_classify(void *state, const volatile gint *stop,
                             " bytes)",
                             cfg->llm.max_response_size));
     else if (rc != CURLE_OK || response.http_status / 100 != 2) {
-        llm_openai_failed(endpoint, rc, &response, failure_r);
+        llm_openai_failed(shown, rc, &response, failure_r);
         status = LLM_FAILED;
     } else
         *result_r = llm_openai_parse_response(request, response.body->str, response.body->len);
     if (status == LLM_ANSWERED)
         (*result_r)->latency_ms = response.latency_ms;
+    /* A server may quote the key it refused, or the mail it was sent, in its error body. */
+    if (failure_r->reason != NULL) {
+        char *clean = redact_secret(failure_r->reason, cfg->api_key);
+        g_free(failure_r->reason);
+        failure_r->reason = log_mask_text(clean);
+        g_free(clean);
+    }
     g_string_free(response.body, TRUE);
+    g_free(shown);
     g_free(endpoint);
     return status;
 }

@@ -244,17 +244,18 @@ char *policy_spam_verdict(const struct config *cfg, const struct mime_message *m
     return reason;
 }
 
-/* Relaxed alignment, approximated: one domain is the other or ends with "." and the other. */
-static gboolean policy_aligned(const char *domain, const char *from_domain)
+/* Relaxed alignment, approximated without a public-suffix list: one domain is the other or ends
+ * with "." and the other (a parent and its subdomains count as one organisation). */
+static gboolean policy_aligned(const char *domain, const char *other)
 {
-    if (domain == NULL || from_domain == NULL)
+    if (domain == NULL || other == NULL || *domain == '\0' || *other == '\0')
         return FALSE;
-    size_t a = strlen(domain), b = strlen(from_domain);
-    if (g_ascii_strcasecmp(domain, from_domain) == 0)
+    size_t a = strlen(domain), b = strlen(other);
+    if (g_ascii_strcasecmp(domain, other) == 0)
         return TRUE;
     if (a > b)
-        return domain[a - b - 1] == '.' && g_ascii_strcasecmp(domain + a - b, from_domain) == 0;
-    return from_domain[b - a - 1] == '.' && g_ascii_strcasecmp(from_domain + b - a, domain) == 0;
+        return domain[a - b - 1] == '.' && g_ascii_strcasecmp(domain + a - b, other) == 0;
+    return other[b - a - 1] == '.' && g_ascii_strcasecmp(other + b - a, domain) == 0;
 }
 
 /* The value of PROPERTY (e.g. "header.d=") in one result, without any "@" prefix. */
@@ -272,13 +273,13 @@ static char *policy_property(const char *result, const char *property)
     return value;
 }
 
-char *policy_auth_verdict(const struct config *cfg, const struct mime_message *msg)
+/* The topmost Authentication-Results header of a trusted authserv-id (a sender can add lower
+ * ones, never one above our own MX's), or NULL. */
+static char *policy_trusted_results(const struct config *cfg, const struct mime_message *msg)
 {
     char **trusted = cfg->policy.trusted_authserv_ids;
-    if (trusted == NULL || *trusted == NULL)
-        return NULL;
     GPtrArray *headers = mime_header_all(msg, "Authentication-Results");
-    const char *chosen = NULL;
+    char *chosen = NULL;
     for (guint i = 0; i < headers->len && chosen == NULL; i++) {
         const char *value = g_ptr_array_index(headers, i);
         char *id = g_strndup(value, strcspn(value, ";"));
@@ -286,49 +287,106 @@ char *policy_auth_verdict(const struct config *cfg, const struct mime_message *m
         bare[strcspn(bare, " \t")] = '\0'; /* an optional version follows the id */
         for (char **t = trusted; *t != NULL && chosen == NULL; t++)
             if (g_ascii_strcasecmp(bare, *t) == 0)
-                chosen = value;
+                chosen = g_strdup(value);
         g_free(bare);
         g_free(id);
     }
-    const char *from_domain = msg->from_addr != NULL ? addr_domain(msg->from_addr) : NULL;
-    gboolean dmarc_pass = FALSE, dmarc_fail = FALSE, aligned_pass = FALSE;
-    if (chosen != NULL) {
-        char **results = g_strsplit(chosen, ";", -1);
-        for (char **r = results + 1; *r != NULL; r++) {
-            char *result = policy_strip_comments(*r);
-            char *lower = g_ascii_strdown(result, -1);
-            if (g_str_has_prefix(lower, "dmarc=pass"))
-                dmarc_pass = TRUE;
-            else if (g_str_has_prefix(lower, "dmarc=fail"))
-                dmarc_fail = TRUE;
-            else if (g_str_has_prefix(lower, "dkim=pass") || g_str_has_prefix(lower, "spf=pass")) {
-                char *domain = policy_property(
-                    lower, g_str_has_prefix(lower, "dkim") ? "header.d=" : "smtp.mailfrom=");
-                if (domain == NULL && g_str_has_prefix(lower, "dkim"))
-                    domain = policy_property(lower, "header.i=");
-                aligned_pass = aligned_pass || policy_aligned(domain, from_domain);
-                g_free(domain);
-            }
-            g_free(lower);
-            g_free(result);
-        }
-        g_strfreev(results);
-    }
     g_ptr_array_unref(headers);
+    return chosen;
+}
 
-    if (dmarc_fail)
+/* What one trusted header says about the two identities of a message: the From: domain
+ * (DMARC) and the envelope sender's domain, the one an automatic reply goes to (SPF for
+ * smtp.mailfrom, DKIM for a signing domain aligned with it). */
+struct policy_auth {
+    gboolean dmarc_pass, dmarc_fail;
+    gboolean spf_pass, spf_fail; /* about the envelope sender's own domain */
+    gboolean dkim_aligned;       /* a DKIM pass whose d= is aligned with the envelope domain */
+};
+
+static void policy_auth_read(const char *header, const char *envelope_domain,
+                             struct policy_auth *auth)
+{
+    char **results = g_strsplit(header, ";", -1);
+    for (char **r = results + 1; *r != NULL; r++) {
+        char *result = policy_strip_comments(*r);
+        char *lower = g_ascii_strdown(result, -1);
+        if (g_str_has_prefix(lower, "dmarc=pass"))
+            auth->dmarc_pass = TRUE;
+        else if (g_str_has_prefix(lower, "dmarc=fail"))
+            auth->dmarc_fail = TRUE;
+        else if (g_str_has_prefix(lower, "spf=pass") || g_str_has_prefix(lower, "spf=fail")) {
+            /* SPF authenticates exactly the domain of smtp.mailfrom, nothing aligned with it. */
+            char *domain = policy_property(lower, "smtp.mailfrom=");
+            if (domain != NULL && envelope_domain != NULL &&
+                g_ascii_strcasecmp(domain, envelope_domain) == 0) {
+                if (g_str_has_prefix(lower, "spf=pass"))
+                    auth->spf_pass = TRUE;
+                else
+                    auth->spf_fail = TRUE;
+            }
+            g_free(domain);
+        } else if (g_str_has_prefix(lower, "dkim=pass")) {
+            char *domain = policy_property(lower, "header.d=");
+            if (domain == NULL)
+                domain = policy_property(lower, "header.i=");
+            auth->dkim_aligned = auth->dkim_aligned || policy_aligned(domain, envelope_domain);
+            g_free(domain);
+        }
+        g_free(lower);
+        g_free(result);
+    }
+    g_strfreev(results);
+}
+
+char *policy_auth_verdict(const struct config *cfg, const char *envelope_from,
+                          const struct mime_message *msg, gboolean *forged_r)
+{
+    if (forged_r != NULL)
+        *forged_r = FALSE;
+    char **trusted = cfg->policy.trusted_authserv_ids;
+    if (trusted == NULL || *trusted == NULL)
+        return NULL;
+    const char *envelope_domain = envelope_from != NULL ? addr_domain(envelope_from) : NULL;
+    const char *from_domain = msg->from_addr != NULL ? addr_domain(msg->from_addr) : NULL;
+    struct policy_auth auth = {FALSE};
+    char *header = policy_trusted_results(cfg, msg);
+    if (header != NULL)
+        policy_auth_read(header, envelope_domain, &auth);
+    g_free(header);
+    gboolean envelope_authenticated = auth.spf_pass || auth.dkim_aligned;
+
+    /* Explicit failures hold the reply back whatever require_auth says (and for allow_senders
+     * too: the address that matched the list is the forged one). */
+    if (forged_r != NULL)
+        *forged_r = auth.dmarc_fail || (auth.spf_fail && !auth.dkim_aligned);
+    if (auth.dmarc_fail)
         return g_strdup("sender authentication: dmarc=fail (a reply would be backscatter to a "
                         "forged address)");
+    if (auth.spf_fail && !auth.dkim_aligned)
+        return g_strdup("sender authentication: spf=fail for the envelope sender's domain and no "
+                        "DKIM pass aligned with it (a reply would be backscatter to a forged "
+                        "address)");
     switch ((enum config_require_auth)cfg->policy.require_auth) {
     case CONFIG_REQUIRE_AUTH_DMARC:
-        return dmarc_pass ? NULL
-                          : g_strdup("sender authentication: no dmarc=pass from a trusted "
-                                     "Authentication-Results (require_auth = dmarc)");
+        if (!auth.dmarc_pass)
+            return g_strdup("sender authentication: no dmarc=pass from a trusted "
+                            "Authentication-Results (require_auth = dmarc)");
+        if (!envelope_authenticated)
+            return g_strdup("sender authentication: no SPF pass or aligned DKIM pass for the "
+                            "envelope sender's domain, which the reply would go to "
+                            "(require_auth = dmarc)");
+        if (!policy_aligned(from_domain, envelope_domain))
+            return g_strdup("sender authentication: the From: domain is not aligned with the "
+                            "envelope sender's, which the reply would go to (require_auth = "
+                            "dmarc)");
+        return NULL;
     case CONFIG_REQUIRE_AUTH_SPF_OR_DKIM:
-        return dmarc_pass || aligned_pass
+        return envelope_authenticated
                    ? NULL
-                   : g_strdup("sender authentication: no aligned SPF or DKIM pass from a trusted "
-                              "Authentication-Results (require_auth = spf_or_dkim)");
+                   : g_strdup("sender authentication: no SPF pass or aligned DKIM pass for the "
+                              "envelope sender's domain, which the reply would go to, from a "
+                              "trusted Authentication-Results (require_auth = spf_or_dkim)");
     case CONFIG_REQUIRE_AUTH_NONE:
     default:
         return NULL;
@@ -339,6 +397,7 @@ void policy_decide(const struct config *cfg, const char *envelope_from,
                    const struct mime_message *msg, struct policy_decision *decision_r)
 {
     struct policy_decision decision = {POLICY_REPLY, NULL, FALSE};
+    gboolean forged = FALSE;
     if ((decision.reason = policy_reply_refusal(cfg, envelope_from, msg)) != NULL)
         decision.verdict = POLICY_AUTOMATED;
     else if (policy_sender_listed(cfg->policy.block_senders, envelope_from) ||
@@ -349,9 +408,9 @@ void policy_decide(const struct config *cfg, const char *envelope_from,
         decision.allowed = policy_sender_listed(cfg->policy.allow_senders, envelope_from);
         if (!decision.allowed && (decision.reason = policy_spam_verdict(cfg, msg)) != NULL)
             decision.verdict = POLICY_REFUSED;
-        else if ((decision.reason = policy_auth_verdict(cfg, msg)) != NULL) {
-            /* An explicit dmarc=fail stops the reply even for an allowed sender. */
-            if (!decision.allowed || strstr(decision.reason, "dmarc=fail") != NULL)
+        else if ((decision.reason = policy_auth_verdict(cfg, envelope_from, msg, &forged)) !=
+                 NULL) {
+            if (!decision.allowed || forged)
                 decision.verdict = POLICY_HELD_BACK;
             else
                 g_clear_pointer(&decision.reason, g_free);

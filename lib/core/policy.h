@@ -36,16 +36,30 @@ struct policy_decision {
 
 /* The whole verdict: policy_reply_refusal(), then block_senders, upstream spam and virus
  * verdicts, then sender authentication from trusted Authentication-Results headers (only the
- * topmost header of a trusted authserv-id counts: a sender can forge lower ones). Free the
- * reason with policy_decision_clear(). */
+ * topmost header of a trusted authserv-id counts: a sender can forge lower ones).
+ *
+ * Authentication is about the address the reply goes to, the envelope sender (RFC 3834 section
+ * 4), not about From: (REFERENCE.md section 6): a DMARC pass for From: says nothing about a
+ * forged envelope sender under mail the attacker signed for a domain of its own. The envelope
+ * sender is authenticated by spf=pass whose smtp.mailfrom has its very domain, or by a
+ * dkim=pass whose header.d (else header.i) is aligned with it (the same domain, a parent or a
+ * subdomain). require_auth = spf_or_dkim asks for that; dmarc asks for that, a dmarc=pass and
+ * a From: domain aligned with the envelope sender's, so that the author DMARC authenticated
+ * and the recipient of the reply are one organisation; none asks for nothing more. Whatever
+ * require_auth says, an explicit failure holds the reply back, even for allow_senders:
+ * dmarc=fail, or spf=fail for the envelope sender's domain without an aligned DKIM pass (plain
+ * forwarding breaks SPF but not DKIM). Free the reason with policy_decision_clear(). */
 void policy_decide(const struct config *cfg, const char *envelope_from,
                    const struct mime_message *msg, struct policy_decision *decision_r);
 void policy_decision_clear(struct policy_decision *decision);
 
 /* The pieces, for tests: is ADDRESS in LIST (addresses or @domains)? The spam or virus verdict
- * of upstream filters, or NULL. The authentication verdict, or NULL when it passes. */
+ * of upstream filters, or NULL. The authentication verdict for a reply to ENVELOPE_FROM, or
+ * NULL when it passes; *FORGED_R (may be NULL) tells an explicit failure, which even
+ * allow_senders does not pass. */
 gboolean policy_sender_listed(char *const *list, const char *address);
 char *policy_spam_verdict(const struct config *cfg, const struct mime_message *msg);
-char *policy_auth_verdict(const struct config *cfg, const struct mime_message *msg);
+char *policy_auth_verdict(const struct config *cfg, const char *envelope_from,
+                          const struct mime_message *msg, gboolean *forged_r);
 
 #endif

@@ -200,8 +200,13 @@ static struct process_step process_parse(const struct queue_row *row, struct pro
     mime_limits_default(&limits);
     gsize len = 0;
     const char *raw = g_bytes_get_data(row->raw, &len);
+    /* Intake never records an empty message: this one's content went with retention (a retry
+     * of an old message), and an empty text must not be answered or escalated. */
+    if (len == 0)
+        return process_stop(STEP_FAIL, g_strdup("the message's content was removed by [policy] "
+                                                "retention_days: nothing to process"));
     char *error = NULL;
-    if (mime_parse(raw != NULL ? raw : "", len, &limits, &run->msg, &error) < 0) {
+    if (mime_parse(raw, len, &limits, &run->msg, &error) < 0) {
         char *reason = g_strdup_printf("cannot parse the message: %s", error);
         g_free(error);
         return process_stop(STEP_FAIL, reason);
@@ -424,9 +429,10 @@ static struct process_step process_steps(struct process_context *ctx, const stru
     if (resumed.kind != STEP_NEXT)
         return resumed;
     run->mailbox = config_mailbox_find(ctx->cfg, row->mailbox);
+    char buf[LOG_ADDR_MAX];
     if (run->mailbox == NULL)
-        return process_stop(
-            STEP_FAIL, g_strdup_printf("mailbox %s is not in the configuration", row->mailbox));
+        return process_stop(STEP_FAIL, g_strdup_printf("mailbox %s is not in the configuration",
+                                                       log_addr(row->mailbox, buf)));
     char *error = NULL;
     gint64 now = clock_now();
     if (context_load(ctx->db, ctx->cfg, row->id, run->mailbox, row->envelope_from, now,

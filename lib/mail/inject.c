@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "inject.h"
+#include "log.h"
 #include "text.h"
 
 #define INJECT_MAX_STDERR 2048
@@ -186,6 +187,7 @@ enum inject_status inject_message(const char *sendmail_path, gint64 timeout_seco
         g_error_free(gerror);
         return INJECT_TEMPFAIL;
     }
+
     run.deadline = g_get_monotonic_time() + timeout_seconds * G_USEC_PER_SEC;
     run.errors = g_string_new(NULL);
     if (len == 0)
@@ -195,8 +197,11 @@ enum inject_status inject_message(const char *sendmail_path, gint64 timeout_seco
     inject_close(&run.err);
     int status = inject_reap(&run, in_time);
     g_spawn_close_pid(run.pid);
-    char *said = text_join_lines(run.errors->str, (gssize)run.errors->len);
+    char *joined = text_join_lines(run.errors->str, (gssize)run.errors->len);
     g_string_free(run.errors, TRUE);
+    /* Its words end up in log lines: the addresses a sendmail names are masked with the rest. */
+    char *said = log_mask_text(joined);
+    g_free(joined);
     enum inject_status result =
         inject_outcome(sendmail_path, timeout_seconds, &run, status, said, exit_status_r, error_r);
     g_free(said);

@@ -163,10 +163,11 @@ void log_msg_mta(enum log_level level, const char *mta_queue_id, gint64 id, cons
 
 void log_audit(gint64 id, const char *fmt, ...)
 {
-    char prefix[32], line[LOG_LINE_MAX];
+    char prefix[32] = "", line[LOG_LINE_MAX];
     va_list ap;
 
-    snprintf(prefix, sizeof(prefix), "%" G_GINT64_FORMAT ": ", id);
+    if (id > 0)
+        snprintf(prefix, sizeof(prefix), "%" G_GINT64_FORMAT ": ", id);
     va_start(ap, fmt);
     log_format(line, prefix, fmt, ap);
     va_end(ap);
@@ -194,4 +195,40 @@ const char *log_addr(const char *addr, char buf[LOG_ADDR_MAX])
         LOG_ADDR_MAX)
         memcpy(buf + LOG_ADDR_MAX - 4, "...", 4);
     return buf;
+}
+
+/* Could C be in the local part of an address (RFC 5322 atext and the dot, but for the "/" that
+ * ends the scheme of a URL)? */
+static gboolean log_is_local_char(char c)
+{
+    return g_ascii_isalnum(c) || (c != '\0' && strchr(".!#$%&'*+=?^_`{|}~-", c) != NULL);
+}
+
+char *log_mask_text(const char *text)
+{
+    if (text == NULL)
+        return NULL;
+    if (!log_masking)
+        return g_strdup(text);
+    GString *out = g_string_new(NULL);
+    const char *copied = text; /* TEXT up to here is in OUT */
+    for (const char *at = strchr(text, '@'); at != NULL; at = strchr(at + 1, '@')) {
+        const char *local = at;
+        while (local > copied && log_is_local_char(local[-1]))
+            local--;
+        const char *end = at + 1;
+        while (g_ascii_isalnum(*end) || *end == '-' || *end == '.')
+            end++;
+        while (end > at + 1 && end[-1] == '.') /* the end of a sentence */
+            end--;
+        /* Nothing to mask: no local part, no domain, or one masked already (redact.h). */
+        if (local == at || end == at + 1 || strspn(local, "*") == (size_t)(at - local))
+            continue;
+        g_string_append_len(out, copied, local - copied);
+        g_string_append_printf(out, "%c***@%.*s", *local, (int)(end - at - 1), at + 1);
+        copied = end;
+        at = end - 1;
+    }
+    g_string_append(out, copied);
+    return g_string_free(out, FALSE);
 }

@@ -45,11 +45,15 @@ void log_msg_mta(enum log_level level, const char *mta_queue_id, gint64 id, cons
     G_GNUC_PRINTF(4, 5);
 /* An operator's action on message ID (a draft approved or rejected, a retry): an info line
  * that always reaches syslog (facility mail), whatever the target and level, so that mail.log
- * shows who did what even when the CLI did it; the CLI also prints it on stderr. */
+ * shows who did what even when the CLI did it; the CLI also prints it on stderr. ID 0: an action
+ * on no one message (a correspondent forgotten), whose line has no id. */
 void log_audit(gint64 id, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* ADDR as it may appear in the log: itself, or masked ("j***@example.org") when masking is on.
  * NULL prints as "(unknown)", "" as "<>". Returns BUF. */
 const char *log_addr(const char *addr, char buf[LOG_ADDR_MAX]);
+/* TEXT from another program (sendmail's words) as it may appear in the log: a copy, with every
+ * local@domain in it masked as log_addr() masks an address when masking is on. */
+char *log_mask_text(const char *text);
 
 #endif

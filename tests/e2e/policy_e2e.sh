@@ -32,7 +32,11 @@ send winner@customer.test 06-spam.eml
 send ceo@bank.customer.test 07-forged.eml
 send noreply@shop.customer.test 08-noreply.eml
 send gone@customer.test 10-gone.eml
-check "all eight first messages processed" wait_until 60 all_done 9
+# Backscatter: mail the attacker signed for its own domain (DKIM and DMARC pass for From:) with
+# a forged envelope sender, which the reply would go to.
+send victim@victim.test 11-forged-envelope.eml
+send victim2@victim.test 12-forged-envelope-softfail.eml
+check "all eleven first messages processed" wait_until 60 all_done 11
 
 check "human, authenticated: one reply" test "$(replies_to alice@customer.test)" = 1
 reply=$(pf_captured alice@customer.test | head -n 1)
@@ -50,7 +54,11 @@ check "spam flagged upstream: no reply, reason" test "$(reason_of p-spam@custome
 check "no-reply sender: no reply, reason" grep -q "^no reply: role or machine sender (noreply)" <<<"$(reason_of p-noreply@shop.customer.test)"
 check "forged sender (dmarc=fail): escalated, not answered" grep -q "^no automatic reply (sender authentication: dmarc=fail" <<<"$(reason_of p-forged@spoofer.test)"
 check "forged sender: the escalation went to the human address" test "$(action_of p-forged@spoofer.test)" = "escalate sent"
-check "LLM not asked for the mail policy stopped" test "$(grep -c -e 'Undelivered' -e 'out of the office' -e 'on vacation' -e 'price drops' -e 'You won' -e 'order is confirmed' -e 'Bank' "$MT_DIR/llm/requests.log")" = 0
+check "LLM not asked for the mail policy stopped" test "$(grep -c -e 'Undelivered' -e 'out of the office' -e 'on vacation' -e 'price drops' -e 'You won' -e 'order is confirmed' -e 'Bank' -e 'account is suspended' "$MT_DIR/llm/requests.log")" = 0
+check "forged envelope, spf=fail under the attacker's signature: held back, escalated" grep -q "^no automatic reply (sender authentication: spf=fail for the envelope sender's domain" <<<"$(reason_of p-forged-envelope@attacker.test)"
+check "forged envelope, spf=softfail under the attacker's signature: held back by require_auth" grep -q "^no automatic reply (sender authentication: no SPF pass or aligned DKIM pass for the envelope sender's domain.*require_auth = spf_or_dkim" <<<"$(reason_of p-forged-envelope-2@attacker.test)"
+check "forged envelopes: escalated to the human address, not answered" test "$(action_of p-forged-envelope@attacker.test)|$(action_of p-forged-envelope-2@attacker.test)" = "escalate sent|escalate sent"
+check "forged envelopes: nothing sent to the forged envelope senders nor to the attacker" test -z "$(pf_captured victim@victim.test)$(pf_captured victim2@victim.test)$(pf_captured mallory@attacker.test)"
 for who in bob carol winner noreply ceo mailer-daemon; do
 	check "nothing sent to $who" test -z "$(pf_captured "$who@customer.test")$(pf_captured "$who@bank.customer.test")$(pf_captured "$who@shop.customer.test")$(pf_captured "$who@lists.customer.test")"
 done
@@ -109,7 +117,7 @@ for round in 1 2 3 4 5; do
 		"$(header "$last" Subject)" "$(header "$last" Message-Id)" "$round" > "$MT_DIR/bot-$round.eml"
 	pf_send bot@customer.test support@site.test "$MT_DIR/bot-$round.eml"
 	bot_sent=$((bot_sent + 1))
-	wait_until 30 all_done 12
+	wait_until 30 all_done 14
 done
 check "loop: we sent the bot exactly one message" test "$(pf_captured bot@customer.test | wc -l)" = 1
 check "loop: the bot sent one answer to it, no more" test "$bot_sent" = 2

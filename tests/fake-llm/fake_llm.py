@@ -28,6 +28,8 @@ A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
     error500     500, JSON error body
     error503     503, Retry-After: 1
     error429     429, Retry-After: 1, OpenAI rate limit error body
+    badkey       401, an error body that quotes the bearer key it was sent, as
+                 some proxies do (the client must not log it)
     flaky-N      the first N valid requests to this exact mode string get 500,
                  later ones ok
     malformed    200, valid envelope, content is not JSON
@@ -519,6 +521,7 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             "requests", "rate_limit_exceeded"),
             headers=[("Retry-After", "1")])
 
+
     def mode_status(self, request, status, retry_after):
         message, error_type, code = STATUS_ERRORS.get(
             status, (f"fake-llm answers {status}", "server_error"
@@ -536,6 +539,14 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
 
     def mode_switch(self, request, name):
         resolve_mode(self.server.get_switch(name))(self, request)
+
+    def mode_badkey(self, request):
+        authorization = self.headers.get("Authorization") or ""
+        key = authorization[len("Bearer "):] if authorization.startswith(
+            "Bearer ") else authorization
+        self.send_json(401, error_body(
+            f"Incorrect API key provided: {key}.", "invalid_request_error",
+            "invalid_api_key"))
 
     def mode_flaky(self, request, failures):
         if self.server.count_request(request.mode) <= failures:
@@ -608,6 +619,7 @@ FIXED_MODES = {
     "error500": FakeLLMHandler.mode_error500,
     "error503": FakeLLMHandler.mode_error503,
     "error429": FakeLLMHandler.mode_error429,
+    "badkey": FakeLLMHandler.mode_badkey,
     "malformed": FakeLLMHandler.mode_malformed,
     "badenvelope": FakeLLMHandler.mode_badenvelope,
     "truncated": FakeLLMHandler.mode_truncated,

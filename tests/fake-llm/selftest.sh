@@ -261,6 +261,10 @@ check "error429: 429 with Retry-After and a rate limit error" \
 	expect 'status == 429 and headers["retry-after"] == "1"
 	and doc["error"]["code"] == "rate_limit_exceeded"'
 
+post /badkey$chat "$(request 'price')" -H 'Authorization: Bearer sk-quoted-back'
+check "badkey: 401 quoting the key it was sent" expect 'status == 401
+	and "sk-quoted-back" in doc["error"]["message"]'
+
 flaky=
 for _ in 1 2 3; do
 	post /flaky-2$chat "$(request 'price')"

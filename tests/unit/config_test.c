@@ -57,7 +57,9 @@ static void write_extra(const struct fixture *fx, const char *name, const char *
     if (name == NULL)
         return;
     char *expanded = expand(fx, text);
-    g_free(testutil_write(fx->dir, name, expanded));
+    char *path = testutil_write(fx->dir, name, expanded);
+    g_chmod(path, 0600); /* as a key file must be (config_privacy_test) */
+    g_free(path);
     g_free(expanded);
 }
 
@@ -590,7 +592,9 @@ static void test_default_intent_group_keeps_unset_defaults(struct fixture *fx, g
 
 static void test_api_key_read_and_stripped(struct fixture *fx, gconstpointer data)
 {
-    g_free(testutil_write(fx->dir, "key", "  sk-test-123 \n"));
+    char *key = testutil_write(fx->dir, "key", "  sk-test-123 \n");
+    g_chmod(key, 0600);
+    g_free(key);
     struct config *cfg = load_ok(fx, "[llm]\napi_key_file = @DIR@/key\n" MAILBOX);
 
     g_assert_cmpstr(cfg->api_key, ==, "sk-test-123");

@@ -235,15 +235,15 @@ static const struct decide_case decide_cases[] = {
      POLICY_HELD_BACK, "dmarc=fail"},
     {"untrusted_authserv_is_ignored", HUMAN,
      "Authentication-Results: evil.example; spf=pass smtp.mailfrom=example.com; dmarc=pass\n",
-     POLICY_HELD_BACK, "no aligned SPF or DKIM pass"},
+     POLICY_HELD_BACK, "no SPF pass or aligned DKIM pass"},
     {"only_the_topmost_trusted_header_counts", HUMAN,
      "Authentication-Results: mx.example.org; spf=softfail smtp.mailfrom=example.com\n" AUTH_PASS,
-     POLICY_HELD_BACK, "no aligned"},
+     POLICY_HELD_BACK, "no SPF pass or aligned DKIM pass"},
     {"forged_lower_fail_does_not_count", HUMAN,
      AUTH_PASS "Authentication-Results: mx.example.org; dmarc=fail\n", POLICY_REPLY, NULL},
     {"unaligned_spf_pass_is_not_enough", HUMAN,
      "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=other.example\n",
-     POLICY_HELD_BACK, "no aligned"},
+     POLICY_HELD_BACK, "no SPF pass or aligned DKIM pass"},
     {"dkim_pass_of_a_parent_domain_is_aligned", HUMAN,
      "Authentication-Results: mx.example.org (version 1); dkim=pass header.d=example.com\n",
      POLICY_REPLY, NULL},
@@ -307,6 +307,157 @@ static void test_decide_case(gconstpointer data)
     config_unref(cfg);
 }
 
+/* --- whose identity a reply needs: the envelope sender's, under each require_auth --- */
+
+/* The attacker signs for attacker.example (DKIM and DMARC pass for its From:) and forges the
+ * envelope sender victim@victim.example, which the reply would go to. */
+#define FORGED_ENVELOPE "victim@victim.example"
+#define ATTACKER_FROM "ceo@attacker.example"
+#define ATTACKER_SIGNED(spf)                                                                       \
+    "Authentication-Results: mx.example.org; spf=" spf " smtp.mailfrom=victim.example;\n"          \
+    " dkim=pass header.d=attacker.example header.s=s1; dmarc=pass header.from=attacker.example\n"
+#define GENUINE "alice@customer.example"
+#define GENUINE_PASS                                                                               \
+    "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=customer.example;\n"           \
+    " dkim=pass header.d=customer.example; dmarc=pass header.from=customer.example\n"
+
+struct auth_case {
+    const char *name;
+    const char *require_auth; /* none, spf_or_dkim or dmarc */
+    const char *envelope_from;
+    const char *from;
+    const char *results; /* the Authentication-Results line(s) */
+    enum policy_verdict verdict;
+    const char *reason; /* a substring of the reason, or NULL */
+};
+
+static const struct auth_case auth_cases[] = {
+    /* Forged envelope sender under attacker-signed mail: held back. */
+    {"none_holds_back_spf_fail_envelope_under_attacker_signature", "none", FORGED_ENVELOPE,
+     ATTACKER_FROM, ATTACKER_SIGNED("fail"), POLICY_HELD_BACK, "spf=fail for the envelope"},
+    {"spf_or_dkim_holds_back_forged_envelope_spf_fail", "spf_or_dkim", FORGED_ENVELOPE,
+     ATTACKER_FROM, ATTACKER_SIGNED("fail"), POLICY_HELD_BACK, "spf=fail for the envelope"},
+    {"spf_or_dkim_holds_back_forged_envelope_spf_softfail", "spf_or_dkim", FORGED_ENVELOPE,
+     ATTACKER_FROM, ATTACKER_SIGNED("softfail"), POLICY_HELD_BACK,
+     "no SPF pass or aligned DKIM pass for the envelope sender's domain"},
+    {"spf_or_dkim_holds_back_forged_envelope_spf_none", "spf_or_dkim", FORGED_ENVELOPE,
+     ATTACKER_FROM, ATTACKER_SIGNED("none"), POLICY_HELD_BACK, "require_auth = spf_or_dkim"},
+    {"dmarc_holds_back_forged_envelope_spf_fail", "dmarc", FORGED_ENVELOPE, ATTACKER_FROM,
+     ATTACKER_SIGNED("fail"), POLICY_HELD_BACK, "spf=fail for the envelope"},
+    {"dmarc_holds_back_forged_envelope_spf_softfail", "dmarc", FORGED_ENVELOPE, ATTACKER_FROM,
+     ATTACKER_SIGNED("softfail"), POLICY_HELD_BACK,
+     "no SPF pass or aligned DKIM pass for the envelope sender's domain"},
+    /* none asks for nothing: without an explicit failure the reply goes. */
+    {"none_replies_without_an_explicit_failure", "none", FORGED_ENVELOPE, ATTACKER_FROM,
+     ATTACKER_SIGNED("softfail"), POLICY_REPLY, NULL},
+    /* The attacker's SPF pass is for its own domain, not for the forged envelope sender. */
+    {"spf_pass_for_another_domain_does_not_authenticate_the_envelope", "spf_or_dkim",
+     FORGED_ENVELOPE, ATTACKER_FROM,
+     "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=attacker.example;\n"
+     " dkim=pass header.d=attacker.example; dmarc=pass\n",
+     POLICY_HELD_BACK, "no SPF pass or aligned DKIM pass"},
+    {"spf_pass_of_a_parent_domain_is_not_the_envelope_domain", "spf_or_dkim",
+     "victim@mail.victim.example", ATTACKER_FROM,
+     "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=victim.example\n",
+     POLICY_HELD_BACK, "no SPF pass or aligned DKIM pass"},
+    {"dkim_domain_ending_in_the_envelope_domain_is_not_aligned", "spf_or_dkim", FORGED_ENVELOPE,
+     ATTACKER_FROM,
+     "Authentication-Results: mx.example.org; spf=none smtp.mailfrom=victim.example;\n"
+     " dkim=pass header.d=evilvictim.example; dkim=pass header.d=victim.example.attacker.example\n",
+     POLICY_HELD_BACK, "no SPF pass or aligned DKIM pass"},
+    {"failed_dkim_of_the_envelope_domain_is_not_a_pass", "spf_or_dkim", FORGED_ENVELOPE,
+     ATTACKER_FROM,
+     "Authentication-Results: mx.example.org; spf=softfail smtp.mailfrom=victim.example;\n"
+     " dkim=fail header.d=victim.example; dkim=pass header.d=attacker.example; dmarc=pass\n",
+     POLICY_HELD_BACK, "no SPF pass or aligned DKIM pass"},
+    {"lower_forged_header_does_not_authenticate_the_envelope", "spf_or_dkim", FORGED_ENVELOPE,
+     ATTACKER_FROM,
+     ATTACKER_SIGNED("softfail") "Authentication-Results: mx.example.org; spf=pass "
+                                 "smtp.mailfrom=victim.example\n",
+     POLICY_HELD_BACK, "no SPF pass or aligned DKIM pass"},
+
+    /* Genuine mail: answered. */
+    {"none_replies_to_genuine_mail", "none", GENUINE, GENUINE, GENUINE_PASS, POLICY_REPLY, NULL},
+    {"spf_or_dkim_replies_to_genuine_mail", "spf_or_dkim", GENUINE, GENUINE, GENUINE_PASS,
+     POLICY_REPLY, NULL},
+    {"dmarc_replies_to_genuine_mail", "dmarc", GENUINE, GENUINE, GENUINE_PASS, POLICY_REPLY, NULL},
+    {"spf_or_dkim_replies_on_spf_pass_of_the_envelope_domain_alone", "spf_or_dkim",
+     "Alice@Customer.Example", GENUINE,
+     "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=alice@customer.example\n",
+     POLICY_REPLY, NULL},
+    /* Forwarded without SRS: SPF fails at the forwarder, the author's DKIM signature holds. */
+    {"none_replies_to_forwarded_mail_with_aligned_dkim", "none", GENUINE, GENUINE,
+     "Authentication-Results: mx.example.org; spf=fail smtp.mailfrom=customer.example;\n"
+     " dkim=pass header.d=customer.example; dmarc=pass\n",
+     POLICY_REPLY, NULL},
+    {"spf_or_dkim_replies_to_forwarded_mail_with_aligned_dkim", "spf_or_dkim", GENUINE, GENUINE,
+     "Authentication-Results: mx.example.org; spf=fail smtp.mailfrom=customer.example;\n"
+     " dkim=pass header.d=customer.example; dmarc=pass\n",
+     POLICY_REPLY, NULL},
+    {"dmarc_replies_to_forwarded_mail_with_aligned_dkim", "dmarc", GENUINE, GENUINE,
+     "Authentication-Results: mx.example.org; spf=fail smtp.mailfrom=customer.example;\n"
+     " dkim=pass header.d=customer.example; dmarc=pass\n",
+     POLICY_REPLY, NULL},
+    {"dkim_of_the_parent_domain_authenticates_a_subdomain_envelope", "spf_or_dkim",
+     "alice@mail.customer.example", GENUINE,
+     "Authentication-Results: mx.example.org; dkim=pass header.d=customer.example\n", POLICY_REPLY,
+     NULL},
+    /* Mail sent through a provider: the envelope is the provider's, From: the author's. */
+    {"spf_or_dkim_replies_to_an_authenticated_provider_envelope", "spf_or_dkim",
+     "alice=customer.example@esp.example", GENUINE,
+     "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=esp.example;\n"
+     " dkim=pass header.d=customer.example; dmarc=pass\n",
+     POLICY_REPLY, NULL},
+    {"dmarc_holds_back_when_from_is_not_aligned_with_the_envelope", "dmarc",
+     "alice=customer.example@esp.example", GENUINE,
+     "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=esp.example;\n"
+     " dkim=pass header.d=customer.example; dmarc=pass\n",
+     POLICY_HELD_BACK, "From: domain is not aligned"},
+    {"dmarc_needs_a_dmarc_pass", "dmarc", GENUINE, GENUINE,
+     "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=customer.example;\n"
+     " dmarc=none header.from=customer.example\n",
+     POLICY_HELD_BACK, "no dmarc=pass"},
+
+    /* allow_senders is matched on the envelope sender: an explicit failure means it is forged. */
+    {"allowed_but_forged_envelope_is_held_back", "spf_or_dkim", "vip@victim.example", ATTACKER_FROM,
+     "Authentication-Results: mx.example.org; spf=fail smtp.mailfrom=victim.example;\n"
+     " dkim=pass header.d=attacker.example; dmarc=pass\n",
+     POLICY_HELD_BACK, "spf=fail for the envelope"},
+    {"allowed_sender_without_explicit_failure_skips_auth", "dmarc", "vip@victim.example",
+     ATTACKER_FROM, ATTACKER_SIGNED("softfail"), POLICY_REPLY, NULL},
+};
+
+static void test_auth_case(gconstpointer data)
+{
+    const struct auth_case *c = data;
+    char *ini = g_strdup_printf("[daemon]\nhostname = mx.test.example\n[policy]\n"
+                                "trusted_authserv_ids = mx.example.org\nrequire_auth = %s\n"
+                                "allow_senders = vip@victim.example\n"
+                                "[mailbox support@example.org]\nescalate_to = staff@example.org\n",
+                                c->require_auth);
+    struct config *cfg = testdata_config(ini);
+    char *eml = g_strdup_printf("%sFrom: %s\nTo: support@example.org\nSubject: Invoice\n"
+                                "Message-ID: <auth-1@example.net>\n\nPlease see the invoice.\n",
+                                c->results, c->from);
+    struct mime_message *msg = testdata_message(eml);
+    struct policy_decision decision;
+
+    policy_decide(cfg, c->envelope_from, msg, &decision);
+    g_assert_cmpint(decision.verdict, ==, c->verdict);
+    if (c->reason == NULL)
+        g_assert_null(decision.reason);
+    else {
+        if (decision.reason == NULL || strstr(decision.reason, c->reason) == NULL)
+            g_test_message("reason \"%s\" does not contain \"%s\"", decision.reason, c->reason);
+        g_assert_true(decision.reason != NULL && strstr(decision.reason, c->reason) != NULL);
+    }
+    policy_decision_clear(&decision);
+    mime_message_free(msg);
+    g_free(eml);
+    config_unref(cfg);
+    g_free(ini);
+}
+
 static void test_sender_lists(void)
 {
     char *list[] = {"a@example.com", "@example.net", NULL};
@@ -333,6 +484,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < G_N_ELEMENTS(decide_cases); i++) {
         char *path = g_strdup_printf("/policy/decide/%s", decide_cases[i].name);
         g_test_add_data_func(path, &decide_cases[i], test_decide_case);
+        g_free(path);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(auth_cases); i++) {
+        char *path = g_strdup_printf("/policy/auth/%s", auth_cases[i].name);
+        g_test_add_data_func(path, &auth_cases[i], test_auth_case);
         g_free(path);
     }
     g_test_add_func("/policy/sender_lists", test_sender_lists);
