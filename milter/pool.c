@@ -110,6 +110,7 @@ static gpointer pool_work(gpointer data)
             }
             if (claimed == DB_ERROR) { /* a new connection finds what the path holds now */
                 db_close(db);
+                pool_idle(pool, cfg->daemon.retry_base);
                 db = pool_open_db(pool, who);
             } else
                 pool_idle(pool, cfg->daemon.poll_interval);

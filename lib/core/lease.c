@@ -71,7 +71,9 @@ static GPtrArray *lease_snapshot(struct lease_keeper *keeper)
 static void lease_renew_all(struct lease_keeper *keeper, sqlite3 **db, GPtrArray *claims)
 {
     char *error = NULL;
-    if (*db == NULL && db_open(keeper->path, keeper->busy_timeout_ms, db, &error) != DB_OK) {
+    /* Never db_open(): a database removed under the daemon must not come back empty. */
+    if (*db == NULL && db_open_existing(keeper->path, keeper->busy_timeout_ms, DB_READ_WRITE, db,
+                                        &error) != DB_OK) {
         log_warn("lease renewal: cannot open the database, trying again at the next round: %s",
                  error);
         g_free(error);
@@ -87,6 +89,11 @@ static void lease_renew_all(struct lease_keeper *keeper, sqlite3 **db, GPtrArray
             log_msg(LOG_LEVEL_WARNING, claim->id,
                     "cannot renew the lease, trying again at the next round: %s", error);
         g_clear_pointer(&error, g_free);
+        if (status == DB_ERROR) { /* a new connection finds what the path holds now */
+            db_close(*db);
+            *db = NULL;
+            break;
+        }
     }
     g_mutex_lock(&keeper->lock);
     for (guint i = 0; i < claims->len; i++) {
