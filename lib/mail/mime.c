@@ -246,7 +246,9 @@ static GString *part_text(GMimePart *part, size_t cap, gboolean *truncated_r)
     const char *charset = g_mime_object_get_content_type_parameter(object, "charset");
     const char *format = g_mime_object_get_content_type_parameter(object, "format");
     const char *delsp = g_mime_object_get_content_type_parameter(object, "delsp");
-    GString *utf8 = charset_to_utf8((const char *)data->data, data->len, charset);
+    /* An empty GByteArray has no data at all: NULL + 0 is undefined behaviour, "" + 0 is not. */
+    GString *utf8 =
+        charset_to_utf8(data->len > 0 ? (const char *)data->data : "", data->len, charset);
     GString *text = g_string_sized_new(MIN(utf8->len, cap) + 1);
 
     g_byte_array_unref(data);
