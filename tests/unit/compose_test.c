@@ -1236,7 +1236,7 @@ static void test_escalation_goes_to_escalate_to(void)
     struct compose_fixture f;
     compose_fixture_init(&f, NULL);
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     assert_only_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, "staff@example.org");
@@ -1256,7 +1256,7 @@ static void test_escalation_reply_to_is_envelope_sender(void)
     compose_fixture_init(&f, NULL);
     f.escalation.envelope_from = "alice+srs@forwarder.example.net";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     InternetAddressMailbox *reply_to = only_mailbox(message, GMIME_ADDRESS_TYPE_REPLY_TO);
@@ -1277,7 +1277,7 @@ static void test_escalation_null_sender_reply_to_falls_back_to_from(void)
     compose_fixture_init(&f, NULL);
     f.escalation.envelope_from = "";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     InternetAddressMailbox *reply_to = only_mailbox(message, GMIME_ADDRESS_TYPE_REPLY_TO);
@@ -1299,7 +1299,7 @@ static void test_escalation_is_marked_auto_generated_with_loop_marker(void)
     struct compose_fixture f;
     compose_fixture_init(&f, NULL);
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     g_assert_cmpstr(header(message, "Auto-Submitted"), ==, "auto-generated");
@@ -1317,7 +1317,7 @@ static void test_escalation_text_tells_intent_summary_reason_queue_id(void)
     compose_fixture_init(&f, NULL);
     f.classification.summary = "Asks for the price in \u20ac.";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     GMimeObject *body = g_mime_message_get_mime_part(message);
@@ -1350,7 +1350,7 @@ static void test_escalation_text_is_plain_without_html(void)
     compose_fixture_init(&f, NULL);
     f.escalation.draft = "Hello Alice,\n\n<b>Prices</b> & plans.\n";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     GMimeObject *part = escalation_part(message, 0);
@@ -1359,7 +1359,7 @@ static void test_escalation_text_is_plain_without_html(void)
     g_assert_false(testdata_contains(text, "text/html"));
     g_assert_false(testdata_contains(text, "multipart/alternative"));
     char *body_text = escalation_text(message);
-    g_assert_true(testdata_contains(body_text, "Hello Alice,\n\n<b>Prices</b> & plans.\n"));
+    g_assert_true(testdata_contains(body_text, "    Hello Alice,\n\n    <b>Prices</b> & plans.\n"));
 
     g_free(body_text);
     g_free(part_type);
@@ -1376,7 +1376,7 @@ static void test_escalation_text_latin1_only_decodes_exactly(void)
     set_field(&f.original->subject, "Tarifs caf\u00e9");
     f.classification.summary = "Demande les tarifs.";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     char *body_text = escalation_text(message);
@@ -1395,7 +1395,7 @@ static void test_escalation_attaches_original_as_rfc822(void)
     struct compose_fixture f;
     compose_fixture_init(&f, NULL);
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     GMimeObject *body = g_mime_message_get_mime_part(message);
@@ -1429,13 +1429,13 @@ static void test_draft_escalation_has_proposed_reply(void)
     f.escalation.draft = "Bonjour Alice,\n\nNos tarifs : 10 \u20ac par mois.\n";
     f.escalation.reason = "mailbox mode is draft";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     char *body_text = escalation_text(message);
     g_assert_true(testdata_contains(body_text, "Proposed reply"));
     g_assert_true(
-        testdata_contains(body_text, "Bonjour Alice,\n\nNos tarifs : 10 \u20ac par mois.\n"));
+        testdata_contains(body_text, "    Bonjour Alice,\n\n    Nos tarifs : 10 \u20ac par mois.\n"));
     g_assert_true(testdata_contains(body_text, "mailbox mode is draft"));
     const char *subject = g_mime_message_get_subject(message);
     g_assert_true(testdata_contains(subject, "draft"));
@@ -1456,7 +1456,7 @@ static void test_escalation_without_classification(void)
     f.escalation.classification = NULL;
     f.escalation.reason = "Auto-Submitted: auto-replied (RFC 3834)";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     g_assert_nonnull(id);
