@@ -66,7 +66,8 @@ void mime_limits_default(struct mime_limits *limits_r);
 
 /* Parse RAW (LEN bytes). A leading mbox "From " line is skipped. Returns 0 and a message to
    free with mime_message_free(), or -1 with a reason in ERROR_R (caller g_free()s): empty
-   input, more than 4 GiB, or no header section. Broken MIME and bad charsets never fail the parse. */
+   input, more than 4 GiB, or no header section. Broken MIME and bad charsets never fail the
+   parse. */
 int mime_parse(const char *raw, size_t len, const struct mime_limits *limits,
                struct mime_message **msg_r, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 

@@ -1434,8 +1434,8 @@ static void test_draft_escalation_has_proposed_reply(void)
 
     char *body_text = escalation_text(message);
     g_assert_true(testdata_contains(body_text, "Proposed reply"));
-    g_assert_true(
-        testdata_contains(body_text, "    Bonjour Alice,\n\n    Nos tarifs : 10 \u20ac par mois.\n"));
+    g_assert_true(testdata_contains(
+        body_text, "    Bonjour Alice,\n\n    Nos tarifs : 10 \u20ac par mois.\n"));
     g_assert_true(testdata_contains(body_text, "mailbox mode is draft"));
     const char *subject = g_mime_message_get_subject(message);
     g_assert_true(testdata_contains(subject, "draft"));
