@@ -288,10 +288,13 @@ static char *compose_escalation_text(const struct compose_escalation *in)
     g_string_append_printf(text, "Mailbox:    %s\n", in->mailbox->address);
     g_string_append_printf(text, "From:       %s%s%s%s\n", name, *name != '\0' ? " <" : "", from,
                            *name != '\0' ? ">" : "");
-    g_string_append_printf(text, "Envelope:   %s\n",
-                           in->envelope_from == NULL    ? "(unknown)"
-                           : *in->envelope_from == '\0' ? "<>"
-                                                        : in->envelope_from);
+    g_string_append(text, "Envelope:   "); /* the SMTP client's bytes, as the MTA passed them */
+    compose_append_untrusted(text,
+                             in->envelope_from == NULL    ? "(unknown)"
+                             : *in->envelope_from == '\0' ? "<>"
+                                                          : in->envelope_from,
+                             0);
+    g_string_append_c(text, '\n');
     g_string_append_printf(text, "Subject:    %s\n", subject);
     if (c != NULL) {
         g_string_append_printf(text, "Intent:     %s (%s%s%s, confidence %.2f)\n", c->intent,

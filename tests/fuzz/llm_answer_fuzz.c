@@ -77,6 +77,10 @@ static void llm_answer_fuzz_check_text(const char *text)
     for (i++; lines[i] != NULL && strcmp(lines[i], "----- Message text -----") != 0; i++)
         FUZZ_CHECK(*lines[i] == '\0' || g_str_has_prefix(lines[i], "    "));
     FUZZ_CHECK(lines[i] != NULL);
+    /* The message text is ours (a fixed one): nothing of the model's comes after it. */
+    for (i++; lines[i] != NULL; i++)
+        FUZZ_CHECK(strcmp(lines[i], "----- Message text -----") != 0 &&
+                   strcmp(lines[i], "----- Proposed reply -----") != 0);
     g_strfreev(lines);
 }
 

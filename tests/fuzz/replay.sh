@@ -2,7 +2,8 @@
 # The fuzz targets' stored inputs in every build: each target's replay program (fuzz.h) runs
 # its seed corpus and every input that once crashed (tests/fuzz/corpus/TARGET), and the mail
 # parsers also the mail test data (tests/data/mime, tests/data/hostile), through the same code
-# libFuzzer drives, under this build's sanitizers. One TAP line per target.
+# libFuzzer drives, under this build's sanitizers. One TAP line per target. FUZZ_REPLAY_WRAPPER
+# (make check-valgrind sets it to valgrind and its options) runs each replay under a tool.
 set -u
 build=$(cd "${top_builddir:-$(dirname "$0")/../..}" && pwd)
 src=$(cd "${top_srcdir:-$(dirname "$0")/../..}" && pwd)
@@ -15,7 +16,8 @@ for target in mime compose llm_answer config addr template dsn; do
 	mime | compose) dirs+=("$src/tests/data/mime" "$src/tests/data/hostile") ;;
 	esac
 	n=$((n + 1))
-	if "$build/tests/fuzz/${target}_replay" "${dirs[@]}" > "$tmp/$target.out" 2> "$tmp/$target.err"; then
+	# shellcheck disable=SC2086 # the wrapper is a command and its options
+	if ${FUZZ_REPLAY_WRAPPER:-} "$build/tests/fuzz/${target}_replay" "${dirs[@]}" > "$tmp/$target.out" 2> "$tmp/$target.err"; then
 		echo "ok $n - fuzz target $target: $(wc -l < "$tmp/$target.out") stored inputs"
 	else
 		failed=$((failed + 1))
