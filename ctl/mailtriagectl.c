@@ -133,7 +133,7 @@ static char *ctl_time(gint64 seconds)
 /* TEXT cut to WIDTH characters for a table cell. */
 static char *ctl_cell(const char *text, glong width)
 {
-    char *valid = text_make_valid_line(text != NULL ? text : "-", -1);
+    char *valid = text_terminal_line(text != NULL ? text : "-");
     if (g_utf8_strlen(valid, -1) <= width)
         return valid;
     char *cut = g_utf8_substring(valid, 0, width - 1);
@@ -203,6 +203,12 @@ static int ctl_list(struct ctl *ctl)
     return 0;
 }
 
+/* The string of VALUE as one clean line: the fields come from mail and from the model. */
+static char *ctl_line(json_object *value)
+{
+    return text_terminal_line(json_object_get_string(value));
+}
+
 static void ctl_print_field(json_object *object, const char *key, const char *label)
 {
     json_object *value = NULL;
@@ -215,8 +221,11 @@ static void ctl_print_field(json_object *object, const char *key, const char *la
         g_free(when);
     } else if (strcmp(key, "envelope_from") == 0 && *json_object_get_string(value) == '\0')
         printf("%-16s <>\n", label);
-    else
-        printf("%-16s %s\n", label, json_object_get_string(value));
+    else {
+        char *line = ctl_line(value);
+        printf("%-16s %s\n", label, line);
+        g_free(line);
+    }
 }
 
 static void ctl_print_show(json_object *message)
@@ -253,8 +262,11 @@ static void ctl_print_show(json_object *message)
                                            "latency_ms", "prompt_tokens", "completion_tokens"};
         for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
             json_object *value = NULL;
-            if (json_object_object_get_ex(c, keys[i], &value) && value != NULL)
-                printf("  %-18s %s\n", keys[i], json_object_get_string(value));
+            if (json_object_object_get_ex(c, keys[i], &value) && value != NULL) {
+                char *line = ctl_line(value);
+                printf("  %-18s %s\n", keys[i], line);
+                g_free(line);
+            }
         }
     }
     json_object *list = NULL;
@@ -268,17 +280,24 @@ static void ctl_print_show(json_object *message)
             printf(" to <%s>", json_object_get_string(v));
         if ((v = json_object_object_get(a, "message_id")) != NULL)
             printf(" message-id <%s>", json_object_get_string(v));
-        printf("\n    reason: %s\n", json_object_get_string(json_object_object_get(a, "reason")));
-        if ((v = json_object_object_get(a, "error")) != NULL)
-            printf("    error: %s\n", json_object_get_string(v));
+        char *reason = ctl_line(json_object_object_get(a, "reason"));
+        printf("\n    reason: %s\n", reason);
+        g_free(reason);
+        if ((v = json_object_object_get(a, "error")) != NULL) {
+            char *error = ctl_line(v);
+            printf("    error: %s\n", error);
+            g_free(error);
+        }
     }
     json_object_object_get_ex(message, "events", &list);
     printf("\nevents:\n");
     for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
         json_object *e = json_object_array_get_idx(list, i);
         char *when = ctl_time(json_object_get_int64(json_object_object_get(e, "time")));
+        char *text = ctl_line(json_object_object_get(e, "text"));
         printf("  %s %-7s %s\n", when, json_object_get_string(json_object_object_get(e, "level")),
-               json_object_get_string(json_object_object_get(e, "text")));
+               text);
+        g_free(text);
         g_free(when);
     }
 }

@@ -233,12 +233,15 @@ int main(int argc, char **argv)
     gboolean inline_processing = FALSE, show_version = FALSE, show_help = FALSE;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &run.config_path, "Configuration file", "FILE"},
-        {"sender", 'f', 0, G_OPTION_ARG_STRING, &run.sender, "Envelope sender ('' is <>)", "ADDR"},
+        /* FILENAME, not STRING: bytes as given, where STRING converts from the locale's
+         * charset, and pipe(8) runs us with LANG=C, which refuses an SMTPUTF8 address. */
+        {"sender", 'f', 0, G_OPTION_ARG_FILENAME, &run.sender, "Envelope sender ('' is <>)",
+         "ADDR"},
         {"queue-id", 'q', 0, G_OPTION_ARG_STRING, &run.queue_id, "The MTA's queue id", "ID"},
         {"inline", 0, 0, G_OPTION_ARG_NONE, &inline_processing, "Process the message now", NULL},
         {"version", 'V', 0, G_OPTION_ARG_NONE, &show_version, "Print the version", NULL},
         {"help", 'h', 0, G_OPTION_ARG_NONE, &show_help, "Print this help", NULL},
-        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &run.recipients, NULL,
+        {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &run.recipients, NULL,
          "-- RECIPIENT..."},
         {NULL}};
     GOptionContext *options = g_option_context_new(NULL);

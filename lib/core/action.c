@@ -23,6 +23,7 @@
 /* A mail that PLAN sends. */
 struct action_mail {
     char *text;
+    size_t len; /* of text, which may hold NUL bytes (an escalation's attached original) */
     const char *recipient;
     const char *envelope_sender;
     char *message_id;
@@ -87,7 +88,7 @@ static int action_compose_escalation(sqlite3 *db, const struct config *cfg,
                                             draft};
     mail->recipient = m->mailbox->escalate_to;
     mail->envelope_sender = m->mailbox->address;
-    mail->text = compose_escalation(&escalation, &mail->message_id);
+    mail->text = compose_escalation(&escalation, &mail->message_id, &mail->len);
     g_free(draft);
     g_free(why);
     return DB_OK;
@@ -103,6 +104,7 @@ static int action_compose(sqlite3 *db, const struct config *cfg, const struct ac
         mail->recipient = m->envelope_from;
         mail->envelope_sender = ""; /* null envelope sender: a bounce of a reply cannot loop */
         mail->text = compose_reply(&reply, &mail->message_id);
+        mail->len = strlen(mail->text);
         return DB_OK;
     }
     return action_compose_escalation(db, cfg, m, plan, &reply, mail, error_r);
@@ -192,7 +194,7 @@ static void action_send(sqlite3 *db, const struct config *cfg, const struct acti
     gint64 started = g_get_monotonic_time();
     enum inject_status sent =
         inject_message(cfg->sendmail.path, cfg->sendmail.timeout, mail.envelope_sender,
-                       mail.recipient, mail.text, strlen(mail.text), &exit_status, &failure);
+                       mail.recipient, mail.text, mail.len, &exit_status, &failure);
     outcome->send_us = g_get_monotonic_time() - started;
     outcome->sent = sent == INJECT_SENT;
     if (sent != INJECT_SENT) {

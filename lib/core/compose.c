@@ -75,13 +75,21 @@ static GMimeTextPart *compose_text_part(const char *text)
     return part;
 }
 
-static char *compose_to_string(GMimeMessage *message)
+/* MESSAGE as text, NUL-terminated, and its length (an attached original may hold NUL bytes). */
+static char *compose_to_string(GMimeMessage *message, size_t *len_r)
 {
     GMimeFormatOptions *options = g_mime_format_options_clone(NULL);
     g_mime_format_options_set_newline_format(options, GMIME_NEWLINE_FORMAT_UNIX);
-    char *text = g_mime_object_to_string(GMIME_OBJECT(message), options);
+    GByteArray *bytes = g_byte_array_new();
+    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+    (void)g_mime_object_write_to_stream(GMIME_OBJECT(message), options, stream);
+    g_object_unref(stream);
     g_mime_format_options_free(options);
-    return text;
+    if (len_r != NULL)
+        *len_r = bytes->len;
+    g_byte_array_append(bytes, (const guint8 *)"", 1);
+    return (char *)g_byte_array_free(bytes, FALSE);
 }
 
 /* A body part of TEXT labelled UTF-8, which is what the reply templates are (and what an HTML
@@ -239,9 +247,32 @@ char *compose_reply(const struct compose_reply *in, char **message_id_r)
     GMimeObject *body = compose_reply_body(in);
     g_mime_message_set_mime_part(message, body);
     g_object_unref(body);
-    char *result = compose_to_string(message);
+    char *result = compose_to_string(message, NULL);
     g_object_unref(message);
     return result;
+}
+
+/* Model-written TEXT for staff, cleaned as parsed mail is (text.h: C0 and C1 controls, line
+ * separators, byte order marks): one line, or with INDENT each line of it after that many
+ * spaces, so that no line of it can pass for one of ours (they all start in column one). */
+static void compose_append_untrusted(GString *out, const char *text, int indent)
+{
+    GString *clean = g_string_new(NULL);
+    const char *value = text != NULL ? text : "";
+    (void)text_append_strict(clean, value, strlen(value), G_MAXSIZE,
+                             indent > 0 ? TEXT_STRICT_BODY : TEXT_STRICT_LINE);
+    for (const char *line = clean->str; indent > 0 && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+        if (len > 0)
+            g_string_append_printf(out, "%*s", indent, "");
+        g_string_append_len(out, line, (gssize)len);
+        g_string_append_c(out, '\n');
+        line += len + (end != NULL);
+    }
+    if (indent == 0)
+        g_string_append(out, clean->str);
+    g_string_free(clean, TRUE);
 }
 
 static char *compose_escalation_text(const struct compose_escalation *in)
@@ -257,27 +288,34 @@ static char *compose_escalation_text(const struct compose_escalation *in)
     g_string_append_printf(text, "Mailbox:    %s\n", in->mailbox->address);
     g_string_append_printf(text, "From:       %s%s%s%s\n", name, *name != '\0' ? " <" : "", from,
                            *name != '\0' ? ">" : "");
-    g_string_append_printf(text, "Envelope:   %s\n",
-                           in->envelope_from == NULL    ? "(unknown)"
-                           : *in->envelope_from == '\0' ? "<>"
-                                                        : in->envelope_from);
+    g_string_append(text, "Envelope:   "); /* the SMTP client's bytes, as the MTA passed them */
+    compose_append_untrusted(text,
+                             in->envelope_from == NULL    ? "(unknown)"
+                             : *in->envelope_from == '\0' ? "<>"
+                                                          : in->envelope_from,
+                             0);
+    g_string_append_c(text, '\n');
     g_string_append_printf(text, "Subject:    %s\n", subject);
     if (c != NULL) {
         g_string_append_printf(text, "Intent:     %s (%s%s%s, confidence %.2f)\n", c->intent,
                                c->provider, c->model != NULL ? " " : "",
                                c->model != NULL ? c->model : "", c->confidence);
-        char *summary = text_clean_header(c->summary);
-        g_string_append_printf(text, "Summary:    %s\n", summary);
-        g_free(summary);
-        if (c->error != NULL)
-            g_string_append_printf(text, "Note:       %s\n", c->error);
+        g_string_append(text, "Summary:    ");
+        compose_append_untrusted(text, c->summary, 0);
+        if (c->error != NULL) { /* it may quote the model: an intent it made up */
+            g_string_append(text, "\nNote:       ");
+            compose_append_untrusted(text, c->error, 0);
+        }
+        g_string_append_c(text, '\n');
     }
     g_string_append_printf(text, "Why:        %s\n", in->reason);
     g_string_append_printf(text, "Queue id:   %" G_GINT64_FORMAT "\n\n", in->queue_id);
     g_string_append(text, "Answer the sender by replying to this mail (Reply-To is set to the "
                           "sender). The original is attached.\n");
-    if (in->draft != NULL)
-        g_string_append_printf(text, "\n----- Proposed reply -----\n%s\n", in->draft);
+    if (in->draft != NULL) {
+        g_string_append(text, "\n----- Proposed reply -----\n");
+        compose_append_untrusted(text, in->draft, 4);
+    }
     g_string_append_printf(text, "\n----- Message text -----\n%s\n", original->text);
     g_free(from);
     g_free(name);
@@ -285,7 +323,47 @@ static char *compose_escalation_text(const struct compose_escalation *in)
     return g_string_free(text, FALSE);
 }
 
-char *compose_escalation(const struct compose_escalation *in, char **message_id_r)
+/* The transfer encoding RAW (LEN bytes) needs to be written as it is: 7bit or 8bit when it
+ * is lines of at most 998 bytes ended by LF (the local form of CRLF, which is how the milter
+ * and Postfix hand us mail) without NUL or CR (RFC 2045 section 2.7 and 2.8), else binary.
+ * RFC 2046 section 5.2.1 allows no other for message/rfc822, any re-encoding would change the
+ * bytes, and GMime writes binary content as it is, where it would make CRLF into LF. */
+static GMimeContentEncoding compose_raw_encoding(const guint8 *raw, size_t len)
+{
+    gboolean eight_bit = FALSE;
+    size_t line = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (raw[i] == '\n') {
+            line = 0;
+            continue;
+        }
+        if (raw[i] == '\0' || raw[i] == '\r' || ++line > 998)
+            return GMIME_CONTENT_ENCODING_BINARY;
+        eight_bit = eight_bit || raw[i] >= 0x80;
+    }
+    return eight_bit ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT;
+}
+
+/* The original as received, byte for byte, as a message/rfc822 attachment. Not GMime's
+ * GMimeMessagePart: that writes the parsed tree out again, which mends what was broken (and a
+ * person deciding about a hostile message should see it as it came). */
+static GMimeObject *compose_original_part(const struct mime_message *original)
+{
+    GMimePart *part = g_mime_part_new_with_type("message", "rfc822");
+    GMimeContentEncoding encoding = compose_raw_encoding(original->raw->data, original->raw->len);
+    GMimeStream *stream =
+        g_mime_stream_mem_new_with_buffer((const char *)original->raw->data, original->raw->len);
+    /* The content is already in ENCODING: GMime writes it out unchanged. */
+    GMimeDataWrapper *content = g_mime_data_wrapper_new_with_stream(stream, encoding);
+    g_mime_part_set_content(part, content);
+    g_object_unref(content);
+    g_object_unref(stream);
+    g_mime_part_set_content_encoding(part, encoding);
+    g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
+    return GMIME_OBJECT(part);
+}
+
+char *compose_escalation(const struct compose_escalation *in, char **message_id_r, size_t *len_r)
 {
     const struct mime_message *original = in->original;
     GMimeMessage *message =
@@ -312,14 +390,13 @@ char *compose_escalation(const struct compose_escalation *in, char **message_id_
     g_free(text);
     g_mime_multipart_add(mixed, GMIME_OBJECT(part));
     g_object_unref(part);
-    GMimeMessagePart *attached = g_mime_message_part_new_with_message("rfc822", original->gmime);
-    g_mime_object_set_disposition(GMIME_OBJECT(attached), "attachment");
-    g_mime_multipart_add(mixed, GMIME_OBJECT(attached));
+    GMimeObject *attached = compose_original_part(original);
+    g_mime_multipart_add(mixed, attached);
     g_object_unref(attached);
     g_mime_message_set_mime_part(message, GMIME_OBJECT(mixed));
     g_object_unref(mixed);
 
-    char *result = compose_to_string(message);
+    char *result = compose_to_string(message, len_r);
     g_object_unref(message);
     return result;
 }

@@ -8,9 +8,11 @@
  * text template, then text/html rendered from its HTML template with every value escaped and
  * the reply, signature and disclaimer in paragraphs; both UTF-8 in a 7-bit transfer encoding.
  * compose_escalation() builds the mail to a human: the classification on top, the sender in
- * Reply-To, Auto-Submitted: auto-generated, the original attached as message/rfc822, and for a
- * draft the proposed reply. Untrusted text reaches headers only through GMime's encoders,
- * with CR and LF removed; the model never chooses a recipient or a header.
+ * Reply-To, Auto-Submitted: auto-generated, the original attached as message/rfc822 byte for
+ * byte as received (NUL bytes and broken MIME included), and for a draft the proposed reply,
+ * indented. Untrusted text reaches headers only through GMime's encoders, with CR and LF
+ * removed; what the model wrote is cleaned like parsed mail and can never start a line of
+ * ours; the model never chooses a recipient or a header.
  */
 #ifndef MAILTRIAGE_COMPOSE_H
 #define MAILTRIAGE_COMPOSE_H
@@ -45,8 +47,9 @@ struct compose_escalation {
  * the blank lines left by empty values tidied away. */
 char *compose_reply_text(const struct compose_reply *in);
 
-/* Each returns the message as text and its Message-ID (without angle brackets). */
+/* Each returns the message as text and its Message-ID (without angle brackets). An escalation
+ * may hold NUL bytes (its attachment is the original as received): *LEN_R is its length. */
 char *compose_reply(const struct compose_reply *in, char **message_id_r);
-char *compose_escalation(const struct compose_escalation *in, char **message_id_r);
+char *compose_escalation(const struct compose_escalation *in, char **message_id_r, size_t *len_r);
 
 #endif

@@ -92,8 +92,14 @@ static char *llm_answer_rejection(const struct llm_request *request, const char 
     const double min_confidence = request->cfg->llm.min_confidence;
     if (name == NULL)
         return g_strdup("the answer has no intent");
-    if (!classification_intent_allowed(request->mailbox, name))
-        return g_strdup_printf("the answer's intent \"%.64s\" is not in the mailbox's list", name);
+    if (!classification_intent_allowed(request->mailbox, name)) {
+        /* The model's bytes, shown to staff: valid UTF-8, no control, cut in characters. */
+        char *quoted = text_quote_for_log(name, 64);
+        char *reason =
+            g_strdup_printf("the answer's intent \"%s\" is not in the mailbox's list", quoted);
+        g_free(quoted);
+        return reason;
+    }
     if (!isfinite(confidence) || confidence < 0 || confidence > 1)
         return g_strdup("the answer's confidence is not a number from 0 to 1");
     if (confidence < min_confidence)

@@ -96,6 +96,8 @@ static const char *process_level_name(enum log_level level)
 /* Keep a line in the message's audit trail; with LOUD, log it too, else log it at debug level
  * only, because the message's summary line says the same. */
 static void process_note_v(struct process_context *ctx, gint64 id, enum log_level level,
+                           gboolean loud, const char *fmt, va_list ap) G_GNUC_PRINTF(5, 0);
+static void process_note_v(struct process_context *ctx, gint64 id, enum log_level level,
                            gboolean loud, const char *fmt, va_list ap)
 {
     char *text = g_strdup_vprintf(fmt, ap);

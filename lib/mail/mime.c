@@ -246,7 +246,9 @@ static GString *part_text(GMimePart *part, size_t cap, gboolean *truncated_r)
     const char *charset = g_mime_object_get_content_type_parameter(object, "charset");
     const char *format = g_mime_object_get_content_type_parameter(object, "format");
     const char *delsp = g_mime_object_get_content_type_parameter(object, "delsp");
-    GString *utf8 = charset_to_utf8((const char *)data->data, data->len, charset);
+    /* An empty GByteArray has no data at all: NULL + 0 is undefined behaviour, "" + 0 is not. */
+    GString *utf8 =
+        charset_to_utf8(data->len > 0 ? (const char *)data->data : "", data->len, charset);
     GString *text = g_string_sized_new(MIN(utf8->len, cap) + 1);
 
     g_byte_array_unref(data);
@@ -690,6 +692,7 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits,
     GMimeStream *stream;
     GMimeParser *parser;
     GMimeMessage *gmime;
+    GByteArray *copy;
     struct mime_message *msg;
 
     *msg_r = NULL;
@@ -697,8 +700,17 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits,
         *error_r = g_strdup("empty message");
         return -1;
     }
+    if (len > G_MAXUINT) { /* a GByteArray's length is a guint */
+        *error_r = g_strdup("message too large to parse");
+        return -1;
+    }
     options = parser_options_new();
-    stream = g_mime_stream_mem_new_with_buffer(raw, len);
+    /* One copy of the input, read in place by the parts' content streams and kept as raw: the
+       stream does not own it, the message does, and frees it after the GMime tree. */
+    copy = g_byte_array_sized_new((guint)len);
+    g_byte_array_append(copy, (const guint8 *)raw, (guint)len);
+    stream = g_mime_stream_mem_new_with_byte_array(copy);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
     parser = g_mime_parser_new_with_stream(stream);
     gmime = g_mime_parser_construct_message(parser, options);
     g_object_unref(parser);
@@ -706,12 +718,14 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits,
     if (gmime == NULL || header_count(gmime) == 0) {
         if (gmime != NULL)
             g_object_unref(gmime);
+        g_byte_array_unref(copy);
         g_mime_parser_options_free(options);
         *error_r = g_strdup("no header section found: not an RFC 5322 message");
         return -1;
     }
     msg = g_new0(struct mime_message, 1);
     msg->gmime = gmime;
+    msg->raw = copy;
     msg->limits = *limits;
     msg->attachments = g_ptr_array_new_with_free_func(attachment_free);
     message_headers(msg, options);
@@ -738,6 +752,7 @@ void mime_message_free(struct mime_message *msg)
     g_free(msg->content_type);
     g_ptr_array_unref(msg->attachments);
     g_object_unref(msg->gmime);
+    g_byte_array_unref(msg->raw);
     g_free(msg);
 }
 

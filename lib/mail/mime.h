@@ -6,7 +6,9 @@
  * without control characters, the best text part as UTF-8 (text/plain, else HTML converted to
  * text) with quoted history and signature set apart, and the attachments (name, type, size,
  * text of small text attachments). Every output is capped by struct mime_limits; every string
- * is valid UTF-8. Work and memory are linear in the input size, which the caller caps.
+ * is valid UTF-8. The bytes parsed are kept as they were given (raw), so that what is passed
+ * on (an escalation's attachment) is the message itself and not GMime's rewriting of it.
+ * Work and memory are linear in the input size, which the caller caps.
  * The caller runs g_mime_init() once at program start. Calls may run in several threads at
  * once; one parsed message belongs to one thread at a time.
  */
@@ -55,6 +57,7 @@ struct mime_message {
     GPtrArray *attachments;         /* of struct mime_attachment *, owned */
     GMimeMessage *gmime;            /* the parsed message, owned, for other header lookups */
     struct mime_limits limits;      /* the limits it was parsed with (used by mime_header_all) */
+    GByteArray *raw; /* the bytes parsed, as given (GMime reads its parts from them in place) */
 };
 
 /* Fill LIMITS_R with the defaults: 64 KiB text, 100 parts, 50 attachments, 8 KiB attachment
@@ -63,10 +66,13 @@ void mime_limits_default(struct mime_limits *limits_r);
 
 /* Parse RAW (LEN bytes). A leading mbox "From " line is skipped. Returns 0 and a message to
    free with mime_message_free(), or -1 with a reason in ERROR_R (caller g_free()s): empty
-   input or no header section. Broken MIME and bad charsets never fail the parse. */
+   input, more than 4 GiB, or no header section. Broken MIME and bad charsets never fail the
+   parse. */
 int mime_parse(const char *raw, size_t len, const struct mime_limits *limits,
                struct mime_message **msg_r, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
+/* Frees MSG and its GMime tree: nothing may keep a reference to msg->gmime or its parts
+   past this call, since their content points into msg->raw. */
 void mime_message_free(struct mime_message *msg);
 
 /* All values of top-level header NAME (case-insensitive), in message order, cleaned like the

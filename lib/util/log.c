@@ -23,6 +23,8 @@ static const char *const log_level_names[] = {"debug", "info", "warning", "error
 
 /* PREFIX and the formatted text as one line in LINE (LOG_LINE_MAX bytes, cut when longer). */
 static void log_format(char *line, const char *prefix, const char *fmt, va_list ap)
+    G_GNUC_PRINTF(3, 0);
+static void log_format(char *line, const char *prefix, const char *fmt, va_list ap)
 {
     int used = snprintf(line, LOG_LINE_MAX, "%s", prefix);
     if (used < 0 || (size_t)used >= LOG_LINE_MAX)
@@ -34,6 +36,8 @@ static void log_format(char *line, const char *prefix, const char *fmt, va_list 
             *p = ' ';
 }
 
+static void log_write(enum log_level level, const char *prefix, const char *fmt, va_list ap)
+    G_GNUC_PRINTF(3, 0);
 static void log_write(enum log_level level, const char *prefix, const char *fmt, va_list ap)
 {
     static const int priorities[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};

@@ -15,10 +15,15 @@ static char *text_make_valid(const char *text, gssize len)
 
 char *text_cut(const char *text, size_t max_chars)
 {
-    /* g_utf8_substring() would read past the end of a text shorter than the cut. */
-    if ((size_t)g_utf8_strlen(text, -1) <= max_chars)
-        return g_strdup(text);
-    return g_utf8_substring(text, 0, (glong)max_chars);
+    /* Made valid first: on a truncated sequence at the end, g_utf8_strlen() and
+     * g_utf8_substring() step over the terminating NUL (a model's JSON string may hold any
+     * bytes). And g_utf8_substring() would read past the end of a text shorter than the cut. */
+    char *valid = text_make_valid(text, -1);
+    if ((size_t)g_utf8_strlen(valid, -1) <= max_chars)
+        return valid;
+    char *cut = g_utf8_substring(valid, 0, (glong)max_chars);
+    g_free(valid);
+    return cut;
 }
 
 gboolean text_is_control_byte(unsigned char c)
@@ -92,6 +97,14 @@ char *text_clean_for_terminal(const char *text)
     }
     g_free(valid);
     return g_string_free(out, FALSE);
+}
+
+char *text_terminal_line(const char *text)
+{
+    char *line = text_join_lines(text, -1);
+    char *clean = text_clean_for_terminal(line);
+    g_free(line);
+    return clean;
 }
 
 char *text_quote_for_log(const char *text, glong max_chars)

@@ -20,8 +20,8 @@ enum text_strict_mode {
     TEXT_STRICT_BODY, /* body text: keep LF and TAB, CR LF and CR become LF, other controls go */
 };
 
-/* At most MAX_CHARS characters of valid UTF-8 TEXT, as a new string (a copy when it is short
- * enough). */
+/* At most MAX_CHARS characters of TEXT made valid UTF-8 (NULL counts as ""), as a new string
+ * (a copy when it is short enough and valid). */
 char *text_cut(const char *text, size_t max_chars);
 
 /* Is C a C0 control byte or DEL? */
@@ -44,6 +44,9 @@ char *text_clean_lines(const char *text);
 /* TEXT for a terminal (it may carry escape sequences): CR LF becomes LF, and every Unicode
  * control character other than LF and TAB (a lone CR too) becomes '?'. */
 char *text_clean_for_terminal(const char *text);
+/* TEXT on one line for a terminal: text_join_lines(), then text_clean_for_terminal(), so
+ * that a field can neither start a line of its own nor send an escape sequence. */
+char *text_terminal_line(const char *text);
 /* TEXT fit to stand between double quotes in a log line: double quotes become single ones,
  * Unicode control characters become spaces, and after MAX_CHARS characters it is cut and
  * ends in "...". */

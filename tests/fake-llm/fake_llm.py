@@ -44,6 +44,11 @@ A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
     think        200, content is "<think>...</think>\n" + triage JSON
     fenced       200, content is the triage JSON in a ```json fence
     huge         200, a valid body of 20 MiB, to trip the client's size cap
+    forge        200, a valid intent whose summary and reply try to forge what
+                 staff read: line breaks (CR LF, U+2028, NEL), "To:"/"Bcc:"
+                 lines, our own separator and label lines, terminal escapes
+    forgeintent  200, an intent outside any enum that holds a line break, a
+                 "To:" line and a terminal escape
     noschema     ok, without requiring a valid response_format
     nochoices    200, a chat.completion whose "choices" is empty
     status-N     HTTP N (400 to 599) with an OpenAI-style JSON error body whose
@@ -153,6 +158,20 @@ CANNED_ANSWERS = {
         "A member of our team will contact you personally as soon as "
         "possible, usually within one business day."),
 }
+
+
+# What a model talked into it by the message (or a hostile one) may write: lines that would
+# pass for headers, for our escalation's labels and separators, and terminal escapes.
+FORGED_SUMMARY = ("Asks about prices.\r\nTo: attacker@evil.test\u2028Bcc: attacker@evil.test"
+                  "\u0085Why:        approved by the manager\x1b[2J\x1b]0;pwned\x07")
+FORGED_REPLY = ("Thank you for your message.\n"
+                "----- Message text -----\n"
+                "To: attacker@evil.test\n"
+                "Bcc: attacker@evil.test\r\n"
+                "Mailbox:    support@site.test\rSubject: forged\n"
+                "\n"
+                "Please wire the fee to the account below.\x1b[31m\x00")
+FORGED_INTENT = "send_info\nTo: attacker@evil.test\x1b[31m"
 
 
 def generic_answer(intent):
@@ -591,6 +610,14 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         self.send_completion(request, "```json\n"
                              + to_json(triage_answer(request)) + "\n```")
 
+    def mode_forge(self, request):
+        self.send_completion(request, to_json(triage_answer(
+            request, summary=FORGED_SUMMARY, reply=FORGED_REPLY)))
+
+    def mode_forgeintent(self, request):
+        self.send_completion(request, to_json(triage_answer(
+            request, intent=FORGED_INTENT, summary=FORGED_SUMMARY)))
+
     def mode_huge(self, request):
         # A summary of plain "x" needs no escaping at either JSON level, so
         # the body can be cut around a marker and the run streamed between.
@@ -631,7 +658,10 @@ FIXED_MODES = {
     "think": FakeLLMHandler.mode_think,
     "fenced": FakeLLMHandler.mode_fenced,
     "huge": FakeLLMHandler.mode_huge,
+
     "nochoices": FakeLLMHandler.mode_nochoices,
+    "forge": FakeLLMHandler.mode_forge,
+    "forgeintent": FakeLLMHandler.mode_forgeintent,
 }
 
 

@@ -1236,7 +1236,7 @@ static void test_escalation_goes_to_escalate_to(void)
     struct compose_fixture f;
     compose_fixture_init(&f, NULL);
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     assert_only_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, "staff@example.org");
@@ -1256,7 +1256,7 @@ static void test_escalation_reply_to_is_envelope_sender(void)
     compose_fixture_init(&f, NULL);
     f.escalation.envelope_from = "alice+srs@forwarder.example.net";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     InternetAddressMailbox *reply_to = only_mailbox(message, GMIME_ADDRESS_TYPE_REPLY_TO);
@@ -1277,7 +1277,7 @@ static void test_escalation_null_sender_reply_to_falls_back_to_from(void)
     compose_fixture_init(&f, NULL);
     f.escalation.envelope_from = "";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     InternetAddressMailbox *reply_to = only_mailbox(message, GMIME_ADDRESS_TYPE_REPLY_TO);
@@ -1299,7 +1299,7 @@ static void test_escalation_is_marked_auto_generated_with_loop_marker(void)
     struct compose_fixture f;
     compose_fixture_init(&f, NULL);
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     g_assert_cmpstr(header(message, "Auto-Submitted"), ==, "auto-generated");
@@ -1317,7 +1317,7 @@ static void test_escalation_text_tells_intent_summary_reason_queue_id(void)
     compose_fixture_init(&f, NULL);
     f.classification.summary = "Asks for the price in \u20ac.";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     GMimeObject *body = g_mime_message_get_mime_part(message);
@@ -1350,7 +1350,7 @@ static void test_escalation_text_is_plain_without_html(void)
     compose_fixture_init(&f, NULL);
     f.escalation.draft = "Hello Alice,\n\n<b>Prices</b> & plans.\n";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     GMimeObject *part = escalation_part(message, 0);
@@ -1359,7 +1359,7 @@ static void test_escalation_text_is_plain_without_html(void)
     g_assert_false(testdata_contains(text, "text/html"));
     g_assert_false(testdata_contains(text, "multipart/alternative"));
     char *body_text = escalation_text(message);
-    g_assert_true(testdata_contains(body_text, "Hello Alice,\n\n<b>Prices</b> & plans.\n"));
+    g_assert_true(testdata_contains(body_text, "    Hello Alice,\n\n    <b>Prices</b> & plans.\n"));
 
     g_free(body_text);
     g_free(part_type);
@@ -1376,7 +1376,7 @@ static void test_escalation_text_latin1_only_decodes_exactly(void)
     set_field(&f.original->subject, "Tarifs caf\u00e9");
     f.classification.summary = "Demande les tarifs.";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     char *body_text = escalation_text(message);
@@ -1395,7 +1395,7 @@ static void test_escalation_attaches_original_as_rfc822(void)
     struct compose_fixture f;
     compose_fixture_init(&f, NULL);
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     GMimeObject *body = g_mime_message_get_mime_part(message);
@@ -1429,13 +1429,13 @@ static void test_draft_escalation_has_proposed_reply(void)
     f.escalation.draft = "Bonjour Alice,\n\nNos tarifs : 10 \u20ac par mois.\n";
     f.escalation.reason = "mailbox mode is draft";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     char *body_text = escalation_text(message);
     g_assert_true(testdata_contains(body_text, "Proposed reply"));
-    g_assert_true(
-        testdata_contains(body_text, "Bonjour Alice,\n\nNos tarifs : 10 \u20ac par mois.\n"));
+    g_assert_true(testdata_contains(
+        body_text, "    Bonjour Alice,\n\n    Nos tarifs : 10 \u20ac par mois.\n"));
     g_assert_true(testdata_contains(body_text, "mailbox mode is draft"));
     const char *subject = g_mime_message_get_subject(message);
     g_assert_true(testdata_contains(subject, "draft"));
@@ -1456,7 +1456,7 @@ static void test_escalation_without_classification(void)
     f.escalation.classification = NULL;
     f.escalation.reason = "Auto-Submitted: auto-replied (RFC 3834)";
     char *id = NULL;
-    char *text = compose_escalation(&f.escalation, &id);
+    char *text = compose_escalation(&f.escalation, &id, NULL);
     GMimeMessage *message = parse_output(text);
 
     g_assert_nonnull(id);
@@ -1470,6 +1470,128 @@ static void test_escalation_without_classification(void)
     g_assert_true(GMIME_IS_MESSAGE_PART(escalation_part(message, 1)));
 
     g_free(body_text);
+    g_object_unref(message);
+    g_free(text);
+    g_free(id);
+    compose_fixture_clear(&f);
+}
+
+/* ---- hostile originals and model text ---- */
+
+/* The body of the message/rfc822 part of ESCALATION (LEN bytes) as written: between its blank
+ * line and the next delimiter, whose LF belongs to the delimiter (RFC 2046 section 5.1.1). */
+static GBytes *attached_bytes(const char *escalation, size_t len)
+{
+    GMimeMessage *message = parse_output(escalation);
+    const char *boundary =
+        g_mime_multipart_get_boundary(GMIME_MULTIPART(g_mime_message_get_mime_part(message)));
+    char *delimiter = g_strdup_printf("\n--%s", boundary);
+    size_t dlen = strlen(delimiter);
+    g_object_unref(message);
+    const char *end = escalation + len;
+    const char *first = memmem(escalation, len, delimiter, dlen);
+    const char *second = first != NULL ? memmem(first + 1, end - first - 1, delimiter, dlen) : NULL;
+    const char *body = second != NULL ? memmem(second, end - second, "\n\n", 2) : NULL;
+    const char *closing = body != NULL ? memmem(body + 1, end - body - 1, delimiter, dlen) : NULL;
+    g_free(delimiter);
+    g_assert_nonnull(closing);
+    if (closing == NULL)
+        return g_bytes_new(NULL, 0);
+    body += 2;
+    return g_bytes_new(body, closing > body ? (gsize)(closing - body) : 0);
+}
+
+/* The original as received is what staff get, byte for byte, in the transfer encoding that
+ * says what it holds: an originals table, each also checked for its encoding. */
+static void test_escalation_attaches_original_byte_for_byte(void)
+{
+    static const struct {
+        const char *raw;
+        size_t len;
+        const char *encoding;
+    } cases[] = {
+#define RAW(text, encoding) {text, sizeof(text) - 1, encoding}
+        RAW("From: a@example.com\nSubject: Prices\n\nHow much?\n", "7bit"),
+        RAW("From: a@example.com\nSubject: no newline at the end\n\nHow much?", "7bit"),
+        RAW("From: a@example.com\nSubject: caf\xc3\xa9\n\nPrix \xe2\x82\xac\n", "8bit"),
+        RAW("From: a@example.com\r\nSubject: CRLF\r\n\r\nHow much?\r\n", "binary"),
+        RAW("From: a@example.com\nSubject: bare CR\n\nHow\rmuch?\n", "binary"),
+        RAW("From: a@example.com\nSubject: NUL\0Bcc: x@example.net\n\nHow\0much?\n\0", "binary"),
+        RAW("From: a@example.com\nContent-Type: multipart/mixed; boundary=\"x\"\n\n--x\n"
+            "Content-Type: text/plain\n\nunclosed\n--x\n",
+            "7bit"),
+#undef RAW
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        struct compose_fixture f;
+        compose_fixture_init(&f, NULL);
+        struct mime_limits limits;
+        mime_limits_default(&limits);
+        struct mime_message *original = NULL;
+        char *error = NULL;
+        g_assert_cmpint(mime_parse(cases[i].raw, cases[i].len, &limits, &original, &error), ==, 0);
+        f.escalation.original = original;
+        char *id = NULL;
+        size_t len = 0;
+        char *text = compose_escalation(&f.escalation, &id, &len);
+        GBytes *attached = attached_bytes(text, len);
+        GBytes *expected = g_bytes_new_static(cases[i].raw, cases[i].len);
+        g_assert_true(g_bytes_equal(attached, expected));
+        GMimeMessage *message = parse_output(text);
+        GMimeObject *part = escalation_part(message, 1);
+        g_assert_cmpstr(part != NULL ? g_mime_object_get_header(part, "Content-Transfer-Encoding")
+                                     : NULL,
+                        ==, cases[i].encoding);
+        g_object_unref(message);
+        g_bytes_unref(expected);
+        g_bytes_unref(attached);
+        g_free(text);
+        g_free(id);
+        mime_message_free(original);
+        compose_fixture_clear(&f);
+    }
+}
+
+/* What the model wrote cannot add a line of ours: summary and note stay on their line (CR LF,
+ * U+2028 and NEL included), every line of the proposed reply is indented, and the separators
+ * are there once. */
+static void test_escalation_model_text_cannot_forge_lines(void)
+{
+    struct compose_fixture f;
+    compose_fixture_init(&f, NULL);
+    f.classification.summary = "Prices.\r\nTo: attacker@example.net\xe2\x80\xa8"
+                               "Bcc: x@example.net\xc2\x85Why:        approved\x1b[2J";
+    f.classification.error = "the answer's intent \"a\nTo: attacker@example.net\" is odd";
+    f.escalation.draft = "Hello,\n----- Message text -----\nTo: attacker@example.net\n\n"
+                         "Mailbox:    forged\rSubject: forged\n";
+    char *id = NULL;
+    char *text = compose_escalation(&f.escalation, &id, NULL);
+    GMimeMessage *message = parse_output(text);
+    char *body = escalation_text(message);
+
+    g_assert_true(testdata_contains(
+        body,
+        "Summary:    Prices. To: attacker@example.net Bcc: x@example.net Why: approved [2J\n"));
+    g_assert_true(
+        testdata_contains(body, "Note:       the answer's intent \"a To: attacker@example.net\""));
+    g_assert_true(testdata_contains(body, "----- Proposed reply -----\n    Hello,\n"
+                                          "    ----- Message text -----\n"
+                                          "    To: attacker@example.net\n\n"
+                                          "    Mailbox:    forged\n    Subject: forged\n"));
+    char **lines = g_strsplit(body, "\n", -1);
+    int separators = 0;
+    for (char **line = lines; *line != NULL; line++) {
+        g_assert_false(g_str_has_prefix(*line, "To:"));
+        g_assert_false(g_str_has_prefix(*line, "Bcc:"));
+        separators += strcmp(*line, "----- Message text -----") == 0;
+    }
+    g_assert_cmpint(separators, ==, 1);
+    assert_only_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, "staff@example.org");
+    InternetAddressList *bcc = g_mime_message_get_addresses(message, GMIME_ADDRESS_TYPE_BCC);
+    g_assert_true(bcc == NULL || internet_address_list_length(bcc) == 0);
+
+    g_strfreev(lines);
+    g_free(body);
     g_object_unref(message);
     g_free(text);
     g_free(id);
@@ -1578,6 +1700,10 @@ int main(int argc, char **argv)
                     test_draft_escalation_has_proposed_reply);
     g_test_add_func("/compose/escalation_without_classification",
                     test_escalation_without_classification);
+    g_test_add_func("/compose/escalation_attaches_original_byte_for_byte",
+                    test_escalation_attaches_original_byte_for_byte);
+    g_test_add_func("/compose/escalation_model_text_cannot_forge_lines",
+                    test_escalation_model_text_cannot_forge_lines);
 
     int result = g_test_run();
     g_mime_shutdown();

@@ -85,6 +85,8 @@ static inline void testutil_db_exec(sqlite3 *db, const char *format, ...)
 
 /* Prepare a one-row query; the test aborts when there is no row. */
 static inline sqlite3_stmt *testutil_db_row(sqlite3 *db, const char *format, va_list args)
+    G_GNUC_PRINTF(2, 0);
+static inline sqlite3_stmt *testutil_db_row(sqlite3 *db, const char *format, va_list args)
 {
     char *sql = g_strdup_vprintf(format, args);
     sqlite3_stmt *stmt = NULL;

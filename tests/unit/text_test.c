@@ -25,6 +25,11 @@ struct whole_case {
 };
 
 static const struct whole_case whole_cases[] = {
+    /* text_terminal_line(): one field of `mailtriagectl show`, from mail or the model. */
+    {"terminal_line_breaks_become_spaces_escapes_question_marks", text_terminal_line,
+     " a\r\nTo: x\x1b[31m\xc2\x9b"
+     "b\x7f\tc\n",
+     "a  To: x?[31m?b? c"},
     /* text_clean_header(): a header value before GMime encodes it. */
     {"header_controls_and_del_become_spaces", text_clean_header,
      "a\rb\nc\td\x01"
@@ -254,6 +259,33 @@ static void test_control_bytes(void)
         g_assert_cmpint(text_is_control_byte((unsigned char)c), ==, c < 0x20 || c == 0x7f);
 }
 
+/* text_cut() of bytes a model's JSON string may hold: a sequence cut off at the end made
+ * g_utf8_strlen() step over the NUL (found by tests/fuzz/llm_answer_fuzz.c). The input sits in
+ * a buffer of exactly its size, so that AddressSanitizer sees any read past it. */
+static void test_cut_invalid_utf8(void)
+{
+    static const struct {
+        const char *in;
+        size_t max;
+        const char *out;
+    } cases[] = {
+        {"ab\xe2\x82", 10, "ab\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xf0\x9f\x98", 10, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+        {"\xff\xfe ok", 3, "\xef\xbf\xbd\xef\xbf\xbd "},
+        {"caf\xc3\xa9 \xc3", 4, "caf\xc3\xa9"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        size_t len = strlen(cases[i].in);
+        char *exact = g_malloc(len + 1);
+        memcpy(exact, cases[i].in, len + 1);
+        char *cut = text_cut(exact, cases[i].max);
+        g_assert_true(g_utf8_validate(cut, -1, NULL));
+        g_assert_cmpstr(cut, ==, cases[i].out);
+        g_free(cut);
+        g_free(exact);
+    }
+}
+
 /* Register one test per row of TABLE, each row starting with its name. */
 #define TEXT_TEST_ADD_TABLE(table, func)                                                           \
     for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {                                             \
@@ -273,5 +305,6 @@ int main(int argc, char **argv)
     TEXT_TEST_ADD_TABLE(strict_cases, test_strict_case);
     g_test_add_func("/text/strict_line_null_and_truncation", test_strict_line);
     g_test_add_func("/text/control_bytes_are_c0_and_del", test_control_bytes);
+    g_test_add_func("/text/cut_makes_invalid_utf8_valid", test_cut_invalid_utf8);
     return g_test_run();
 }
