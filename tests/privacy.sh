@@ -77,7 +77,7 @@ template = $src/contrib/templates/send_info.txt
 escalate_to = human@site.test
 EOF2
 }
-conf "http://llmuser:s3cret-pw@127.0.0.1:$port/badkey/v1" > "$tmp/mt.conf"
+conf "http://llmuser:s3cret-pw@127.0.0.1:$port/echokey/v1" > "$tmp/mt.conf"
 
 # ---- the key file ----
 chmod 644 "$tmp/key"
@@ -94,7 +94,7 @@ chmod 600 "$tmp/key"
 
 # ---- config show ----
 show=$("$ctl" -c "$tmp/mt.conf" config show)
-check "config show: the URL's user and password are ***" grep -qx "url = http://\*\*\*@127.0.0.1:$port/badkey/v1" <<<"$show"
+check "config show: the URL's user and password are ***" grep -qx "url = http://\*\*\*@127.0.0.1:$port/echokey/v1" <<<"$show"
 check "config show: neither the password, the user nor the key" bash -c '! grep -qe s3cret-pw -e llmuser -e sk-privacy <<<"$1"' _ "$show"
 
 # ---- messages through the pipe and the daemon, mask_addresses on ----
@@ -169,7 +169,7 @@ check "mask_addresses: the escalation's address masked" grep -q "to=<h\*\*\*@sit
 check "mask_addresses: sendmail's words masked" grep -q "r\*\*\*@customer.test... User unknown" "$tmp/all.log"
 check "mask_addresses: the bounce note masked" grep -q "to <a\*\*\*@customer.test> hard-bounced" "$tmp/all.log"
 check "mask_addresses: the pipe's recipients masked" grep -q "no recipient is a monitored mailbox (n\*\*\*@site.test o\*\*\*@site.test)" "$tmp/all.log"
-check "secrets: the LLM failure is logged with the URL masked" grep -q "http://\*\*\*@127.0.0.1:$port/badkey/v1/chat/completions: HTTP 401: .*Incorrect API key provided: \*\*\*" "$tmp/all.log"
+check "secrets: the LLM failure is logged with the URL masked" grep -q "http://\*\*\*@127.0.0.1:$port/echokey/v1/chat/completions: HTTP 500: .*Bearer \*\*\*" "$tmp/all.log"
 sql .dump > "$tmp/dump.sql"
 for secret in s3cret-pw llmuser sk-privacy-secret-42; do
 	check "secrets: $secret is in no log line" bash -c '! grep -q "$1" "$2"' _ "$secret" "$tmp/all.log"

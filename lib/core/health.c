@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "db.h"
 #include "health.h"
+#include "redact.h"
 
 static const char *const health_status_names[] = {"ok", "degraded", "failing", "unknown"};
 
@@ -40,7 +41,10 @@ int health_record(sqlite3 *db, const char *url, const char *endpoint_id,
         error_r);
     if (stmt == NULL)
         return DB_ERROR;
-    db_bind_text(stmt, 1, url);
+    /* Keyed by the URL as it may be shown: its user name and password stay out of the file. */
+    char *shown = redact_url(url);
+    db_bind_text(stmt, 1, shown);
+    g_free(shown);
     db_bind_text(stmt, 2, breaker_state_name(view->state));
     db_bind_text(stmt, 3, view->reason);
     health_bind_positive(stmt, 4, view->http_status);
@@ -71,7 +75,10 @@ int health_load(sqlite3 *db, const char *url, struct breaker_view *view_r, char 
                                     error_r);
     if (stmt == NULL)
         return DB_ERROR;
-    db_bind_text(stmt, 1, url);
+    /* Keyed by the URL as it may be shown: its user name and password stay out of the file. */
+    char *shown = redact_url(url);
+    db_bind_text(stmt, 1, shown);
+    g_free(shown);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         int state = breaker_state_parse((const char *)sqlite3_column_text(stmt, 0));

@@ -126,6 +126,12 @@ static gpointer lease_keeper_run(gpointer data)
         g_mutex_unlock(&keeper->lock);
         lease_renew_all(keeper, &db, claims);
         g_ptr_array_unref(claims);
+        /* A connection for each round, as housekeeping's: one held between rounds would keep a
+         * removed database in use, and SQLite would not let the pipe make a new one there. */
+        if (db != NULL) {
+            db_close(db);
+            db = NULL;
+        }
         g_mutex_lock(&keeper->lock);
         keeper->next_round = g_get_monotonic_time() + lease_interval_us(keeper);
     }

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "health.h"
 #include "llm_gate.h"
+#include "redact.h"
 #include "log.h"
 #include "text.h"
 
@@ -195,16 +196,18 @@ static void llm_gate_log_change(const struct config *cfg, const struct breaker_v
 {
     char *until = clock_format_local(view->until, "%Y-%m-%d %H:%M:%S");
     const char *reason = view->reason != NULL ? view->reason : "(no reason)";
+    char *url = redact_url(cfg->llm.url); /* never the URL's user name and password */
     if (view->state == BREAKER_MISCONFIGURED)
         log_error("LLM endpoint %s is misconfigured: %s; messages wait, their attempts not "
                   "counted, until it answers again (next probe at %s; see mailtriagectl health)",
-                  cfg->llm.url, reason, until);
+                  url, reason, until);
     else if (view->state == BREAKER_OPEN)
         log_error("LLM endpoint %s: circuit breaker open until %s after %u failure(s) in a row "
                   "(last: %s); no request goes to it until then, and then one probes it",
-                  cfg->llm.url, until, view->failures, reason);
+                  url, until, view->failures, reason);
     else if (view->previous == BREAKER_OPEN || view->previous == BREAKER_MISCONFIGURED)
-        log_info("LLM endpoint %s answers again; the circuit breaker is closed", cfg->llm.url);
+        log_info("LLM endpoint %s answers again; the circuit breaker is closed", url);
+    g_free(url);
     g_free(until);
 }
 

@@ -291,7 +291,7 @@ read_only_case() {
 	check "$how, on_error tempfail: the milter answers 451" milter "$qid" 1 tempfail
 	check "$how: the milter closed its idle connection" test "$(log_count "$DB is no longer writable.*idle database connection(s) closed")" -gt "$closed"
 	check "$how: logged with the queue id" logged "$qid: cannot record the message: .*must be writable.*answered 451"
-	check "$how: the worker stops writing and retries" wait_until 10 logged "worker 1: cannot open the database, retrying in 1s: .*must be writable"
+	check "$how: the worker stops writing and retries" wait_until 30 logged "worker 1: cannot open the database, retrying in 1s: .*must be writable"
 }
 milter_idle QIDLE1
 chmod 0444 "$DB"
@@ -322,7 +322,7 @@ rm -f "$DB"
 check "removed, on_error accept: the milter lets the mail through" milter QGONE1 1 continue
 check "removed: logged with the queue id, saying what to do" logged "QGONE1: cannot record the message: open $DB: No such file or directory (mailtriaged created it at start, so it was removed since: restore it, or restart mailtriaged, which creates a new one); accepted untriaged"
 check "removed: the milter closed its idle connection" logged "$DB was removed or replaced since this connection opened it.*idle database connection(s) closed"
-check "removed: the worker says so and retries" wait_until 10 logged "worker 1: cannot open the database, retrying in 1s: open $DB: No such file or directory"
+check "removed: the worker says so and retries" wait_until 30 logged "worker 1: cannot open the database, retrying in 1s: open $DB: No such file or directory"
 check "removed: the daemon does not make an empty one" test ! -e "$DB"
 pipe gone-1
 check "removed: the pipe makes a new one (exit 0), mode 0600" test "$? $(mode_of "$DB")" = "0 600"
@@ -340,7 +340,7 @@ check "newer schema: the pipe exits 75" test $? = 75
 check "newer schema: the pipe says what to do" grep -q "database schema version $newer is newer than this program's ($((newer - 1))): a newer mailtriage upgraded it; run that version" "$MT_DIR/pipe.err"
 check "newer schema, on_error tempfail: the milter answers 451" milter QNEW1 1 tempfail
 check "newer schema: logged with the queue id" logged "QNEW1: cannot record the message: $DB: database schema version $newer is newer.*answered 451"
-check "newer schema: the worker stops and retries" wait_until 10 logged "worker 1: cannot open the database, retrying in 1s: $DB: database schema version $newer is newer"
+check "newer schema: the worker stops and retries" wait_until 30 logged "worker 1: cannot open the database, retrying in 1s: $DB: database schema version $newer is newer"
 check "newer schema: no zombie" no_zombie
 check "mailtriaged stops cleanly" mt_stop_daemon
 as_user "$MT_DIR/bin/mailtriaged" -f -c "$MT_DIR/mailtriage.conf" > "$MT_DIR/start.log" 2>&1

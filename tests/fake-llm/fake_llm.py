@@ -30,6 +30,8 @@ A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
     error429     429, Retry-After: 1, OpenAI rate limit error body
     badkey       401, an error body that quotes the bearer key it was sent, as
                  some proxies do (the client must not log it)
+    echokey      500 (transient), an error body that repeats the Authorization
+                 header it was sent
     flaky-N      the first N valid requests to this exact mode string get 500,
                  later ones ok
     malformed    200, valid envelope, content is not JSON
@@ -567,6 +569,12 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             f"Incorrect API key provided: {key}.", "invalid_request_error",
             "invalid_api_key"))
 
+    def mode_echokey(self, request):
+        authorization = self.headers.get("Authorization") or ""
+        self.send_json(500, error_body(
+            f"internal error handling request with {authorization}",
+            "server_error", None))
+
     def mode_flaky(self, request, failures):
         if self.server.count_request(request.mode) <= failures:
             self.mode_error500(request)
@@ -647,6 +655,7 @@ FIXED_MODES = {
     "error503": FakeLLMHandler.mode_error503,
     "error429": FakeLLMHandler.mode_error429,
     "badkey": FakeLLMHandler.mode_badkey,
+    "echokey": FakeLLMHandler.mode_echokey,
     "malformed": FakeLLMHandler.mode_malformed,
     "badenvelope": FakeLLMHandler.mode_badenvelope,
     "truncated": FakeLLMHandler.mode_truncated,
