@@ -7,7 +7,8 @@
  * the leases of the messages in the workers' hands every lease_time/3 while they work, and one
  * housekeeping thread that puts messages whose lease expired back in the queue and applies
  * [policy] retention (retention.h); it opens a connection for each round and closes it after.
- * Idle workers look for work every poll_interval, or at once after pool_wake(). pool_stop() asks every thread to stop: a worker
+ * Idle workers look for work every poll_interval, or at once after pool_wake(). pool_stop() asks
+ every thread to stop: a worker
  * finishes the message in hand (a sendmail run included), or releases it to the queue if it was
  * waiting on the LLM, and then the threads are joined, the lease keeper last. The configuration
  * is taken afresh for each message, so pool_set_config() (a reload) applies to the next one.

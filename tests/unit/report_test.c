@@ -1,6 +1,6 @@
 /*
- * report_test: the specification of lib/core/report.c and of db_open_existing() in lib/util/db.c, the
- * read side that mailtriagectl uses.
+ * report_test: the specification of lib/core/report.c and of db_open_existing() in lib/util/db.c,
+ * the read side that mailtriagectl uses.
  *
  * Each case makes a database in a private temporary directory with db_open() (the writer, as
  * the daemon and the pipe) and records messages with queue_insert() and the store; the reader
