@@ -20,17 +20,17 @@
 #include "log.h"
 #include "markers.h"
 #include "milter.h"
-#include "pool.h"
+#include "recorder.h"
 
 #define MILTER_MAX_RCPTS 1000
 #define MILTER_MAX_FIELD 1024
 
-/* Process-wide state: the configuration for new messages, and idle database connections (a
- * connection is used by one callback thread at a time). */
+/* Process-wide state: the configuration for new messages and the one writer that records
+ * them (recorder.h). */
 static struct {
     GMutex lock;
     struct config *cfg;
-    GPtrArray *idle_dbs;
+    struct recorder *recorder;
     void (*wake)(void *);
     void *wake_data;
     char *socket; /* libmilter keeps the pointer given to smfi_setconn() until smfi_main() ends */
@@ -59,48 +59,6 @@ void milter_set_config(struct config *cfg)
     milter.cfg = config_ref(cfg);
     g_mutex_unlock(&milter.lock);
     config_unref(old);
-}
-
-/* Take the idle connections whose file was removed, replaced or made read-only out of the
- * pool, all at once: one left open to a removed file keeps other processes (the pipe) from
- * using a new one at its path. Call with the lock held; *WHY_R says what the last one had. */
-static GPtrArray *milter_db_take_stale(char **why_r)
-{
-    GPtrArray *stale = g_ptr_array_new_with_free_func((GDestroyNotify)db_close);
-    for (guint i = milter.idle_dbs->len; i-- > 0;) {
-        char *error = NULL;
-        if (db_check_file(g_ptr_array_index(milter.idle_dbs, i), &error) == DB_OK)
-            continue;
-        g_ptr_array_add(stale, g_ptr_array_steal_index_fast(milter.idle_dbs, i));
-        g_free(*why_r);
-        *why_r = error;
-    }
-    return stale;
-}
-
-static sqlite3 *milter_db_get(const struct config *cfg, char **error_r)
-{
-    sqlite3 *db = NULL;
-    char *why = NULL;
-    g_mutex_lock(&milter.lock);
-    GPtrArray *stale = milter_db_take_stale(&why);
-    if (milter.idle_dbs->len > 0)
-        db = g_ptr_array_steal_index_fast(milter.idle_dbs, milter.idle_dbs->len - 1);
-    g_mutex_unlock(&milter.lock);
-    if (stale->len > 0)
-        log_warn("%s; %u idle database connection(s) closed", why, stale->len);
-    g_ptr_array_unref(stale);
-    g_free(why);
-    if (db == NULL && pool_db_open(cfg, &db, error_r) != DB_OK)
-        return NULL;
-    return db;
-}
-
-static void milter_db_put(sqlite3 *db)
-{
-    g_mutex_lock(&milter.lock);
-    g_ptr_array_add(milter.idle_dbs, db);
-    g_mutex_unlock(&milter.lock);
 }
 
 static void milter_conn_end_message(struct milter_conn *conn)
@@ -260,21 +218,6 @@ static sfsistat milter_body(SMFICTX *ctx, unsigned char *data, size_t len)
     return SMFIS_CONTINUE;
 }
 
-/* Record the message on a connection of the pool; one that failed otherwise than busy is
- * closed rather than handed to the next message. */
-static int milter_record(struct milter_conn *conn, GArray **ids_r, char **error_r)
-{
-    sqlite3 *db = milter_db_get(conn->msg->cfg, error_r);
-    if (db == NULL)
-        return DB_ERROR;
-    int status = intake_record(conn->msg, db, ids_r, error_r);
-    if (status == DB_OK || status == DB_BUSY)
-        milter_db_put(db);
-    else
-        db_close(db);
-    return status;
-}
-
 /* Our ids in a header of the delivered copy, when add_header asks for it. */
 static void milter_add_id_header(SMFICTX *ctx, const struct milter_conn *conn, const GArray *ids)
 {
@@ -300,13 +243,14 @@ static sfsistat milter_eom(SMFICTX *ctx)
         milter_conn_end_message(conn);
         return SMFIS_CONTINUE;
     }
+    conn->msg->started = g_get_monotonic_time();
     const char *symbol = smfi_getsymval(ctx, "i");
     conn->msg->mta_queue_id = symbol != NULL ? g_strndup(symbol, 64) : g_strdup("NOQUEUE");
     GArray *ids = NULL;
     char *error = NULL;
     sfsistat result = SMFIS_CONTINUE;
 
-    if (milter_record(conn, &ids, &error) != DB_OK) {
+    if (recorder_record(milter.recorder, conn->msg, &ids, &error) != DB_OK) {
         gboolean tempfail = conn->msg->cfg->daemon.on_error == CONFIG_ON_ERROR_TEMPFAIL;
         log_error("%s: cannot record the message: %s; %s", conn->msg->mta_queue_id, error,
                   tempfail ? "answered 451" : "accepted untriaged (on_error = accept)");
@@ -388,14 +332,12 @@ static int milter_set_socket_access(const struct config *cfg, char **error_r)
     return 0;
 }
 
-/* Close the idle connections and drop what milter_start() took. */
+/* Stop the writer (it records what still waits) and drop what milter_start() took. */
 static void milter_release(void)
 {
+    recorder_stop(milter.recorder);
+    milter.recorder = NULL;
     g_mutex_lock(&milter.lock);
-    for (guint i = 0; i < milter.idle_dbs->len; i++)
-        db_close(g_ptr_array_index(milter.idle_dbs, i));
-    g_ptr_array_unref(milter.idle_dbs);
-    milter.idle_dbs = NULL;
     config_unref(milter.cfg);
     milter.cfg = NULL;
     g_free(milter.socket);
@@ -407,8 +349,8 @@ int milter_start(struct config *cfg, char **error_r)
 {
     g_mutex_lock(&milter.lock);
     milter.cfg = config_ref(cfg);
-    milter.idle_dbs = g_ptr_array_new();
     g_mutex_unlock(&milter.lock);
+    milter.recorder = recorder_start();
 
     char *socket = milter.socket = g_strdup(cfg->daemon.socket);
     int result = 0;

@@ -8,8 +8,9 @@
  * Message-ID, the headers and the body as they come; intake keeps the mailboxes it records
  * (not those with intake = pipe) and what max_message_size allows (body chunks are skipped once
  * the message is truncated). A message with no such mailbox is accepted at DATA and costs
- * nothing more. At end of message intake writes the rows in one committed transaction on a
- * pooled connection and the message is accepted; when that fails, on_error decides: accept
+ * nothing more. At end of message the recorder (recorder.h) writes its rows, committed with
+ * those of the other sessions ending at the same moment, and the message is accepted; the
+ * "recorded:" line gives the time that took (store_ms). When that fails, on_error decides: accept
  * (logged with the queue id) or 451. No LLM, sendmail or DNS is ever used inside a callback.
  * milter_run() serves until libmilter is told to stop (SIGTERM, SIGINT, SIGHUP); WAKE is
  * called after each recorded message.

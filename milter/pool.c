@@ -1,7 +1,9 @@
 /*
  * pool: worker threads and housekeeping of mailtriaged; see pool.h.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -84,12 +86,34 @@ static sqlite3 *pool_open_db(struct pool *pool, const char *who)
     return NULL;
 }
 
+/* Lower the calling thread's CPU priority by INCREMENT (on Linux, nice is a thread's own; the
+ * sendmail it starts inherits it). */
+static void pool_lower_priority(const char *who, unsigned increment)
+{
+#ifdef __linux__
+    if (increment == 0)
+        return;
+    id_t tid = (id_t)gettid();
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, tid);
+    if ((nice == -1 && errno != 0) ||
+        setpriority(PRIO_PROCESS, tid, MIN(nice + (int)increment, 19)) < 0)
+        log_warn("%s: cannot lower its CPU priority (worker_nice): %s", who, g_strerror(errno));
+#else
+    (void)who;
+    (void)increment;
+#endif
+}
+
 static gpointer pool_work(gpointer data)
 {
     struct pool_worker *worker = data;
     struct pool *pool = worker->pool;
     char who[32], owner[128];
     snprintf(who, sizeof(who), "worker %u", worker->number);
+    struct config *start = pool_get_config(pool);
+    pool_lower_priority(who, start->daemon.worker_nice);
+    config_unref(start);
     sqlite3 *db = pool_open_db(pool, who);
     struct llm_client *llm = llm_client_new(&pool->stop);
 
@@ -172,8 +196,8 @@ struct pool *pool_start(struct config *cfg)
         worker->number = i + 1;
         g_ptr_array_add(pool->threads, g_thread_new("worker", pool_work, worker));
     }
-    log_info("%u workers started, LLM concurrency %u", cfg->daemon.workers,
-             cfg->llm.max_concurrency);
+    log_info("%u workers started, LLM concurrency %u, worker_nice %u", cfg->daemon.workers,
+             cfg->llm.max_concurrency, cfg->daemon.worker_nice);
     return pool;
 }
 

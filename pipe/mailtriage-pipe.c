@@ -173,6 +173,7 @@ static int pipe_record(struct pipe_run *run, gboolean inline_processing)
     }
 
     char *error = NULL;
+    msg->started = g_get_monotonic_time(); /* store_ms: opening the database and the write */
     int status = db_open(run->cfg->daemon.database, (int)run->cfg->daemon.busy_timeout * 1000,
                          &run->db, &error);
     if (status == DB_OK)

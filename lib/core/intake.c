@@ -96,10 +96,10 @@ gboolean intake_truncated(const struct intake_message *msg)
     return msg->size > msg->raw->len;
 }
 
-/* The rows of MSG, one per mailbox; RCPTS is the rcpts column, which they point at. */
-static GArray *intake_rows(const struct intake_message *msg, const char *rcpts)
+/* Append the rows of MSG, one per mailbox, to ROWS; RCPTS is the rcpts column, which they
+ * point at. */
+static void intake_rows(const struct intake_message *msg, const char *rcpts, GArray *rows)
 {
-    GArray *rows = g_array_new(FALSE, TRUE, sizeof(struct queue_new));
     for (guint i = 0; i < msg->mailboxes->len; i++) {
         const struct config_mailbox *mailbox = g_ptr_array_index(msg->mailboxes, i);
         struct queue_new row = {
@@ -121,24 +121,28 @@ static GArray *intake_rows(const struct intake_message *msg, const char *rcpts)
         };
         g_array_append_val(rows, row);
     }
-    return rows;
 }
 
 /* One line per row, with our id first. The client is a field only for the milter, which has
  * an SMTP client; the pipe's line never had one. */
-static void intake_log_recorded(const struct intake_message *msg, guint index, gint64 id)
+static void intake_log_recorded(const struct intake_message *msg, guint index, gint64 id,
+                                gint64 now)
 {
     const struct config_mailbox *mailbox = g_ptr_array_index(msg->mailboxes, index);
     char *client =
         msg->kind == INTAKE_MILTER
             ? g_strdup_printf(" client=%s", msg->client_addr != NULL ? msg->client_addr : "-")
             : g_strdup("");
+    char *store = msg->started > 0
+                      ? g_strdup_printf(" store_ms=%.3f", (double)(now - msg->started) / 1000.0)
+                      : g_strdup("");
     char from[LOG_ADDR_MAX], to[LOG_ADDR_MAX];
     log_msg(LOG_LEVEL_INFO, id,
-            "recorded: mta_queue_id=%s%s from=<%s> mailbox=<%s> size=%" G_GUINT64_FORMAT "%s",
+            "recorded: mta_queue_id=%s%s from=<%s> mailbox=<%s> size=%" G_GUINT64_FORMAT "%s%s",
             msg->mta_queue_id != NULL ? msg->mta_queue_id : "-", client,
-            log_addr(msg->envelope_from, from), log_addr(mailbox->address, to), msg->size,
+            log_addr(msg->envelope_from, from), log_addr(mailbox->address, to), msg->size, store,
             intake_truncated(msg) ? " truncated" : "");
+    g_free(store);
     g_free(client);
 }
 
@@ -152,25 +156,40 @@ static char *intake_rcpts_joined(const struct intake_message *msg)
     return g_string_free(rcpts, FALSE);
 }
 
+int intake_record_batch(const struct intake_message *const *msgs, guint n_msgs, sqlite3 *db,
+                        GArray **ids_r, char **error_r)
+{
+    GPtrArray *rcpts = g_ptr_array_new_with_free_func(g_free);
+    GArray *rows = g_array_new(FALSE, TRUE, sizeof(struct queue_new));
+    for (guint i = 0; i < n_msgs; i++) {
+        g_ptr_array_add(rcpts, intake_rcpts_joined(msgs[i]));
+        intake_rows(msgs[i], g_ptr_array_index(rcpts, i), rows);
+    }
+    gint64 *ids = g_new0(gint64, MAX(rows->len, 1));
+    int status = DB_OK;
+    /* Nothing to write: no transaction, no lock. */
+    if (rows->len > 0)
+        status =
+            queue_insert(db, (const struct queue_new *)(void *)rows->data, rows->len, ids, error_r);
+    if (status == DB_OK) {
+        gint64 now = g_get_monotonic_time();
+        guint row = 0;
+        for (guint i = 0; i < n_msgs; i++) {
+            guint n = msgs[i]->mailboxes->len;
+            ids_r[i] = g_array_sized_new(FALSE, TRUE, sizeof(gint64), n);
+            g_array_append_vals(ids_r[i], ids + row, n);
+            for (guint j = 0; j < n; j++)
+                intake_log_recorded(msgs[i], j, ids[row + j], now);
+            row += n;
+        }
+    }
+    g_free(ids);
+    g_array_unref(rows);
+    g_ptr_array_unref(rcpts);
+    return status;
+}
+
 int intake_record(const struct intake_message *msg, sqlite3 *db, GArray **ids_r, char **error_r)
 {
-    GArray *ids = g_array_new(FALSE, TRUE, sizeof(gint64));
-    if (msg->mailboxes->len == 0) { /* nothing to write: no transaction, no lock */
-        *ids_r = ids;
-        return DB_OK;
-    }
-    char *rcpts = intake_rcpts_joined(msg);
-    GArray *rows = intake_rows(msg, rcpts);
-    g_array_set_size(ids, rows->len);
-    int status = queue_insert(db, (const struct queue_new *)(void *)rows->data, rows->len,
-                              (gint64 *)(void *)ids->data, error_r);
-    if (status == DB_OK) {
-        for (guint i = 0; i < ids->len; i++)
-            intake_log_recorded(msg, i, g_array_index(ids, gint64, i));
-        *ids_r = ids;
-    } else
-        g_array_unref(ids);
-    g_array_unref(rows);
-    g_free(rcpts);
-    return status;
+    return intake_record_batch(&msg, 1, db, ids_r, error_r);
 }

@@ -7,7 +7,10 @@
  * [mailbox] intake leaves it to the other program), intake_append() for the text as it is read
  * (max_message_size bytes are kept, every byte is counted, what is dropped marks it truncated).
  * intake_record() writes one queue row per monitored mailbox in one transaction through
- * queue_insert(), which keeps the duplicate rule, and logs one "recorded:" line per row.
+ * queue_insert(), which keeps the duplicate rule, and logs one "recorded:" line per row, with
+ * store_ms, the milliseconds since the caller set `started` (the milter: its end-of-message
+ * callback began) when it did. intake_record_batch() does the same for several messages in one
+ * transaction (a group commit: one write lock and one fsync for all of them).
  * Nothing here knows libmilter or stdin; opening the database is the caller's job.
  */
 #ifndef MAILTRIAGE_INTAKE_H
@@ -39,6 +42,7 @@ struct intake_message {
     GPtrArray *mailboxes; /* of const struct config_mailbox *: the rows to write, in order */
     GByteArray *raw;      /* the text kept: at most max_message_size bytes */
     guint64 size;         /* every byte offered to intake_append(), kept or not */
+    gint64 started;       /* g_get_monotonic_time() when recording began; 0 when unknown */
 };
 
 /* A message with no recipient and no text yet, recorded by KIND under CFG. */
@@ -58,5 +62,10 @@ gboolean intake_truncated(const struct intake_message *msg);
  * in *ERROR_R and no row written. */
 int intake_record(const struct intake_message *msg, sqlite3 *db, GArray **ids_r,
                   char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Write the rows of the N_MSGS messages MSGS in one transaction: DB_OK and IDS_R[i] (as
+ * intake_record() gives them) for each, or DB_BUSY/DB_ERROR with the reason and no row of any
+ * of them written (IDS_R untouched). */
+int intake_record_batch(const struct intake_message *const *msgs, guint n_msgs, sqlite3 *db,
+                        GArray **ids_r, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
 #endif

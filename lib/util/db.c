@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_gate.h"
 
 /* The file of DB, or NULL for a temporary or in-memory database. */
 static const char *db_path(sqlite3 *db)
@@ -128,6 +129,7 @@ int db_commit(sqlite3 *db, char **error_r)
     int status = db_exec(db, "COMMIT", error_r);
     if (status != DB_OK)
         db_rollback(db);
+    db_gate_leave(db);
     return status;
 }
 
@@ -135,6 +137,7 @@ void db_rollback(sqlite3 *db)
 {
     if (!sqlite3_get_autocommit(db))
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    db_gate_leave(db);
 }
 
 sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql, char **error_r)
@@ -222,10 +225,13 @@ int db_check_file(sqlite3 *db, char **error_r)
 int db_begin_immediate(sqlite3 *db, char **error_r)
 {
     int status = db_check_file(db, error_r);
-    if (status == DB_OK)
-        status = db_exec(db, "BEGIN IMMEDIATE", error_r);
     if (status != DB_OK)
         return status;
+    db_gate_enter(db);
+    if ((status = db_exec(db, "BEGIN IMMEDIATE", error_r)) != DB_OK) {
+        db_gate_leave(db);
+        return status;
+    }
     /* Under the write lock, so that no newer program can upgrade the file in between. */
     int version = 0;
     char *detail = NULL;
@@ -338,7 +344,7 @@ static int db_connect(const char *path, int flags, int busy_timeout_ms, sqlite3 
             return DB_MISSING;
         return db_status_of(rc);
     }
-    sqlite3_busy_timeout(db, busy_timeout_ms);
+    db_gate_busy_handler(db, busy_timeout_ms);
     sqlite3_extended_result_codes(db, 1);
     *db_r = db;
     return DB_OK;
@@ -431,5 +437,6 @@ int db_open_existing(const char *path, int busy_timeout_ms, enum db_access acces
 
 void db_close(sqlite3 *db)
 {
+    db_gate_leave(db);
     sqlite3_close(db);
 }

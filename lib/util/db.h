@@ -10,7 +10,9 @@
  * A file that can be opened only read-only is refused. A connection belongs to one thread.
  * Writes are short transactions; claims use BEGIN IMMEDIATE, which first checks that the
  * file is still the one at its path and still writable, and under the lock that no newer
- * program has upgraded it. Errors an administrator can fix (locked past busy_timeout, disk
+ * program has upgraded it. The threads of one process take turns at the write lock
+ * (db_gate.h: db_begin_immediate() waits for the turn, db_commit() and db_rollback() end it),
+ * and a connection waits for other processes' locks up to its busy timeout. Errors an administrator can fix (locked past busy_timeout, disk
  * full, permissions, I/O errors, a damaged file) name the path and what to do.
  * db_open_existing() never creates the file (a mistyped path must not become an empty queue):
  * read-write it then does what db_open() does; read-only (SQLITE_OPEN_READONLY) it changes

@@ -284,12 +284,12 @@ milter_idle() {
 # read_only_case HOW NAME QID: the database is read-only (the caller made it so) until undone.
 read_only_case() {
 	local how=$1 name=$2 qid=$3 closed
-	closed=$(log_count "idle database connection(s) closed")
+	closed=$(log_count "the milter's database connection was closed")
 	pipe "$name"
 	check "$how: the pipe exits 75" test $? = 75
 	check "$how: the pipe says what must be writable" grep -q "cannot record the message Q$name: .*$DB.*must be writable by uid $(id -u "$MT_USER").*deferred (exit 75)" "$MT_DIR/pipe.err"
 	check "$how, on_error tempfail: the milter answers 451" milter "$qid" 1 tempfail
-	check "$how: the milter closed its idle connection" test "$(log_count "$DB is no longer writable.*idle database connection(s) closed")" -gt "$closed"
+	check "$how: the milter closed its connection" test "$(log_count "$DB is no longer writable.*the milter's database connection was closed")" -gt "$closed"
 	check "$how: logged with the queue id" logged "$qid: cannot record the message: .*must be writable.*answered 451"
 	check "$how: the worker stops writing and retries" wait_until 30 logged "worker 1: cannot open the database, retrying in 1s: .*must be writable"
 }
@@ -321,7 +321,7 @@ milter_idle QIDLE3
 rm -f "$DB"
 check "removed, on_error accept: the milter lets the mail through" milter QGONE1 1 continue
 check "removed: logged with the queue id, saying what to do" logged "QGONE1: cannot record the message: open $DB: No such file or directory (mailtriaged created it at start, so it was removed since: restore it, or restart mailtriaged, which creates a new one); accepted untriaged"
-check "removed: the milter closed its idle connection" logged "$DB was removed or replaced since this connection opened it.*idle database connection(s) closed"
+check "removed: the milter closed its connection" logged "$DB was removed or replaced since this connection opened it.*the milter's database connection was closed"
 check "removed: the worker says so and retries" wait_until 30 logged "worker 1: cannot open the database, retrying in 1s: open $DB: No such file or directory"
 check "removed: the daemon does not make an empty one" test ! -e "$DB"
 pipe gone-1

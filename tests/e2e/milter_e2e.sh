@@ -35,6 +35,18 @@ check "the delivered copy carries X-Mailtriage-Id" grep -q '^X-Mailtriage-Id: [0
 queue_id=$(mt_sql 'SELECT mta_queue_id FROM messages WHERE id = 1')
 check "the recorded queue id is Postfix's ($queue_id)" grep -q "$queue_id: to=<support@site.test>" "$PF_DIR/maillog"
 
+check "every recorded line says how long the recording took (store_ms)" \
+	test "$(grep -c 'recorded: mta_queue_id=.* store_ms=[0-9]*\.[0-9]\{3\}' "$MT_DIR/daemon.log")" = 200
+# thread_nices NAME: the nice values of the daemon's threads called NAME, sorted, unique.
+thread_nices() {
+	local task
+	for task in /proc/"$MT_DAEMON_PID"/task/*; do
+		[ "$(cat "$task/comm" 2>/dev/null)" = "$1" ] && awk '{ print $19 }' "$task/stat"
+	done | sort -u | tr '\n' ' '
+}
+check "the workers run at worker_nice (10) below the daemon: $(thread_nices worker)" test "$(thread_nices worker)" = "10 "
+check "the milter's recorder keeps the daemon's priority: $(thread_nices recorder)" test "$(thread_nices recorder)" = "0 "
+
 # 2. 200 messages to an address nobody monitors: delivered, no row.
 smtp-source -s 10 -m 200 -f bob@customer.test -t other@site.test "127.0.0.1:$PF_PORT" 2>"$MT_DIR/source2.err"
 check "unmonitored: 200 delivered" pf_wait_captured other@site.test 200 120

@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_gate.h"
 #include "testutil.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -313,6 +314,85 @@ static void test_made_read_only_while_open_refuses_writes(struct fixture *fx, gc
     run_unprivileged(fx, made_read_only_while_open_refuses_writes);
 }
 
+/* ---- the write turn of one process's threads (db_gate.h) ---- */
+
+static void test_second_connection_of_a_thread_is_not_gated(struct fixture *fx, gconstpointer data)
+{
+    /* A thread that holds the turn for one connection and begins on another must get SQLite's
+     * answer (busy, after the timeout), not wait for itself forever. */
+    sqlite3 *one = open_db(fx->path, 200);
+    sqlite3 *two = open_db(fx->path, 200);
+    char *error = NULL;
+    g_assert_cmpint(db_begin_immediate(one, &error), ==, DB_OK);
+    g_assert_cmpint(db_begin_immediate(two, &error), ==, DB_BUSY);
+    g_clear_pointer(&error, g_free);
+    g_assert_cmpint(db_commit(one, &error), ==, DB_OK);
+    g_assert_cmpint(db_begin_immediate(two, &error), ==, DB_OK);
+    g_assert_cmpint(db_commit(two, &error), ==, DB_OK);
+    db_close(one);
+    db_close(two);
+}
+
+struct gate_thread {
+    const char *path;
+    enum db_gate_priority priority;
+    char name;
+    GMutex *lock;
+    GString *order; /* the names, in the order the threads got the turn */
+};
+
+static gpointer gate_thread_run(gpointer data)
+{
+    struct gate_thread *t = data;
+    db_gate_thread_priority(t->priority);
+    sqlite3 *db = open_db(t->path, BUSY_TIMEOUT_MS);
+    char *error = NULL;
+    g_assert_cmpint(db_begin_immediate(db, &error), ==, DB_OK);
+    g_mutex_lock(t->lock);
+    g_string_append_c(t->order, t->name);
+    g_mutex_unlock(t->lock);
+    g_assert_cmpint(db_commit(db, &error), ==, DB_OK);
+    db_close(db);
+    return NULL;
+}
+
+/* Wait (bounded) until N threads wait for the turn. */
+static void wait_for_waiters(unsigned n)
+{
+    for (int i = 0; i < 5000 && db_gate_waiters() < n; i++)
+        g_usleep(1000);
+    g_assert_cmpuint(db_gate_waiters(), ==, n);
+}
+
+static void test_first_priority_goes_before_waiting_threads(struct fixture *fx, gconstpointer data)
+{
+    sqlite3 *holder = open_db(fx->path, BUSY_TIMEOUT_MS);
+    char *error = NULL;
+    GMutex lock;
+    g_mutex_init(&lock);
+    GString *order = g_string_new(NULL);
+    struct gate_thread normal = {fx->path, DB_GATE_NORMAL, 'n', &lock, order};
+    struct gate_thread normal2 = {fx->path, DB_GATE_NORMAL, 'm', &lock, order};
+    struct gate_thread first = {fx->path, DB_GATE_FIRST, 'f', &lock, order};
+    g_assert_cmpint(db_begin_immediate(holder, &error), ==, DB_OK);
+    GThread *a = g_thread_new("normal", gate_thread_run, &normal);
+    wait_for_waiters(1);
+    GThread *b = g_thread_new("normal2", gate_thread_run, &normal2);
+    wait_for_waiters(2);
+    GThread *c = g_thread_new("first", gate_thread_run, &first);
+    wait_for_waiters(3);
+    g_assert_cmpint(db_commit(holder, &error), ==, DB_OK);
+    g_thread_join(a);
+    g_thread_join(b);
+    g_thread_join(c);
+    /* The one that came last, with DB_GATE_FIRST, went first. */
+    g_assert_cmpint(order->str[0], ==, 'f');
+    g_assert_cmpuint(order->len, ==, 3);
+    g_string_free(order, TRUE);
+    g_mutex_clear(&lock);
+    db_close(holder);
+}
+
 static void add(const char *path, gconstpointer data, void (*test)(struct fixture *, gconstpointer))
 {
     g_test_add(path, struct fixture, data, fixture_setup, test, fixture_teardown);
@@ -340,5 +420,9 @@ int main(int argc, char **argv)
     add("/db/unwritable_file_refused_at_open", NULL, test_unwritable_file_refused_at_open);
     add("/db/made_read_only_while_open_refuses_writes", NULL,
         test_made_read_only_while_open_refuses_writes);
+    add("/db/gate/second_connection_of_a_thread_is_not_gated", NULL,
+        test_second_connection_of_a_thread_is_not_gated);
+    add("/db/gate/first_priority_goes_before_waiting_threads", NULL,
+        test_first_priority_goes_before_waiting_threads);
     return g_test_run();
 }

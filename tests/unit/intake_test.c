@@ -378,6 +378,62 @@ static void test_db_busy_leaves_no_row(struct fixture *fx, gconstpointer data)
     g_free(path);
 }
 
+/* ---- several messages in one transaction (the milter's group commit) ---- */
+
+static void test_batch_ids_per_message(struct fixture *fx, gconstpointer data)
+{
+    struct intake_message *one = sample(fx, INTAKE_MILTER, "support@example.org sales@example.org");
+    struct intake_message *none = sample(fx, INTAKE_MILTER, "nobody@example.org");
+    struct intake_message *two = sample(fx, INTAKE_MILTER, "support@example.org");
+    g_free(two->message_id);
+    two->message_id = g_strdup("m2@customer.test");
+    /* The same message again in the same batch: the duplicate rule sees the rows before it. */
+    struct intake_message *again = sample(fx, INTAKE_MILTER, "support@example.org");
+    const struct intake_message *msgs[] = {one, none, two, again};
+    GArray *ids[G_N_ELEMENTS(msgs)] = {NULL};
+    char *error = NULL;
+
+    g_assert_cmpint(intake_record_batch(msgs, G_N_ELEMENTS(msgs), fx->db, ids, &error), ==, DB_OK);
+    g_assert_cmpstr(error, ==, NULL);
+    g_assert_cmpuint(ids[0]->len, ==, 2);
+    g_assert_cmpuint(ids[1]->len, ==, 0);
+    g_assert_cmpuint(ids[2]->len, ==, 1);
+    g_assert_cmpuint(ids[3]->len, ==, 1);
+    g_assert_cmpint(count_rows(fx), ==, 4);
+    assert_row(fx, g_array_index(ids[0], gint64, 1), "mailbox", "sales@example.org");
+    assert_row(fx, g_array_index(ids[2], gint64, 0), "message_id", "m2@customer.test");
+    char *expected = g_strdup_printf("done|duplicate of message %" G_GINT64_FORMAT,
+                                     g_array_index(ids[0], gint64, 0));
+    assert_row(fx, g_array_index(ids[3], gint64, 0), "state || '|' || last_error", expected);
+    g_free(expected);
+    for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
+        g_array_unref(ids[i]);
+        intake_message_free((struct intake_message *)msgs[i]);
+    }
+}
+
+static void test_batch_fails_whole(struct fixture *fx, gconstpointer data)
+{
+    /* The last message fails: none of the batch is written, and no ids are given. */
+    testutil_db_exec(fx->db, "CREATE TRIGGER refuse_sales BEFORE INSERT ON messages"
+                             " WHEN NEW.mailbox = 'sales@example.org'"
+                             " BEGIN SELECT RAISE(ABORT, 'disk full, say'); END");
+    struct intake_message *good = sample(fx, INTAKE_MILTER, "support@example.org");
+    struct intake_message *bad = sample(fx, INTAKE_MILTER, "sales@example.org");
+    const struct intake_message *msgs[] = {good, bad};
+    GArray *ids[2] = {NULL, NULL};
+    char *error = NULL;
+
+    g_assert_cmpint(intake_record_batch(msgs, 2, fx->db, ids, &error), ==, DB_ERROR);
+    g_assert_nonnull(strstr(error, "disk full, say"));
+    g_assert_null(ids[0]);
+    g_assert_null(ids[1]);
+    g_assert_cmpint(count_rows(fx), ==, 0);
+    g_free(error);
+    intake_message_free(good);
+    intake_message_free(bad);
+}
+
 /* ---- the log ---- */
 
 /* Record MSG with stderr caught in DIR/stderr; returns what was written there. */
@@ -436,6 +492,20 @@ static void test_recorded_lines(struct fixture *fx, gconstpointer data)
     intake_message_free(pipe);
 }
 
+static void test_recorded_line_store_ms(struct fixture *fx, gconstpointer data)
+{
+    struct intake_message *msg = sample(fx, INTAKE_MILTER, "support@example.org");
+    msg->started = g_get_monotonic_time() - 1500; /* the end of message came 1.5 ms ago */
+    char *text = record_logged(fx, msg);
+    const char *field = strstr(text, " store_ms=");
+    g_assert_nonnull(field);
+    double ms = g_ascii_strtod(field + strlen(" store_ms="), NULL);
+    g_assert_cmpfloat(ms, >=, 1.5);
+    g_assert_true(g_str_has_suffix(text, "\n"));
+    g_free(text);
+    intake_message_free(msg);
+}
+
 static void add(const char *path, void (*test)(struct fixture *, gconstpointer), const void *data)
 {
     g_test_add(path, struct fixture, data, fixture_setup, test, fixture_teardown);
@@ -458,6 +528,9 @@ int main(int argc, char **argv)
     add("/intake/cap/truncated_row_keeps_full_size", test_truncated_row_keeps_full_size, NULL);
     add("/intake/record/milter_rows_in_one_transaction", test_milter_rows_in_one_transaction, NULL);
     add("/intake/record/pipe_row_has_header_fields", test_pipe_row_has_header_fields, NULL);
+    add("/intake/batch/ids_per_message", test_batch_ids_per_message, NULL);
+    add("/intake/batch/fails_whole", test_batch_fails_whole, NULL);
+    add("/intake/log/store_ms", test_recorded_line_store_ms, NULL);
     add("/intake/record/unknown_and_null_sender_kept_apart",
         test_unknown_and_null_sender_kept_apart, NULL);
     add("/intake/record/no_mailbox_writes_nothing", test_no_mailbox_writes_nothing, NULL);
