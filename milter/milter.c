@@ -202,17 +202,28 @@ static sfsistat milter_body(SMFICTX *ctx, unsigned char *data, size_t len)
     struct milter_conn *conn = milter_conn(ctx);
     if (conn->msg == NULL)
         return SMFIS_CONTINUE;
-    /* CRLF to LF, also across chunk boundaries. */
-    GByteArray *chunk = g_byte_array_sized_new((guint)MIN(len + 1, (size_t)G_MAXUINT));
-    for (size_t i = 0; i < len; i++) {
-        if (conn->pending_cr && data[i] != '\n')
-            g_byte_array_append(chunk, (const guint8 *)"\r", 1);
-        conn->pending_cr = data[i] == '\r';
-        if (!conn->pending_cr)
-            g_byte_array_append(chunk, &data[i], 1);
+    /* CRLF to LF, also across chunk boundaries: the text between CRs goes in whole. */
+    const unsigned char *p = data, *end = data + len;
+    if (conn->pending_cr && p < end) {
+        if (*p != '\n')
+            intake_append(conn->msg, "\r", 1);
+        conn->pending_cr = FALSE;
     }
-    intake_append(conn->msg, chunk->data, chunk->len);
-    g_byte_array_unref(chunk);
+    while (p < end) {
+        const unsigned char *cr = memchr(p, '\r', (size_t)(end - p));
+        if (cr == NULL) {
+            intake_append(conn->msg, p, (size_t)(end - p));
+            break;
+        }
+        intake_append(conn->msg, p, (size_t)(cr - p));
+        if (cr + 1 == end) { /* is it CRLF? the next chunk says */
+            conn->pending_cr = TRUE;
+            break;
+        }
+        if (cr[1] != '\n')
+            intake_append(conn->msg, "\r", 1);
+        p = cr + 1;
+    }
     if (intake_truncated(conn->msg) && (conn->protocol & SMFIP_SKIP))
         return SMFIS_SKIP;
     return SMFIS_CONTINUE;

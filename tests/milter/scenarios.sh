@@ -87,6 +87,11 @@ check "recorded: one row with the envelope, the MTA queue id and the message" te
 check "recorded: the raw message has the headers and the body" grep -q "What does the pro plan cost" <<<"$(sql "SELECT raw FROM messages")"
 check "recorded: the worker picked it up" test "$(sql "SELECT state FROM messages")" = done
 
+scenario crlf -- none
+check "crlf: CRLF across chunks is LF, a lone CR is kept" test \
+	"$(sql "SELECT hex(substr(raw, instr(raw, 'one'))) FROM messages")" = \
+	"$(printf 'one\ntwo\nthree\rfour\rfive\r\n' | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+
 scenario unmonitored -- none
 check "unmonitored: no row" test "$(sql "SELECT count(*) FROM messages")" = 0
 
