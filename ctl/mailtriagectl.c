@@ -257,14 +257,24 @@ static void ctl_print_show(json_object *message)
     json_object *c = NULL;
     if (json_object_object_get_ex(message, "classification", &c) && c != NULL) {
         printf("\nclassification:\n");
-        static const char *const keys[] = {"intent",     "provider",      "model",
-                                           "confidence", "summary",       "error",
-                                           "latency_ms", "prompt_tokens", "completion_tokens"};
+        static const char *const keys[] = {"intent",
+                                           "provider",
+                                           "model",
+                                           "confidence",
+                                           "summary",
+                                           "error",
+                                           "latency_ms",
+                                           "prompt_tokens",
+                                           "completion_tokens",
+                                           "reply_error",
+                                           "reply_latency_ms",
+                                           "reply_prompt_tokens",
+                                           "reply_completion_tokens"};
         for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
             json_object *value = NULL;
             if (json_object_object_get_ex(c, keys[i], &value) && value != NULL) {
                 char *line = ctl_line(value);
-                printf("  %-18s %s\n", keys[i], line);
+                printf("  %-24s %s\n", keys[i], line);
                 g_free(line);
             }
         }

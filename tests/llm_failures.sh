@@ -131,9 +131,11 @@ case_of truncated "$base/truncated/v1" "$unknown" 1 "the answer was cut at max_t
 case_of refusal "$base/refusal/v1" "$unknown" 1 "the model refused: I can't help with that."
 case_of huge "$base/huge/v1" "$unknown" 1 "the response is larger than max_response_size (65536 bytes)"
 check "unknown answers go to a person" test "$(sql badintent "SELECT kind || ' ' || recipient FROM actions")" = "escalate human@site.test"
-# Answers that can: the <think> block and the fence are taken off.
-case_of think "$base/think/v1" "done 1 0 0 openai/send_info/1" 1 "$(:)"
-case_of fenced "$base/fenced/v1" "done 1 0 0 openai/send_info/1" 1 "$(:)"
+# Answers that can: the <think> block and the fence are taken off (of the classification and
+# of the reply, asked for in a second request).
+case_of think "$base/think/v1" "done 1 0 0 openai/send_info/1" 2 "$(:)"
+case_of fenced "$base/fenced/v1" "done 1 0 0 openai/send_info/1" 2 "$(:)"
+check "think, fenced: the reply text came through" test "$(sql think "SELECT reply_settled || ' ' || (reply LIKE 'Thank you for asking about our pricing.%') FROM classifications")|$(sql fenced "SELECT reply_error IS NULL AND reply LIKE 'Thank you%' FROM classifications")" = "1 1|1"
 # After [llm] max_attempts transient failures, the builtin classifier decides.
 case_of fallback "$base/status-500/v1" "done 1 0 0 builtin/send_info/1" 1 "fallback after 1 LLM failures: $base/status-500/v1/chat/completions: HTTP 500" "max_attempts = 1"
 check "fallback: the reply went out all the same" test "$(sql fallback "SELECT kind || ' ' || state FROM actions")" = "reply sent"
@@ -198,8 +200,9 @@ conf budget "$base/v1" "daily_token_budget = 1"
 before=$(chat_requests)
 inline budget budget-1@customer.test
 inline budget budget-2@customer.test
-check "daily_token_budget: the first message is answered" test "$(state_of budget 1)" = "done 1 0 0 openai/send_info/1"
-check "daily_token_budget: past it, the next waits without a request (over_budget = wait)" test "$(state_of budget 2)|$(($(chat_requests) - before))" = "$wait_state|1"
+# The request for the reply text counts like any: the classification spent the budget.
+check "daily_token_budget: the first message is classified, and its reply request waits" test "$(state_of budget 1)" = "queued 0 0 1 openai/send_info/1"
+check "daily_token_budget: past it, the next waits without a request (over_budget = wait)" test "$(state_of budget 2)|$(($(chat_requests) - before))" = "queued 0 0 1 -|1"
 check "daily_token_budget: the reason, with the count" grep -q "^LLM: the daily token budget is spent ([0-9]* of 1 tokens today)$" <<<"$(last_error budget 2)"
 check "daily_token_budget: an event of the message says it waits" test "$(sql budget "SELECT count(*) FROM events WHERE message = 2 AND text LIKE 'waits, the attempt not counted: LLM: the daily token budget is spent%'")" = 1
 "$ctl" -c "$tmp/budget.conf" health > "$tmp/health.out"; status=$?
@@ -272,7 +275,7 @@ before=$(chat_requests)
 record 34 34
 wait_done 34
 check "the server is back: the message is classified by the LLM" test "$(state_of daemon 34 | cut -d' ' -f1,5)" = "done openai/send_info/1"
-check "back: one request for one message" test "$(($(chat_requests) - before))" = 1
+check "back: two requests for one message (its classification and its reply)" test "$(($(chat_requests) - before))" = 2
 check "the daemon logged the recovery once more" test "$(log_lines "answers again; the circuit breaker is closed")" = 2
 "$ctl" -c "$tmp/daemon.conf" health > /dev/null; status=$?
 check "health: ok again (exit 0)" test "$status" = 0
