@@ -362,5 +362,34 @@ check "reply request failing once (500): done at the second attempt, one LLM fai
 check "reply request failing once (500): the retry asked only for the reply" since "$m" "props == [$classify, [\"reply\"], [\"reply\"]]"
 check "reply request failing once (500): one classification, and the reply sent" test "$(sql retry "SELECT count(*) FROM classifications")|$(sql retry "SELECT kind || ' ' || state FROM actions")" = "1|reply sent"
 
+# ---- 6. the workers share the kept-alive connections: at most max_concurrency --------------
+
+conf pool "$base/slow-0.3/v1" "max_concurrency = 2"
+for i in $(seq 1 12); do
+	message "pool-$i@customer.test" | "$pipe" -c "$tmp/pool.conf" -f "pool-$i@customer.test" -- support@site.test
+done
+"$daemon" -f -c "$tmp/pool.conf" 2> "$tmp/pool.log" &
+daemon_pid=$!
+# The client ends of connections to the fake server, as ss sees them, while the 4 workers work
+# and once they are done (the connections stay open, kept alive).
+: > "$tmp/pool.ports"
+client_ports() { ss -tnH state established "( dport = :$port )" 2>/dev/null | awk '{print $3}' >> "$tmp/pool.ports"; }
+for _ in $(seq 1 300); do
+	client_ports
+	[ "$(sql pool "SELECT count(*) FROM messages WHERE state = 'done'")" = 12 ] && break
+	sleep 0.1
+done
+client_ports
+kill -TERM "$daemon_pid"
+for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$daemon_pid"; daemon_pid=
+connections=$(sort -u "$tmp/pool.ports" | grep -c .)
+if command -v ss > /dev/null; then
+	check "12 messages, 4 workers, max_concurrency 2: all done over 1 or 2 connections (saw $connections)" \
+		test "$(sql pool "SELECT count(*) FROM messages WHERE state = 'done'")|$((connections >= 1 && connections <= 2))" = "12|1"
+else
+	ok "# SKIP ss is not installed: connections not counted"
+fi
+
 echo "1..$n"
 [ "$failed" = 0 ]

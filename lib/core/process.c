@@ -271,10 +271,10 @@ static struct process_step process_record_bounce(struct process_context *ctx,
     return process_written(status, error);
 }
 
-/* Let the builtin classifier decide for REQUEST, after WHY (which names the LLM's failure). A
- * message that has its classification failed in the request for the reply text, which no
- * other classifier writes: the reply is settled without text, for WHY, and the decision
- * escalates a reply that needed it. */
+/* Let the builtin classifier decide for REQUEST, after WHY (which names the LLM's failure).
+ * When the message has its classification already, the request that failed was the one for
+ * the reply text, which no other classifier writes: the reply is settled without text, for
+ * WHY, and the decision escalates a reply that needed it. */
 static void process_llm_fallback(struct process_context *ctx, const struct queue_row *row,
                                  struct process_run *run, const struct llm_request *request,
                                  char *why)
