@@ -257,6 +257,7 @@ static void ctl_print_show(json_object *message)
     json_object *c = NULL;
     if (json_object_object_get_ex(message, "classification", &c) && c != NULL) {
         printf("\nclassification:\n");
+        /* The reply's request, second, when there was one (its numbers are 0 when not). */
         static const char *const keys[] = {"intent",
                                            "provider",
                                            "model",
@@ -272,11 +273,14 @@ static void ctl_print_show(json_object *message)
                                            "reply_completion_tokens"};
         for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
             json_object *value = NULL;
-            if (json_object_object_get_ex(c, keys[i], &value) && value != NULL) {
-                char *line = ctl_line(value);
-                printf("  %-24s %s\n", keys[i], line);
-                g_free(line);
-            }
+            if (!json_object_object_get_ex(c, keys[i], &value) || value == NULL)
+                continue;
+            if (g_str_has_prefix(keys[i], "reply_") && json_object_is_type(value, json_type_int) &&
+                json_object_get_int64(value) == 0)
+                continue;
+            char *line = ctl_line(value);
+            printf("  %-24s %s\n", keys[i], line);
+            g_free(line);
         }
     }
     json_object *list = NULL;
