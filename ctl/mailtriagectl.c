@@ -228,6 +228,40 @@ static void ctl_print_field(json_object *object, const char *key, const char *la
     }
 }
 
+/* The classification of MESSAGE (report_show_message()), when it has one. */
+static void ctl_print_classification(json_object *message)
+{
+    json_object *c = NULL;
+    if (!json_object_object_get_ex(message, "classification", &c) || c == NULL)
+        return;
+    printf("\nclassification:\n");
+    /* The reply's request, second, when there was one (its numbers are 0 when not). */
+    static const char *const keys[] = {"intent",
+                                       "provider",
+                                       "model",
+                                       "confidence",
+                                       "summary",
+                                       "error",
+                                       "latency_ms",
+                                       "prompt_tokens",
+                                       "completion_tokens",
+                                       "reply_error",
+                                       "reply_latency_ms",
+                                       "reply_prompt_tokens",
+                                       "reply_completion_tokens"};
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+        json_object *value = NULL;
+        if (!json_object_object_get_ex(c, keys[i], &value) || value == NULL)
+            continue;
+        if (g_str_has_prefix(keys[i], "reply_") && json_object_is_type(value, json_type_int) &&
+            json_object_get_int64(value) == 0)
+            continue;
+        char *line = ctl_line(value);
+        printf("  %-24s %s\n", keys[i], line);
+        g_free(line);
+    }
+}
+
 static void ctl_print_show(json_object *message)
 {
     static const char *const fields[][2] = {
@@ -254,21 +288,7 @@ static void ctl_print_show(json_object *message)
         if (queued || strcmp(fields[i][0], "next_attempt_at") != 0)
             ctl_print_field(message, fields[i][0], fields[i][1]);
 
-    json_object *c = NULL;
-    if (json_object_object_get_ex(message, "classification", &c) && c != NULL) {
-        printf("\nclassification:\n");
-        static const char *const keys[] = {"intent",     "provider",      "model",
-                                           "confidence", "summary",       "error",
-                                           "latency_ms", "prompt_tokens", "completion_tokens"};
-        for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
-            json_object *value = NULL;
-            if (json_object_object_get_ex(c, keys[i], &value) && value != NULL) {
-                char *line = ctl_line(value);
-                printf("  %-18s %s\n", keys[i], line);
-                g_free(line);
-            }
-        }
-    }
+    ctl_print_classification(message);
     json_object *list = NULL;
     json_object_object_get_ex(message, "actions", &list);
     printf("\nactions:\n");

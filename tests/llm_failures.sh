@@ -131,9 +131,11 @@ case_of truncated "$base/truncated/v1" "$unknown" 1 "the answer was cut at max_t
 case_of refusal "$base/refusal/v1" "$unknown" 1 "the model refused: I can't help with that."
 case_of huge "$base/huge/v1" "$unknown" 1 "the response is larger than max_response_size (65536 bytes)"
 check "unknown answers go to a person" test "$(sql badintent "SELECT kind || ' ' || recipient FROM actions")" = "escalate human@site.test"
-# Answers that can: the <think> block and the fence are taken off.
-case_of think "$base/think/v1" "done 1 0 0 openai/send_info/1" 1 "$(:)"
-case_of fenced "$base/fenced/v1" "done 1 0 0 openai/send_info/1" 1 "$(:)"
+# Answers that can: the <think> block and the fence are taken off (of the classification and
+# of the reply, asked for in a second request).
+case_of think "$base/think/v1" "done 1 0 0 openai/send_info/1" 2 "$(:)"
+case_of fenced "$base/fenced/v1" "done 1 0 0 openai/send_info/1" 2 "$(:)"
+check "think, fenced: the reply text came through" test "$(sql think "SELECT reply_settled || ' ' || (reply LIKE 'Thank you for asking about our pricing.%') FROM classifications")|$(sql fenced "SELECT reply_error IS NULL AND reply LIKE 'Thank you%' FROM classifications")" = "1 1|1"
 # After [llm] max_attempts transient failures, the builtin classifier decides.
 case_of fallback "$base/status-500/v1" "done 1 0 0 builtin/send_info/1" 1 "fallback after 1 LLM failures: $base/status-500/v1/chat/completions: HTTP 500" "max_attempts = 1"
 check "fallback: the reply went out all the same" test "$(sql fallback "SELECT kind || ' ' || state FROM actions")" = "reply sent"
@@ -198,8 +200,9 @@ conf budget "$base/v1" "daily_token_budget = 1"
 before=$(chat_requests)
 inline budget budget-1@customer.test
 inline budget budget-2@customer.test
-check "daily_token_budget: the first message is answered" test "$(state_of budget 1)" = "done 1 0 0 openai/send_info/1"
-check "daily_token_budget: past it, the next waits without a request (over_budget = wait)" test "$(state_of budget 2)|$(($(chat_requests) - before))" = "$wait_state|1"
+# The request for the reply text counts like any: the classification spent the budget.
+check "daily_token_budget: the first message is classified, and its reply request waits" test "$(state_of budget 1)" = "queued 0 0 1 openai/send_info/1"
+check "daily_token_budget: past it, the next waits without a request (over_budget = wait)" test "$(state_of budget 2)|$(($(chat_requests) - before))" = "queued 0 0 1 -|1"
 check "daily_token_budget: the reason, with the count" grep -q "^LLM: the daily token budget is spent ([0-9]* of 1 tokens today)$" <<<"$(last_error budget 2)"
 check "daily_token_budget: an event of the message says it waits" test "$(sql budget "SELECT count(*) FROM events WHERE message = 2 AND text LIKE 'waits, the attempt not counted: LLM: the daily token budget is spent%'")" = 1
 "$ctl" -c "$tmp/budget.conf" health > "$tmp/health.out"; status=$?
@@ -272,13 +275,121 @@ before=$(chat_requests)
 record 34 34
 wait_done 34
 check "the server is back: the message is classified by the LLM" test "$(state_of daemon 34 | cut -d' ' -f1,5)" = "done openai/send_info/1"
-check "back: one request for one message" test "$(($(chat_requests) - before))" = 1
+check "back: two requests for one message (its classification and its reply)" test "$(($(chat_requests) - before))" = 2
 check "the daemon logged the recovery once more" test "$(log_lines "answers again; the circuit breaker is closed")" = 2
 "$ctl" -c "$tmp/daemon.conf" health > /dev/null; status=$?
 check "health: ok again (exit 0)" test "$status" = 0
 kill -TERM "$daemon_pid"
 for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
 wait "$daemon_pid"; daemon_pid=
+
+# ---- 5. two requests, the second only for mail whose reply the model writes -----------------
+
+ask() { # ADDRESS TEXT: a message from ADDRESS (its Message-ID too) that says TEXT
+	printf 'From: Ann <%s>\nSubject: A question\nMessage-ID: <%s>\n\n%s\n' "$1" "$1" "$2"
+}
+ask_inline() { # NAME ADDRESS TEXT
+	ask "$2" "$3" | "$pipe" -c "$tmp/$1.conf" -f "$2" --inline -- support@site.test 2>> "$tmp/$1.err"
+}
+mark() { wc -l < "$tmp/llm.log"; }
+# since MARK EXPR: EXPR over the chat requests logged after line MARK: rs, their bodies, and
+# props, the property names of each one's answer schema.
+since() {
+	tail -n +"$(($1 + 1))" "$tmp/llm.log" | python3 -c '
+import json, sys
+rs = [r["body"] for r in map(json.loads, sys.stdin) if r.get("path", "").endswith("/chat/completions")]
+props = [list(b["response_format"]["json_schema"]["schema"]["properties"]) for b in rs]
+sys.exit(0 if eval(sys.argv[1]) else 1)' "$2"
+}
+pricing="What is the price of the basic plan?"
+classify='["intent", "confidence", "summary"]'
+
+conf steps "$base/v1"
+m=$(mark)
+ask_inline steps person@customer.test "I would like to speak to a person, please call me."
+check "escalated (speak_to_human): one request, whose schema has no reply" since "$m" "props == [$classify]"
+check "escalated (speak_to_human): it went to the person" test "$(sql steps "SELECT kind || ' ' || state FROM actions WHERE message = 1")" = "escalate sent"
+m=$(mark)
+ask_inline steps ann@customer.test "$pricing"
+check "answered: two requests, the classification's schema, then the reply's" since "$m" "props == [$classify, [\"reply\"]]"
+check "answered: the reply request begins with every message of the first" since "$m" \
+	'rs[1]["messages"][:len(rs[0]["messages"])] == rs[0]["messages"] and [x["role"] for x in rs[1]["messages"][len(rs[0]["messages"]):]] == ["assistant", "user"]'
+check "answered: the assistant message is the model's classification" since "$m" 'json.loads(rs[1]["messages"][-2]["content"])["intent"] == "send_info"'
+check "answered: the reply, with the model's text, went out" test "$(sql steps "SELECT a.kind || ' ' || a.state || ' ' || (c.reply LIKE 'Thank you for asking about our pricing.%') FROM actions a JOIN classifications c USING (message) WHERE message = 2")" = "reply sent 1"
+check "answered: both requests' tokens, in the classification's row and in the budget's" test \
+	"$(sql steps "SELECT (prompt_tokens > 0) || (completion_tokens > 0) || (reply_prompt_tokens > prompt_tokens) || (reply_completion_tokens > 0) || ' ' || (SELECT count(*) || ' ' || (sum(tokens) = c.prompt_tokens + c.completion_tokens + c.reply_prompt_tokens + c.reply_completion_tokens) FROM llm_requests WHERE message = 2) FROM classifications c WHERE message = 2")" = "1111 2 1"
+
+conf lowconf "$base/lowconf/v1"
+m=$(mark)
+ask_inline lowconf low@customer.test "$pricing"
+check "low confidence: one request, then the person" test "$(since "$m" 'len(rs) == 1' && sql lowconf "SELECT kind FROM actions")" = escalate
+conf off "$base/v1"
+echo "mode = off" >> "$tmp/off.conf"
+m=$(mark)
+ask_inline off off@customer.test "$pricing"
+check "mode off: no request at all" since "$m" 'rs == []'
+
+# The reply request fails: each kind of failure as a classification's, the classification kept.
+conf replyconfig "$base/reply-status-401/v1"
+m=$(mark)
+ask_inline replyconfig ann@customer.test "$pricing"
+check "reply request refused (401): the message waits, its classification kept" test "$(state_of replyconfig 1)" = "queued 0 0 1 openai/send_info/1"
+check "reply request refused (401): after the classification's request, the reply's" since "$m" "props == [$classify, [\"reply\"]]"
+check "reply request refused (401): the reason, and nothing sent" test "$(last_error replyconfig 1 | grep -c 'HTTP 401: Incorrect API key')|$(sql replyconfig "SELECT count(*) FROM actions")" = "1|0"
+conf replyrejected "$base/reply-status-400/v1"
+ask_inline replyrejected ann@customer.test "I need an account, please."
+check "reply request rejected (400): escalated" test "$(state_of replyrejected 1)|$(sql replyrejected "SELECT kind FROM actions")" = "done 1 0 0 openai/create_account/1|escalate"
+check "reply request rejected (400): with the server's words" grep -qF \
+	"no reply sent: the answer would carry no text (the LLM server rejected the request: $base/reply-status-400/v1/chat/completions: HTTP 400: Invalid schema" <<<"$(sql replyrejected "SELECT reason FROM actions")"
+conf emptyreply "$base/emptyreply/v1"
+ask_inline emptyreply ann@customer.test "I need an account, please."
+check "empty reply: escalated, with why" test "$(sql emptyreply "SELECT kind || ': ' || reason FROM actions")" = \
+	"escalate: intent create_account: no reply sent: the answer would carry no text (empty model reply, no template of the intent's own); escalated"
+
+# A transient failure of the reply request: the retry reuses the classification and asks only
+# for the reply (as after a crash between the two steps).
+conf retry "$base/reply-flaky-1/v1" "max_attempts = 3"
+sed -i 's/^retry_base = 1m$/retry_base = 1s\nretry_max = 2s/' "$tmp/retry.conf"
+m=$(mark)
+ask ann@customer.test "$pricing" | "$pipe" -c "$tmp/retry.conf" -f ann@customer.test -- support@site.test
+"$daemon" -f -c "$tmp/retry.conf" 2> "$tmp/retry.log" &
+daemon_pid=$!
+for _ in $(seq 1 150); do [ "$(sql retry "SELECT state FROM messages")" = done ] && break; sleep 0.2; done
+kill -TERM "$daemon_pid"
+for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$daemon_pid"; daemon_pid=
+check "reply request failing once (500): done at the second attempt, one LLM failure" test "$(sql retry "SELECT state || ' ' || attempts || ' ' || llm_failures FROM messages")" = "done 2 1"
+check "reply request failing once (500): the retry asked only for the reply" since "$m" "props == [$classify, [\"reply\"], [\"reply\"]]"
+check "reply request failing once (500): one classification, and the reply sent" test "$(sql retry "SELECT count(*) FROM classifications")|$(sql retry "SELECT kind || ' ' || state FROM actions")" = "1|reply sent"
+
+# ---- 6. the workers share the kept-alive connections: at most max_concurrency --------------
+
+conf pool "$base/slow-0.3/v1" "max_concurrency = 2"
+for i in $(seq 1 12); do
+	message "pool-$i@customer.test" | "$pipe" -c "$tmp/pool.conf" -f "pool-$i@customer.test" -- support@site.test
+done
+"$daemon" -f -c "$tmp/pool.conf" 2> "$tmp/pool.log" &
+daemon_pid=$!
+# The client ends of connections to the fake server, as ss sees them, while the 4 workers work
+# and once they are done (the connections stay open, kept alive).
+: > "$tmp/pool.ports"
+client_ports() { ss -tnH state established "( dport = :$port )" 2>/dev/null | awk '{print $3}' >> "$tmp/pool.ports"; }
+for _ in $(seq 1 300); do
+	client_ports
+	[ "$(sql pool "SELECT count(*) FROM messages WHERE state = 'done'")" = 12 ] && break
+	sleep 0.1
+done
+client_ports
+kill -TERM "$daemon_pid"
+for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$daemon_pid"; daemon_pid=
+connections=$(sort -u "$tmp/pool.ports" | grep -c .)
+if command -v ss > /dev/null; then
+	check "12 messages, 4 workers, max_concurrency 2: all done over 1 or 2 connections (saw $connections)" \
+		test "$(sql pool "SELECT count(*) FROM messages WHERE state = 'done'")|$((connections >= 1 && connections <= 2))" = "12|1"
+else
+	ok "# SKIP ss is not installed: connections not counted"
+fi
 
 echo "1..$n"
 [ "$failed" = 0 ]

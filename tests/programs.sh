@@ -195,7 +195,17 @@ check "llm <think> block: stripped" grep -q "^classification: intent=send_info p
 check "llm fenced JSON: read" grep -q "^classification: intent=send_info provider=openai" <<<"$(llm_try fenced)"
 check "llm unusable answer: escalated" grep -q "^action: escalate" <<<"$(llm_try malformed)"
 check "llm answer with the intent alone: the intent stands, the defaults are noted" grep -q \
-	"^classification: intent=send_info provider=openai confidence=0.50 error=confidence missing, taken as min_confidence 0.50; summary missing; reply missing$" <<<"$(llm_try intentonly)"
+	"^classification: intent=send_info provider=openai confidence=0.50 error=confidence missing, taken as min_confidence 0.50; summary missing$" <<<"$(llm_try intentonly)"
+check "llm reply answer without the reply: no text, and why" grep -q \
+	"^reply request: answered (.*): the reply answer has no reply$" <<<"$(llm_try intentonly)"
+# -t shows both steps: the reply is asked for only when the plan sends it.
+check "-t: an answered message shows the reply request" grep -q \
+	"^reply request: answered ([0-9]* ms, [0-9]* prompt and [0-9]* completion tokens)$" <<<"$(llm_try ok)"
+check "-t: the reply text is the model's" grep -q "^Thank you for asking about our pricing.$" <<<"$(llm_try ok)"
+check "-t: an escalated message makes no reply request" grep -q \
+	"^reply request: none (the plan sends no text of the model's)$" <<<"$(llm_try lowconf)"
+check "-t: a failed reply request: no text, escalated" grep -q \
+	"^reply request: failed: .*HTTP 400.* (the reply gets no text)$" <<<"$(llm_try reply-status-400)"
 
 # No reply that carries no text: an empty model reply, or the builtin classifier, and no
 # template of the intent's own make an escalation, with why.

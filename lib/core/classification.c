@@ -19,6 +19,7 @@ void classification_free(struct classification *classification)
     g_free(classification->reply);
     g_free(classification->error);
     g_free(classification->raw_answer);
+    g_free(classification->reply_error);
     g_free(classification);
 }
 

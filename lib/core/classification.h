@@ -27,6 +27,15 @@ struct classification {
     gint64 prompt_tokens;
     gint64 completion_tokens;
     char *raw_answer;
+    /* The reply text is a second request's (llm_write_reply()): until it is made, a model's
+     * classification has reply_settled FALSE and reply "". Then reply is final: the model's
+     * text, or "" with the reason in reply_error. The builtin classifier's is settled at once
+     * (it writes no text). */
+    gboolean reply_settled;
+    char *reply_error;
+    gint64 reply_latency_ms;
+    gint64 reply_prompt_tokens;
+    gint64 reply_completion_tokens;
 };
 
 void classification_free(struct classification *classification);

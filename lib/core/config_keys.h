@@ -82,12 +82,15 @@
       "readable by mailtriage only: no program starts with a key file every user can read.")       \
     X(timeout, DURATION, "60s", 1, 600, NULL, "The longest an LLM request may take.")              \
     X(max_concurrency, UINT, "4", 1, 256, NULL,                                                    \
-      "LLM requests in flight at once, across all workers of the daemon.")                         \
+      "LLM requests in flight at once, across all workers of the daemon; the workers share as "    \
+      "many kept-alive connections to the server.")                                                \
     X(max_attempts, UINT, "3", 1, 100, NULL,                                                       \
       "Failed LLM requests for one message (with back-off between them) before the builtin "       \
       "classifier decides instead.")                                                               \
     X(temperature, DOUBLE, "0", 0, 2, NULL, "The sampling temperature sent with each request.")    \
-    X(max_tokens, UINT, "600", 16, 32768, NULL, "The most tokens the model may answer with.")      \
+    X(max_tokens, UINT, "600", 16, 32768, NULL,                                                    \
+      "The most tokens the model may answer with, in each request: the classification, and the "   \
+      "reply, asked for only for mail that gets the model's text.")                                \
     X(max_input_chars, UINT, "12000", 500, 1000000, NULL,                                          \
       "The most characters of the message's text sent to the model.")                              \
     X(min_confidence, DOUBLE, "0.5", 0, 1, NULL,                                                   \
@@ -109,8 +112,9 @@
       "at least this often.")                                                                      \
     X(daily_token_budget, UINT, "0", 0, 4000000000, NULL,                                          \
       "Tokens (prompt and completion, as the server's usage counts them) that all mailtriage "     \
-      "programs together may spend per local calendar day; 0 for no limit. Counted in the "        \
-      "database, so that a restart does not reset it.")                                            \
+      "programs together may spend per local calendar day, the requests for the classification "   \
+      "and for the reply alike; 0 for no limit. Counted in the database, so that a restart does "  \
+      "not reset it.")                                                                             \
     X(max_requests_per_minute, UINT, "0", 0, 100000, NULL,                                         \
       "LLM requests that all mailtriage programs together may start in any 60 seconds; 0 for "     \
       "no limit.")                                                                                 \

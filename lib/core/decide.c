@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "decide.h"
+#include "template.h"
 
 /* Is TEXT empty to a reader: nothing but white space and characters of no width? Bytes that
  * are not UTF-8 count as text: something is there, even if garbled. */
@@ -29,15 +30,32 @@ gboolean decide_reply_has_text(const struct config_intent *intent,
     return classification != NULL && !decide_is_blank(classification->reply);
 }
 
-/* A reply or draft of PLAN's intent that would carry no text becomes an escalation. */
+/* Do INTENT's templates place the model's text? (A configuration loaded for checking only has
+ * no template text: it counts as the built-in one, which does.) */
+static gboolean decide_intent_uses_reply(const struct config_intent *intent)
+{
+    return intent->template_text == NULL || template_uses(intent->template_text, "reply") ||
+           (intent->template_html_text != NULL &&
+            template_uses(intent->template_html_text, "reply"));
+}
+
+gboolean decide_needs_reply(const struct decide_plan *plan, const struct classification *c)
+{
+    return (plan->action == STORE_ACTION_REPLY || plan->action == STORE_ACTION_DRAFT) &&
+           c != NULL && !c->reply_settled && decide_intent_uses_reply(plan->intent);
+}
+
+/* A reply or draft of PLAN's intent that would carry no text becomes an escalation; one whose
+ * text the model is still to write waits for it. */
 static void decide_refuse_empty_reply(const struct classification *c, struct decide_plan *plan)
 {
     if ((plan->action != STORE_ACTION_REPLY && plan->action != STORE_ACTION_DRAFT) ||
-        decide_reply_has_text(plan->intent, c))
+        decide_needs_reply(plan, c) || decide_reply_has_text(plan->intent, c))
         return;
     const char *why = c != NULL && g_strcmp0(c->provider, "builtin") == 0
                           ? "the builtin classifier writes no reply text"
-                          : "empty model reply";
+                      : c != NULL && c->reply_error != NULL ? c->reply_error
+                                                            : "empty model reply";
     char *reason =
         plan->action == STORE_ACTION_DRAFT
             ? g_strdup_printf("intent %s: no draft made: the answer would carry no text (%s, no "

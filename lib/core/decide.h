@@ -11,6 +11,8 @@
  * the mailbox's mode it applies one rule of its own: a reply or a draft whose text would carry no
  * answer (a blank model reply, as the builtin classifier always gives, and no template of the
  * intent's own, the built-in one being only a frame around {{reply}}) is escalated instead.
+ * The model writes the reply only when decide_needs_reply() says the plan uses it: until then
+ * the rule waits, and it applies to the text once written.
  */
 #ifndef MAILTRIAGE_DECIDE_H
 #define MAILTRIAGE_DECIDE_H
@@ -42,6 +44,11 @@ void decide_action(const struct config *cfg, const struct config_mailbox *mailbo
                    const struct policy_decision *policy,
                    const struct classification *classification, struct decide_plan *plan_r);
 void decide_plan_clear(struct decide_plan *plan);
+
+/* Does PLAN send text that the model is still to write? A reply or draft of an intent whose
+ * templates use {{reply}}, after a classification whose reply is not settled: the reply is
+ * asked for (llm_write_reply()) and decide_action() run again with it. */
+gboolean decide_needs_reply(const struct decide_plan *plan, const struct classification *c);
 
 /* Would a reply of INTENT built from CLASSIFICATION say anything? TRUE when the intent has a
  * text template of its own or the model's reply has a visible character. */

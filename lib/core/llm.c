@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <glib.h>
 
+#include "http.h"
 #include "llm.h"
 #include "llm_builtin.h"
 #include "llm_gate.h"
@@ -24,23 +25,58 @@ static const struct {
 } llm_config_keys[] = {CONFIG_LLM_KEYS(LLM_KEY_CHOICES)};
 
 struct llm_client {
-    void *state[G_N_ELEMENTS(llm_providers)];
     const volatile gint *stop;
 };
 
+/* The concurrency limit, and the idle states of each provider under the same lock: a state is
+ * lent to one request at a time, and a remote provider's state holds its connections, so that
+ * the workers share at most max_concurrency kept-alive connections, the most recently used
+ * first. The idle states go with the last client. */
 static GMutex llm_limit_lock;
 static GCond llm_limit_freed;
 static unsigned llm_limit_max = 1;
 static unsigned llm_limit_used;
+static GPtrArray *llm_idle[G_N_ELEMENTS(llm_providers)];
+static unsigned llm_clients;
 
 void llm_global_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    http_share_init();
+}
+
+/* Under llm_limit_lock: the idle states, to be freed outside it. */
+static GPtrArray *llm_idle_steal(size_t row)
+{
+    GPtrArray *idle = llm_idle[row];
+    llm_idle[row] = NULL;
+    return idle;
+}
+
+static void llm_idle_free(size_t row, GPtrArray *idle)
+{
+    for (guint i = 0; idle != NULL && i < idle->len; i++)
+        llm_providers[row]->state_free(g_ptr_array_index(idle, i));
+    if (idle != NULL)
+        g_ptr_array_unref(idle);
+}
+
+static void llm_idle_free_all(void)
+{
+    GPtrArray *idle[G_N_ELEMENTS(llm_providers)];
+    g_mutex_lock(&llm_limit_lock);
+    for (size_t row = 0; row < G_N_ELEMENTS(llm_providers); row++)
+        idle[row] = llm_idle_steal(row);
+    g_mutex_unlock(&llm_limit_lock);
+    for (size_t row = 0; row < G_N_ELEMENTS(llm_providers); row++)
+        llm_idle_free(row, idle[row]);
 }
 
 void llm_global_cleanup(void)
 {
+    llm_idle_free_all();
     llm_gate_cleanup();
+    http_share_cleanup();
     curl_global_cleanup();
 }
 
@@ -52,30 +88,43 @@ void llm_limit_set(unsigned max_concurrency)
     g_mutex_unlock(&llm_limit_lock);
 }
 
-static void llm_limit_acquire(void)
+/* A slot under the limit and an idle state of ROW's provider (NULL when none is idle). */
+static void *llm_limit_acquire(size_t row)
 {
     g_mutex_lock(&llm_limit_lock);
     while (llm_limit_used >= llm_limit_max)
         g_cond_wait(&llm_limit_freed, &llm_limit_lock);
     llm_limit_used++;
+    void *state = llm_idle[row] != NULL && llm_idle[row]->len > 0
+                      ? g_ptr_array_steal_index(llm_idle[row], llm_idle[row]->len - 1)
+                      : NULL;
     g_mutex_unlock(&llm_limit_lock);
+    return state;
 }
 
-static void llm_limit_release(void)
+/* The slot back, and STATE among the idle ones unless as many as the limit already are. */
+static void llm_limit_release(size_t row, void *state)
 {
     g_mutex_lock(&llm_limit_lock);
     llm_limit_used--;
     g_cond_signal(&llm_limit_freed);
+    if (llm_idle[row] == NULL)
+        llm_idle[row] = g_ptr_array_new();
+    gboolean kept = state != NULL && llm_idle[row]->len < llm_limit_max;
+    if (kept)
+        g_ptr_array_add(llm_idle[row], state);
     g_mutex_unlock(&llm_limit_lock);
+    if (!kept && state != NULL)
+        llm_providers[row]->state_free(state);
 }
 
 struct llm_client *llm_client_new(const volatile gint *stop)
 {
     struct llm_client *client = g_new0(struct llm_client, 1);
-    for (size_t i = 0; i < G_N_ELEMENTS(llm_providers); i++)
-        if (llm_providers[i]->state_new != NULL)
-            client->state[i] = llm_providers[i]->state_new();
     client->stop = stop;
+    g_mutex_lock(&llm_limit_lock);
+    llm_clients++;
+    g_mutex_unlock(&llm_limit_lock);
     return client;
 }
 
@@ -83,9 +132,11 @@ void llm_client_free(struct llm_client *client)
 {
     if (client == NULL)
         return;
-    for (size_t i = 0; i < G_N_ELEMENTS(llm_providers); i++)
-        if (llm_providers[i]->state_free != NULL)
-            llm_providers[i]->state_free(client->state[i]);
+    g_mutex_lock(&llm_limit_lock);
+    gboolean last = --llm_clients == 0;
+    g_mutex_unlock(&llm_limit_lock);
+    if (last)
+        llm_idle_free_all();
     g_free(client);
 }
 
@@ -127,22 +178,50 @@ static int llm_provider_configured(const struct config *cfg, char **error_r)
     return row;
 }
 
-/* A remote provider's request, within the concurrency limit and through the gate. */
-static int llm_classify_remote(struct llm_client *client, int row,
-                               const struct llm_request *request, const struct llm_meter *meter,
-                               struct classification **result_r, struct llm_failure *failure_r)
+/* One request: the classification (classification NULL, into *result_r), or the reply to
+ * the classification (into *reply_r). */
+struct llm_call {
+    const struct classification *classification;
+    struct classification **result_r;
+    struct llm_reply *reply_r;
+};
+
+static int llm_call_provider(const struct llm_provider *provider, void *state,
+                             const volatile gint *stop, const struct llm_request *request,
+                             const struct llm_call *call, struct llm_failure *failure_r)
+{
+    if (call->classification == NULL)
+        return provider->classify(state, stop, request, call->result_r, failure_r);
+    return provider->reply(state, stop, request, call->classification, call->reply_r, failure_r);
+}
+
+/* The tokens the answer to CALL spent. */
+static gint64 llm_call_tokens(const struct llm_call *call)
+{
+    if (call->classification == NULL)
+        return (*call->result_r)->prompt_tokens + (*call->result_r)->completion_tokens;
+    return call->reply_r->prompt_tokens + call->reply_r->completion_tokens;
+}
+
+/* A remote provider's request, within the concurrency limit, with a lent state and through the
+ * gate. */
+static int llm_call_remote(struct llm_client *client, size_t row, const struct llm_request *request,
+                           const struct llm_meter *meter, const struct llm_call *call,
+                           struct llm_failure *failure_r)
 {
     const struct llm_provider *provider = llm_providers[row];
     struct llm_gate_pass pass;
-    llm_limit_acquire();
+    void *state = llm_limit_acquire(row);
+    if (state == NULL && provider->state_new != NULL)
+        state = provider->state_new();
     if (!llm_gate_enter(request->cfg, meter, &pass, failure_r)) {
-        llm_limit_release();
+        llm_limit_release(row, state);
         return LLM_FAILED;
     }
-    int status = provider->classify(client->state[row], client->stop, request, result_r, failure_r);
-    llm_limit_release();
-    llm_gate_leave(request->cfg, meter, &pass, status, status == LLM_ANSWERED ? *result_r : NULL,
-                   failure_r);
+    int status = llm_call_provider(provider, state, client->stop, request, call, failure_r);
+    llm_limit_release(row, state);
+    llm_gate_leave(request->cfg, meter, &pass, status,
+                   status == LLM_ANSWERED ? llm_call_tokens(call) : 0, failure_r);
     return status;
 }
 
@@ -156,9 +235,44 @@ int llm_classify(struct llm_client *client, const struct llm_request *request,
         return LLM_FAILED;
     }
     const struct llm_provider *provider = llm_providers[row];
+    const struct llm_call call = {NULL, result_r, NULL};
     if (provider->remote)
-        return llm_classify_remote(client, row, request, meter, result_r, failure_r);
-    return provider->classify(client->state[row], client->stop, request, result_r, failure_r);
+        return llm_call_remote(client, (size_t)row, request, meter, &call, failure_r);
+    return provider->classify(NULL, client->stop, request, result_r, failure_r);
+}
+
+int llm_write_reply(struct llm_client *client, const struct llm_request *request,
+                    struct classification *classification, const struct llm_meter *meter,
+                    struct llm_failure *failure_r)
+{
+    int row = llm_provider_configured(request->cfg, &failure_r->reason);
+    if (row < 0) {
+        failure_r->kind = LLM_FAILURE_CONFIG;
+        return LLM_FAILED;
+    }
+    const struct llm_provider *provider = llm_providers[row];
+    struct llm_reply reply = {NULL, NULL, 0, 0, 0};
+    const struct llm_call call = {classification, NULL, &reply};
+    int status = LLM_ANSWERED;
+    if (provider->reply == NULL)
+        reply = (struct llm_reply){
+            g_strdup(""), g_strdup_printf("the %s classifier writes no reply text", provider->name),
+            0, 0, 0};
+    else if (provider->remote)
+        status = llm_call_remote(client, (size_t)row, request, meter, &call, failure_r);
+    else
+        status = provider->reply(NULL, client->stop, request, classification, &reply, failure_r);
+    if (status != LLM_ANSWERED)
+        return status;
+    g_free(classification->reply);
+    classification->reply = reply.text;
+    g_free(classification->reply_error);
+    classification->reply_error = reply.error;
+    classification->reply_latency_ms = reply.latency_ms;
+    classification->reply_prompt_tokens = reply.prompt_tokens;
+    classification->reply_completion_tokens = reply.completion_tokens;
+    classification->reply_settled = TRUE;
+    return LLM_ANSWERED;
 }
 
 void llm_failure_clear(struct llm_failure *failure)

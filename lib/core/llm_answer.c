@@ -142,7 +142,7 @@ struct classification *llm_answer_parse(const struct llm_request *request, const
         result->model = g_strdup(request->cfg->llm.model);
         result->intent = g_strdup(name);
         result->valid = TRUE;
-        result->reply = llm_answer_text_or_note(answer, "reply", LLM_ANSWER_MAX_REPLY, notes);
+        result->reply = g_strdup(""); /* the second request's (llm_answer_parse_reply()) */
         if (notes->len > 0) {
             g_ptr_array_add(notes, NULL);
             result->error = g_strjoinv("; ", (char **)notes->pdata);
@@ -154,4 +154,19 @@ struct classification *llm_answer_parse(const struct llm_request *request, const
     g_ptr_array_unref(notes);
     json_object_put(answer);
     return result;
+}
+
+char *llm_answer_parse_reply(const char *content, char **error_r)
+{
+    char *object_text = llm_answer_extract_object(content);
+    json_object *answer = object_text != NULL ? json_tokener_parse(object_text) : NULL;
+    g_free(object_text);
+    const char *reply = NULL;
+    if (answer == NULL || !json_object_is_type(answer, json_type_object))
+        *error_r = g_strdup("the reply answer is not a JSON object");
+    else if ((reply = llm_answer_string(answer, "reply")) == NULL)
+        *error_r = g_strdup("the reply answer has no reply");
+    char *text = reply != NULL ? text_cut(reply, LLM_ANSWER_MAX_REPLY) : NULL;
+    json_object_put(answer);
+    return text;
 }

@@ -1,14 +1,17 @@
 /*
- * llm_answer: a model's text answer turned into a classification, for any provider.
+ * llm_answer: a model's text answers turned into a classification and a reply, for any
+ * provider.
  *
  * llm_answer_parse() takes the JSON object in CONTENT (after any <think>...</think> block,
  * inside any code fence or words around it). Only the intent must be there, and in the
  * mailbox's list; a missing or non-numeric confidence counts as min_confidence, a missing
- * summary or reply as empty, each noted in `error` of a result that stays valid. Anything
- * else unusable (no object or intent, a confidence outside 0..1 or below min_confidence) is
- * `unknown`, valid = FALSE, with the reason. It never fails and reads only its arguments, so
- * that a fuzz target can drive it. llm_answer_unknown() is that result for a reason of the
- * provider's own (a refusal, a truncation).
+ * summary as empty, each noted in `error` of a result that stays valid. Anything else
+ * unusable (no object or intent, a confidence outside 0..1 or below min_confidence) is
+ * `unknown`, valid = FALSE, with the reason. The reply is not in it (reply "", not settled):
+ * llm_answer_parse_reply() takes it from the answer to the second request, the string "reply"
+ * of its object found the same way, cut to 8000 characters. Both never fail and read only
+ * their arguments, so that a fuzz target can drive them. llm_answer_unknown() is the first's
+ * result for a reason of the provider's own (a refusal, a truncation).
  */
 #ifndef MAILTRIAGE_LLM_ANSWER_H
 #define MAILTRIAGE_LLM_ANSWER_H
@@ -18,6 +21,8 @@
 
 struct classification *llm_answer_parse(const struct llm_request *request, const char *provider,
                                         const char *content);
+/* The reply text, or NULL with the reason in *ERROR_R. */
+char *llm_answer_parse_reply(const char *content, char **error_r);
 /* Takes REASON. */
 struct classification *llm_answer_unknown(const struct llm_request *request, const char *provider,
                                           char *reason);

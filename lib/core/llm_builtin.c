@@ -53,6 +53,7 @@ struct classification *llm_builtin_classify(const struct llm_request *request)
     result->provider = g_strdup("builtin");
     result->valid = TRUE;
     result->reply = g_strdup("");
+    result->reply_settled = TRUE; /* it writes no reply text */
     for (char **name = request->mailbox->intents; *name != NULL && result->intent == NULL; name++) {
         const struct config_intent *intent = config_intent_find(request->cfg, *name);
         if (intent == NULL || strcmp(*name, "unknown") == 0)

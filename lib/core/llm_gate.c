@@ -225,10 +225,8 @@ static void llm_gate_adjust(struct llm_failure *failure, const struct breaker_vi
 
 /* The request in the budget's count. */
 static void llm_gate_count(const struct llm_meter *meter, const struct llm_gate_pass *pass,
-                           int status, const struct classification *result,
-                           const struct llm_failure *failure, gint64 now)
+                           int status, gint64 tokens, const struct llm_failure *failure, gint64 now)
 {
-    gint64 tokens = result != NULL ? result->prompt_tokens + result->completion_tokens : 0;
     char *error = NULL;
     if (budget_settle(meter->db, pass->ticket, meter->message, pass->started,
                       status == LLM_ANSWERED, status == LLM_ANSWERED ? 200 : failure->http_status,
@@ -270,8 +268,8 @@ static void llm_gate_record(const struct config *cfg, const struct llm_meter *me
 }
 
 void llm_gate_leave(const struct config *cfg, const struct llm_meter *meter,
-                    const struct llm_gate_pass *pass, int status,
-                    const struct classification *result, struct llm_failure *failure)
+                    const struct llm_gate_pass *pass, int status, gint64 tokens,
+                    struct llm_failure *failure)
 {
     struct breaker_settings settings;
     llm_gate_settings(cfg, &settings);
@@ -287,7 +285,7 @@ void llm_gate_leave(const struct config *cfg, const struct llm_meter *meter,
     if (status != LLM_ANSWERED)
         llm_gate_adjust(failure, &view, now);
     if (meter != NULL && (status == LLM_ANSWERED || failure->requested)) {
-        llm_gate_count(meter, pass, status, result, failure, now);
+        llm_gate_count(meter, pass, status, tokens, failure, now);
         llm_gate_record(cfg, meter, breaker, now);
     }
     breaker_view_clear(&view);

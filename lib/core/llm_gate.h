@@ -1,6 +1,6 @@
 /*
- * llm_gate: what stands between llm_classify() and a remote provider: the circuit breaker, the
- * budget and the health record.
+ * llm_gate: what stands between llm.h and a remote provider, for each request (the
+ * classification and the reply alike): the circuit breaker, the budget and the health record.
  *
  * llm_gate_enter() says whether a request may go now: not while the endpoint is shut (one
  * breaker per process, shared by its threads, which takes on the state recorded in the
@@ -20,7 +20,6 @@
 #include <sqlite3.h>
 
 #include "breaker.h"
-#include "classification.h"
 #include "config.h"
 #include "llm_provider.h"
 
@@ -43,11 +42,11 @@ struct llm_gate_pass {
  * no record). */
 gboolean llm_gate_enter(const struct config *cfg, const struct llm_meter *meter,
                         struct llm_gate_pass *pass_r, struct llm_failure *failure_r);
-/* The request of PASS ended with STATUS (LLM_ANSWERED with RESULT, or LLM_FAILED with
- * FAILURE, which this may change as said above). */
+/* The request of PASS ended with STATUS (LLM_ANSWERED, having spent TOKENS as the server's
+ * usage says, or LLM_FAILED with FAILURE, which this may change as said above). */
 void llm_gate_leave(const struct config *cfg, const struct llm_meter *meter,
-                    const struct llm_gate_pass *pass, int status,
-                    const struct classification *result, struct llm_failure *failure);
+                    const struct llm_gate_pass *pass, int status, gint64 tokens,
+                    struct llm_failure *failure);
 /* At exit: the breaker's memory. */
 void llm_gate_cleanup(void);
 

@@ -75,10 +75,9 @@ static json_object *llm_openai_message(const char *role, const char *content)
     return message;
 }
 
-char *llm_openai_request_body(const struct llm_request *request)
+/* The request of REFERENCE.md section 3 for PROMPT. */
+static char *llm_openai_body(const struct config_llm *llm, const struct prompt *prompt)
 {
-    const struct config_llm *llm = &request->cfg->llm;
-    struct prompt *prompt = prompt_build(request);
     json_object *root = json_object_new_object();
     json_object_object_add(root, "model", json_object_new_string(llm->model));
     json_object_object_add(root, "temperature", json_object_new_double(llm->temperature));
@@ -95,7 +94,7 @@ char *llm_openai_request_body(const struct llm_request *request)
 
     /* name is required by OpenAI and vLLM; llama.cpp reads only this nested form. */
     json_object *json_schema = json_object_new_object();
-    json_object_object_add(json_schema, "name", json_object_new_string("triage"));
+    json_object_object_add(json_schema, "name", json_object_new_string(prompt->schema_name));
     json_object_object_add(json_schema, "strict", json_object_new_boolean(1));
     json_object_object_add(json_schema, "schema", json_object_get(prompt->schema));
     json_object *format = json_object_new_object();
@@ -105,6 +104,22 @@ char *llm_openai_request_body(const struct llm_request *request)
 
     char *body = g_strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
     json_object_put(root);
+    return body;
+}
+
+char *llm_openai_request_body(const struct llm_request *request)
+{
+    struct prompt *prompt = prompt_build(request);
+    char *body = llm_openai_body(&request->cfg->llm, prompt);
+    prompt_free(prompt);
+    return body;
+}
+
+char *llm_openai_reply_body(const struct llm_request *request,
+                            const struct classification *classification)
+{
+    struct prompt *prompt = prompt_build_reply(request, classification);
+    char *body = llm_openai_body(&request->cfg->llm, prompt);
     prompt_free(prompt);
     return body;
 }
@@ -118,8 +133,52 @@ static json_object *llm_openai_member(json_object *object, const char *key, json
     return value;
 }
 
-/* The unusable answer of a response body that is not a chat completion; its start is kept
- * as the raw answer, for `mailtriagectl show`. */
+/* What a response body says: the model's text, or why there is none, and the usage. */
+struct llm_openai_completion {
+    json_object *root;   /* owned; content points into it */
+    const char *content; /* NULL when there is none */
+    char *problem;       /* why the answer cannot be read, NULL when content can */
+    gboolean is_completion;
+    gint64 prompt_tokens;
+    gint64 completion_tokens;
+};
+
+static void llm_openai_read_completion(const char *body, size_t len,
+                                       struct llm_openai_completion *out)
+{
+    json_tokener *tokener = json_tokener_new();
+    json_object *root = json_tokener_parse_ex(tokener, body, (int)MIN(len, (size_t)G_MAXINT));
+    gboolean complete = json_tokener_get_error(tokener) == json_tokener_success;
+    json_tokener_free(tokener);
+    json_object *choices = complete ? llm_openai_member(root, "choices", json_type_array) : NULL;
+    json_object *choice = choices != NULL && json_object_array_length(choices) > 0
+                              ? json_object_array_get_idx(choices, 0)
+                              : NULL;
+    json_object *message = llm_openai_member(choice, "message", json_type_object);
+    *out = (struct llm_openai_completion){root, NULL, NULL, message != NULL, 0, 0};
+    if (message == NULL)
+        return;
+    json_object *content = llm_openai_member(message, "content", json_type_string);
+    json_object *refusal = llm_openai_member(message, "refusal", json_type_string);
+    json_object *finish = llm_openai_member(choice, "finish_reason", json_type_string);
+    const char *finish_reason = finish != NULL ? json_object_get_string(finish) : "";
+    out->content = content != NULL ? json_object_get_string(content) : NULL;
+    if (refusal != NULL)
+        out->problem =
+            g_strdup_printf("the model refused: %.200s", json_object_get_string(refusal));
+    else if (strcmp(finish_reason, "length") == 0)
+        out->problem = g_strdup("the answer was cut at max_tokens (finish_reason length)");
+    else if (content == NULL)
+        out->problem = g_strdup("the answer has no content");
+    json_object *usage = llm_openai_member(root, "usage", json_type_object);
+    json_object *tokens = llm_openai_member(usage, "prompt_tokens", json_type_int);
+    out->prompt_tokens = tokens != NULL ? json_object_get_int64(tokens) : 0;
+    tokens = llm_openai_member(usage, "completion_tokens", json_type_int);
+    out->completion_tokens = tokens != NULL ? json_object_get_int64(tokens) : 0;
+}
+
+/* The response of a body that is not a chat completion, as an unusable answer whose raw answer
+ * is the body's start, for `mailtriagectl show`. */
 static struct classification *llm_openai_not_a_completion(const struct llm_request *request,
                                                           const char *body, size_t len)
 {
@@ -133,48 +192,41 @@ static struct classification *llm_openai_not_a_completion(const struct llm_reque
 struct classification *llm_openai_parse_response(const struct llm_request *request,
                                                  const char *body, size_t len)
 {
-    json_tokener *tokener = json_tokener_new();
-    json_object *root = json_tokener_parse_ex(tokener, body, (int)MIN(len, (size_t)G_MAXINT));
-    gboolean complete = json_tokener_get_error(tokener) == json_tokener_success;
-    json_tokener_free(tokener);
-    json_object *choices = complete ? llm_openai_member(root, "choices", json_type_array) : NULL;
-    json_object *choice = choices != NULL && json_object_array_length(choices) > 0
-                              ? json_object_array_get_idx(choices, 0)
-                              : NULL;
-    json_object *message = llm_openai_member(choice, "message", json_type_object);
-    if (message == NULL) {
-        json_object_put(root);
-        return llm_openai_not_a_completion(request, body, len);
-    }
-
-    json_object *content = llm_openai_member(message, "content", json_type_string);
-    json_object *refusal = llm_openai_member(message, "refusal", json_type_string);
-    json_object *finish = llm_openai_member(choice, "finish_reason", json_type_string);
-    const char *finish_reason = finish != NULL ? json_object_get_string(finish) : "";
-    const char *provider = llm_openai_provider.name;
+    struct llm_openai_completion done;
+    llm_openai_read_completion(body, len, &done);
     struct classification *result;
-    if (refusal != NULL)
-        result = llm_answer_unknown(
-            request, provider,
-            g_strdup_printf("the model refused: %.200s", json_object_get_string(refusal)));
-    else if (strcmp(finish_reason, "length") == 0)
-        result = llm_answer_unknown(request, provider,
-                                    g_strdup("the answer was cut at max_tokens "
-                                             "(finish_reason length)"));
-    else if (content == NULL)
-        result = llm_answer_unknown(request, provider, g_strdup("the answer has no content"));
+    if (!done.is_completion)
+        result = llm_openai_not_a_completion(request, body, len);
+    else if (done.problem != NULL)
+        result =
+            llm_answer_unknown(request, llm_openai_provider.name, g_steal_pointer(&done.problem));
     else
-        result = llm_answer_parse(request, provider, json_object_get_string(content));
-
-    if (content != NULL)
-        result->raw_answer = text_cut(json_object_get_string(content), LLM_OPENAI_MAX_RAW_ANSWER);
-    json_object *usage = llm_openai_member(root, "usage", json_type_object);
-    json_object *tokens = llm_openai_member(usage, "prompt_tokens", json_type_int);
-    result->prompt_tokens = tokens != NULL ? json_object_get_int64(tokens) : 0;
-    tokens = llm_openai_member(usage, "completion_tokens", json_type_int);
-    result->completion_tokens = tokens != NULL ? json_object_get_int64(tokens) : 0;
-    json_object_put(root);
+        result = llm_answer_parse(request, llm_openai_provider.name, done.content);
+    if (done.content != NULL)
+        result->raw_answer = text_cut(done.content, LLM_OPENAI_MAX_RAW_ANSWER);
+    result->prompt_tokens = done.prompt_tokens;
+    result->completion_tokens = done.completion_tokens;
+    json_object_put(done.root);
     return result;
+}
+
+void llm_openai_parse_reply(const char *body, size_t len, struct llm_reply *reply_r)
+{
+    struct llm_openai_completion done;
+    llm_openai_read_completion(body, len, &done);
+    char *error = NULL;
+    char *text = NULL;
+    if (!done.is_completion)
+        error = g_strdup("the server's response is not a chat completion");
+    else if (done.problem != NULL)
+        error = g_steal_pointer(&done.problem);
+    else
+        text = llm_answer_parse_reply(done.content, &error);
+    reply_r->text = text != NULL ? text : g_strdup("");
+    reply_r->error = error;
+    reply_r->prompt_tokens = done.prompt_tokens;
+    reply_r->completion_tokens = done.completion_tokens;
+    json_object_put(done.root);
 }
 
 static char *llm_openai_endpoint(const char *url)
@@ -292,57 +344,88 @@ static void llm_openai_failed(const char *endpoint, CURLcode rc,
     }
 }
 
+/* POST BODY to the configured endpoint: LLM_ANSWERED with the server's answer in RESPONSE
+ * (its body cut short when it was too large), or LLM_FAILED with the reason, without
+ * credentials or masked mail, in FAILURE_R. The caller frees RESPONSE->body. */
+static int llm_openai_exchange(CURL *curl, const volatile gint *stop, const struct config *cfg,
+                               const char *body, struct llm_openai_response *response,
+                               struct llm_failure *failure_r)
+{
+    *response = (struct llm_openai_response){
+        .body = g_string_new(NULL), .limit = cfg->llm.max_response_size, .stop = stop};
+    char *endpoint = llm_openai_endpoint(cfg->llm.url);
+    CURLcode rc = llm_openai_post(curl, cfg, endpoint, body, response);
+    failure_r->requested = TRUE;
+    /* A response that is too large is an answer: the same question would get it again. */
+    if (response->too_large || (rc == CURLE_OK && response->http_status / 100 == 2)) {
+        g_free(endpoint);
+        return LLM_ANSWERED;
+    }
+    /* Failures are logged and kept as events: never with the URL's user name and password, nor
+     * the key or the mail that a server may quote in its error body. */
+    char *shown = redact_url(endpoint);
+    llm_openai_failed(shown, rc, response, failure_r);
+    char *clean = redact_secret(failure_r->reason, cfg->api_key);
+    g_free(failure_r->reason);
+    failure_r->reason = log_mask_text(clean);
+    g_free(clean);
+    g_free(shown);
+    g_free(endpoint);
+    return LLM_FAILED;
+}
+
+static char *llm_openai_too_large(const struct config *cfg)
+{
+    return g_strdup_printf("the response is larger than max_response_size (%" G_GUINT64_FORMAT
+                           " bytes)",
+                           cfg->llm.max_response_size);
+}
+
 static int llm_openai_classify(void *state, const volatile gint *stop,
                                const struct llm_request *request, struct classification **result_r,
                                struct llm_failure *failure_r)
 {
-    const struct config *cfg = request->cfg;
-    struct llm_openai_response response = {
-        .body = g_string_new(NULL), .limit = cfg->llm.max_response_size, .stop = stop};
-    char *endpoint = llm_openai_endpoint(cfg->llm.url);
-    /* Failures are logged and kept as events: never with the URL's user name and password. */
-    char *shown = redact_url(endpoint);
+    struct llm_openai_response response;
     char *body = llm_openai_request_body(request);
-    CURLcode rc = llm_openai_post(state, cfg, endpoint, body, &response);
+    int status = llm_openai_exchange(state, stop, request->cfg, body, &response, failure_r);
     g_free(body);
-    failure_r->requested = TRUE;
-
-    int status = LLM_ANSWERED;
-    if (response.too_large)
-
-        /* The server answered; the same question would get the same long answer. */
-        *result_r = llm_answer_unknown(
-            request, llm_openai_provider.name,
-            g_strdup_printf("the response is larger than max_response_size (%" G_GUINT64_FORMAT
-                            " bytes)",
-                            cfg->llm.max_response_size));
-    else if (rc != CURLE_OK || response.http_status / 100 != 2) {
-        llm_openai_failed(shown, rc, &response, failure_r);
-        status = LLM_FAILED;
-    } else
-        *result_r = llm_openai_parse_response(request, response.body->str, response.body->len);
-    if (status == LLM_ANSWERED)
+    if (status == LLM_ANSWERED) {
+        *result_r = response.too_large ? llm_answer_unknown(request, llm_openai_provider.name,
+                                                            llm_openai_too_large(request->cfg))
+                                       : llm_openai_parse_response(request, response.body->str,
+                                                                   response.body->len);
         (*result_r)->latency_ms = response.latency_ms;
-    /* A server may quote the key it refused, or the mail it was sent, in its error body. */
-    if (failure_r->reason != NULL) {
-        char *clean = redact_secret(failure_r->reason, cfg->api_key);
-        g_free(failure_r->reason);
-        failure_r->reason = log_mask_text(clean);
-        g_free(clean);
     }
     g_string_free(response.body, TRUE);
-    g_free(shown);
-    g_free(endpoint);
     return status;
 }
 
-/* The handle of one client, so that its connection stays alive between requests. */
+static int llm_openai_reply(void *state, const volatile gint *stop,
+                            const struct llm_request *request,
+                            const struct classification *classification, struct llm_reply *reply_r,
+                            struct llm_failure *failure_r)
+{
+    struct llm_openai_response response;
+    char *body = llm_openai_reply_body(request, classification);
+    int status = llm_openai_exchange(state, stop, request->cfg, body, &response, failure_r);
+    g_free(body);
+    if (status == LLM_ANSWERED) {
+        if (response.too_large)
+            *reply_r =
+                (struct llm_reply){g_strdup(""), llm_openai_too_large(request->cfg), 0, 0, 0};
+        else
+            llm_openai_parse_reply(response.body->str, response.body->len, reply_r);
+        reply_r->latency_ms = response.latency_ms;
+    }
+    g_string_free(response.body, TRUE);
+    return status;
+}
+
+/* A handle lent to one request at a time (llm.c), so that its connection stays alive between
+ * requests. */
 static void *llm_openai_state_new(void)
 {
-    CURL *curl = curl_easy_init();
-    if (curl == NULL)
-        g_error("curl_easy_init failed"); /* out of memory: abort like g_malloc */
-    return curl;
+    return http_handle_new();
 }
 
 static void llm_openai_state_free(void *state)
@@ -356,4 +439,5 @@ const struct llm_provider llm_openai_provider = {
     .state_new = llm_openai_state_new,
     .state_free = llm_openai_state_free,
     .classify = llm_openai_classify,
+    .reply = llm_openai_reply,
 };

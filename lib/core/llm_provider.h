@@ -1,14 +1,16 @@
 /*
- * llm_provider: what a classifier provider is given, returns and offers to llm.c.
+ * llm_provider: what a provider is given, returns and offers to llm.c.
  *
  * A provider is one row of llm.c's table, found by the name [llm] provider gives it. It may
- * keep per-client state (state_new once per llm_client, state_free with it; both NULL when it
- * needs none) and classifies one request: LLM_ANSWERED with a classification (which may be an
- * unusable answer recorded as `unknown`), or LLM_FAILED when no answer came, with the reason,
- * the kind of failure (which decides what becomes of the message and of the endpoint's state),
- * the HTTP status and any Retry-After. A provider whose requests leave the process (`remote`)
- * runs within the limit of llm_limit_set() and behind the circuit breaker and the budget
- * (llm.h). Providers include this header, never llm.h: llm.c calls them, they do not call back.
+ * keep state (state_new, state_free; both NULL when it needs none; llm.c lends a state to one
+ * request at a time) and classifies one request: LLM_ANSWERED with a classification (which
+ * may be an unusable answer recorded as `unknown`), or LLM_FAILED when no answer came, with
+ * the reason, the kind of failure (which decides what becomes of the message and of the
+ * endpoint's state), the HTTP status and any Retry-After. A provider that writes text also
+ * answers the second request, for the reply (struct llm_reply), failing the same ways. A
+ * provider whose requests leave the process (`remote`) runs within the limit of
+ * llm_limit_set() and behind the circuit breaker and the budget (llm.h). Providers include
+ * this header, never llm.h: llm.c calls them, they do not call back.
  */
 #ifndef MAILTRIAGE_LLM_PROVIDER_H
 #define MAILTRIAGE_LLM_PROVIDER_H
@@ -52,6 +54,16 @@ struct llm_failure {
 
 enum llm_status { LLM_ANSWERED = 0, LLM_FAILED = -1 };
 
+/* The answer to the second request, the reply text: "" with the reason in error when the
+ * answer had no usable text (not JSON, no "reply", a refusal, cut at max_tokens). */
+struct llm_reply {
+    char *text;
+    char *error;
+    gint64 latency_ms;
+    gint64 prompt_tokens;
+    gint64 completion_tokens;
+};
+
 struct llm_provider {
     const char *name; /* as [llm] provider spells it */
     gboolean remote;
@@ -60,6 +72,12 @@ struct llm_provider {
     /* STOP, when not NULL, is polled during the request: a non-zero value aborts it. */
     int (*classify)(void *state, const volatile gint *stop, const struct llm_request *request,
                     struct classification **result_r, struct llm_failure *failure_r);
+    /* The reply text for REQUEST, which the model classified as CLASSIFICATION: LLM_ANSWERED
+     * with *REPLY_R filled in, or LLM_FAILED as classify. NULL for a provider that writes no
+     * text (builtin). */
+    int (*reply)(void *state, const volatile gint *stop, const struct llm_request *request,
+                 const struct classification *classification, struct llm_reply *reply_r,
+                 struct llm_failure *failure_r);
 };
 
 #endif

@@ -271,11 +271,24 @@ static struct process_step process_record_bounce(struct process_context *ctx,
     return process_written(status, error);
 }
 
-/* Let the builtin classifier decide for REQUEST, after WHY (which names the LLM's failure). */
+/* Let the builtin classifier decide for REQUEST, after WHY (which names the LLM's failure).
+ * When the message has its classification already, the request that failed was the one for
+ * the reply text, which no other classifier writes: the reply is settled without text, for
+ * WHY, and the decision escalates a reply that needed it. */
 static void process_llm_fallback(struct process_context *ctx, const struct queue_row *row,
                                  struct process_run *run, const struct llm_request *request,
                                  char *why)
 {
+    struct classification *c = run->classification;
+    if (c != NULL) {
+        process_note(ctx, row->id, LOG_LEVEL_WARNING, "%s; the reply gets no text", why);
+        g_free(c->reply);
+        c->reply = g_strdup("");
+        g_free(c->reply_error);
+        c->reply_error = why;
+        c->reply_settled = TRUE;
+        return;
+    }
     process_note(ctx, row->id, LOG_LEVEL_WARNING, "%s; the builtin classifier decides", why);
     run->classification = llm_builtin_classify(request);
     run->classification->error = why;
@@ -295,7 +308,9 @@ static struct process_step process_llm_wait(const struct llm_failure *failure)
  * requests) and after llm.max_attempts the builtin classifier decides; a misconfigured
  * endpoint makes the message wait, its attempts not counted, until the endpoint answers; a
  * request the server rejected, or a spent budget with over_budget = fallback, goes to the
- * builtin classifier at once; a spent budget with over_budget = wait waits. */
+ * builtin classifier at once; a spent budget with over_budget = wait waits. The request for
+ * the reply text fails the same ways, its classification kept; where the builtin classifier
+ * would decide, the reply has no text (process_llm_fallback()). */
 static struct process_step process_llm_failed(struct process_context *ctx,
                                               const struct queue_row *row, struct process_run *run,
                                               const struct llm_request *request,
@@ -390,6 +405,50 @@ static struct process_step process_classify(struct process_context *ctx,
     return process_next;
 }
 
+/* The reply text, when the plan sends the model's (decide_needs_reply()): asked for in a
+ * second request, stored before anything is sent (a later attempt reuses it, as it reuses the
+ * classification and asks only for the reply when that is all it lacks), and the decision taken
+ * again with it. A failure has the fate of a classification's (process_llm_failed()). */
+static struct process_step process_write_reply(struct process_context *ctx,
+                                               const struct queue_row *row, struct process_run *run)
+{
+    if (!decide_needs_reply(&run->decision, run->classification))
+        return process_next;
+    struct llm_request request = {ctx->cfg, run->mailbox, run->msg};
+    struct llm_failure failure = {0};
+    const struct llm_meter meter = {ctx->db, row->id};
+    gint64 started = g_get_monotonic_time();
+    int answered = llm_write_reply(ctx->llm, &request, run->classification, &meter, &failure);
+    run->llm_us = MAX(run->llm_us, 0) + g_get_monotonic_time() - started;
+    if (answered != LLM_ANSWERED) {
+        struct process_step step = process_llm_failed(ctx, row, run, &request, &failure);
+        if (step.kind != STEP_NEXT)
+            return step;
+    }
+    if (lease_keeper_lost(run->leases, row))
+        return process_stop(STEP_LOST, g_strdup("the lease was lost while the model wrote the "
+                                                "reply"));
+    char *error = NULL;
+    int status = queue_lease_begin(ctx->db, row, &error);
+    if (status == DB_OK)
+        status = queue_lease_end(
+            ctx->db, store_classification_save_reply(ctx->db, row->id, run->classification, &error),
+            &error);
+    if (status != DB_OK)
+        return process_written(status, error);
+    const struct classification *c = run->classification;
+    if (answered == LLM_ANSWERED && c->reply_error != NULL)
+        process_note(ctx, row->id, LOG_LEVEL_WARNING, "the model's reply has no text: %s",
+                     c->reply_error);
+    else if (answered == LLM_ANSWERED)
+        process_step_note(ctx, row->id, LOG_LEVEL_INFO,
+                          "reply written (%" G_GINT64_FORMAT " ms, %" G_GINT64_FORMAT " tokens)",
+                          c->reply_latency_ms, c->reply_prompt_tokens + c->reply_completion_tokens);
+    decide_plan_clear(&run->decision);
+    decide_action(ctx->cfg, run->mailbox, &run->policy, run->classification, &run->decision);
+    return process_next;
+}
+
 /* Perform the decision and say what went out. */
 static struct process_step process_act(struct process_context *ctx, const struct queue_row *row,
                                        struct process_run *run)
@@ -422,7 +481,8 @@ static struct process_step process_act(struct process_context *ctx, const struct
     return process_stop(STEP_DONE, NULL);
 }
 
-/* resume -> load context -> parse -> decide -> classify if the decision needs it -> act. */
+/* resume -> load context -> parse -> policy -> classify if the decision needs it -> decide ->
+ * write the reply if the plan sends it -> act. */
 static struct process_step process_steps(struct process_context *ctx, const struct queue_row *row,
                                          struct process_run *run)
 {
@@ -454,6 +514,9 @@ static struct process_step process_steps(struct process_context *ctx, const stru
     if (step.kind != STEP_NEXT)
         return step;
     decide_action(ctx->cfg, run->mailbox, &run->policy, run->classification, &run->decision);
+    step = process_write_reply(ctx, row, run);
+    if (step.kind != STEP_NEXT)
+        return step;
     run->decided = TRUE;
     return process_act(ctx, row, run);
 }
@@ -635,6 +698,34 @@ enum process_result process_row(struct process_context *ctx, const struct queue_
 
 /* ---- mailtriaged -t: the same decision, without a queue and without sending ---- */
 
+/* The second step of mailtriaged -t: the reply text, when the plan sends the model's. */
+static void process_try_reply(struct config *cfg, struct llm_client *llm, struct process_run *run,
+                              GString *out)
+{
+    if (!decide_needs_reply(&run->decision, run->classification)) {
+        g_string_append(out, "reply request: none (the plan sends no text of the model's)\n");
+        return;
+    }
+    struct llm_request request = {cfg, run->mailbox, run->msg};
+    struct llm_failure failure = {0};
+    struct classification *c = run->classification;
+    if (llm_write_reply(llm, &request, c, NULL, &failure) != LLM_ANSWERED) {
+        g_string_append_printf(out, "reply request: failed: %s (the reply gets no text)\n",
+                               failure.reason);
+        c->reply_error = g_strdup(failure.reason);
+        c->reply_settled = TRUE;
+        llm_failure_clear(&failure);
+    } else
+        g_string_append_printf(out,
+                               "reply request: answered (%" G_GINT64_FORMAT " ms, %" G_GINT64_FORMAT
+                               " prompt and %" G_GINT64_FORMAT " completion tokens)%s%s\n",
+                               c->reply_latency_ms, c->reply_prompt_tokens,
+                               c->reply_completion_tokens, c->reply_error != NULL ? ": " : "",
+                               c->reply_error != NULL ? c->reply_error : "");
+    decide_plan_clear(&run->decision);
+    decide_action(cfg, run->mailbox, &run->policy, run->classification, &run->decision);
+}
+
 int process_try(struct config *cfg, struct llm_client *llm, const char *raw, size_t len,
                 const char *mailbox, const char *envelope_from, GString *out, char **error_r)
 {
@@ -673,6 +764,7 @@ int process_try(struct config *cfg, struct llm_client *llm, const char *raw, siz
                                c->error ? c->error : "", c->summary ? c->summary : "");
     }
     decide_action(cfg, run.mailbox, &run.policy, run.classification, &run.decision);
+    process_try_reply(cfg, llm, &run, out);
     const struct decide_plan *decision = &run.decision;
     g_string_append_printf(out, "action: %s (%s)\n", store_action_kind_name(decision->action),
                            decision->reason);

@@ -1,13 +1,18 @@
 /*
- * prompt: what the classifier is told about one message, built once for every provider.
+ * prompt: what the model is told about one message, built once for every provider.
  *
- * prompt_build() turns a request into: the system instructions (the mailbox's persona, its
- * closed intent list with each intent's description, the answer's JSON schema in words, the
- * rule that the message is untrusted data); the messages, oldest first, of which the new
- * message is the last, delimited between <<<MESSAGE and MESSAGE>>> so that its text cannot
- * close or reopen the block, its body cut to [llm] max_input_chars; and the answer's JSON
- * schema (intent from the mailbox's list in its order, confidence, summary, reply; all
- * required, nothing else). A provider only puts these into its own wire format.
+ * A message costs the model at most two requests: the classification, and then, only when the
+ * decision sends the model's text, the reply. prompt_build() makes the first: the system
+ * instructions, the same for every message of a mailbox so that a server's prefix cache keeps
+ * them (the persona, the mailbox, its closed intent list with each intent's description, both
+ * steps' answers in words, the rule that the message is untrusted data); the messages, oldest
+ * first, of which the new message is the last, delimited between <<<MESSAGE and MESSAGE>>> so
+ * that its text cannot close or reopen the block, its body cut to [llm] max_input_chars; and
+ * the schema of the answer (intent from the mailbox's list in its order, confidence, summary;
+ * all required, nothing else). prompt_build_reply() makes the second: the same system text
+ * and messages, so that the first request is a prefix of it, then the classification the model
+ * gave as an assistant message and a user message asking for the reply, and the schema
+ * {"reply"}. A provider only puts these into its own wire format.
  */
 #ifndef MAILTRIAGE_PROMPT_H
 #define MAILTRIAGE_PROMPT_H
@@ -15,10 +20,11 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "classification.h"
 #include "llm_provider.h"
 
 /* Who speaks a message; prompt_role_name() gives the chat-completion word ("user"). */
-enum prompt_role { PROMPT_ROLE_USER };
+enum prompt_role { PROMPT_ROLE_USER, PROMPT_ROLE_ASSISTANT };
 
 struct prompt_message {
     enum prompt_role role;
@@ -27,11 +33,17 @@ struct prompt_message {
 
 struct prompt {
     char *system;
-    GPtrArray *messages; /* of struct prompt_message *; the new message last */
-    json_object *schema; /* owned: json_object_get() it to keep it beyond prompt_free() */
+    GPtrArray *messages;     /* of struct prompt_message *; the new message last */
+    json_object *schema;     /* owned: json_object_get() it to keep it beyond prompt_free() */
+    const char *schema_name; /* the schema's name for json_schema structured output */
 };
 
 struct prompt *prompt_build(const struct llm_request *request);
+/* CLASSIFICATION is the model's answer to prompt_build()'s request: its raw answer is what
+ * the model said (without any <think> block), or, when it is not kept, the classification's
+ * own values as the JSON object the model was asked for. */
+struct prompt *prompt_build_reply(const struct llm_request *request,
+                                  const struct classification *classification);
 void prompt_free(struct prompt *prompt);
 const char *prompt_role_name(enum prompt_role role);
 

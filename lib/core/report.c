@@ -33,8 +33,8 @@ static const char report_message_sql[] =
     " WHERE id = ?1";
 static const char report_classification_sql[] =
     "SELECT provider, model, intent, confidence, summary, reply, valid, error, latency_ms,"
-    " prompt_tokens, completion_tokens FROM classifications WHERE message = ?1"
-    " ORDER BY id DESC LIMIT 1";
+    " prompt_tokens, completion_tokens, reply_error, reply_latency_ms, reply_prompt_tokens,"
+    " reply_completion_tokens FROM classifications WHERE message = ?1 ORDER BY id DESC LIMIT 1";
 static const char report_actions_sql[] =
     "SELECT kind, state, reason, recipient, envelope_sender,"
     " outgoing_message_id AS message_id, sendmail_status, error, created_at, sent_at"

@@ -42,9 +42,10 @@ int report_list_messages(sqlite3 *db, const struct report_filter *filter, gint64
  * message_id, in_reply_to, received_at, size, truncated, attempts, llm_failures,
  * next_attempt_at, lease_until, last_error; classification, the latest one or null: provider,
  * model, intent, confidence, summary, reply, valid, error, latency_ms, prompt_tokens,
- * completion_tokens; actions, oldest first: kind, state, reason, recipient, envelope_sender,
- * message_id (of the mail we sent), sendmail_status, error, created_at, sent_at; events, oldest
- * first: time, level, text. */
+ * completion_tokens, reply_error, reply_latency_ms, reply_prompt_tokens,
+ * reply_completion_tokens (of the request for the reply text, 0 when none was made); actions,
+ * oldest first: kind, state, reason, recipient, envelope_sender, message_id (of the mail we sent),
+ * sendmail_status, error, created_at, sent_at; events, oldest first: time, level, text. */
 int report_show_message(sqlite3 *db, gint64 id, json_object **message_r,
                         char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 

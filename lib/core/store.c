@@ -37,7 +37,9 @@ int store_classification_save(sqlite3 *db, gint64 message, const struct classifi
         db,
         "INSERT INTO classifications (message, provider, model, intent, confidence, summary,"
         " reply, valid, error, latency_ms, prompt_tokens, completion_tokens, raw_answer,"
-        " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        " created_at, reply_settled, reply_error, reply_latency_ms, reply_prompt_tokens,"
+        " reply_completion_tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+        " ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         error_r);
     if (stmt == NULL)
         return DB_ERROR;
@@ -55,7 +57,33 @@ int store_classification_save(sqlite3 *db, gint64 message, const struct classifi
     sqlite3_bind_int64(stmt, 12, c->completion_tokens);
     db_bind_text(stmt, 13, c->raw_answer);
     sqlite3_bind_int64(stmt, 14, clock_now());
+    sqlite3_bind_int(stmt, 15, c->reply_settled ? 1 : 0);
+    db_bind_text(stmt, 16, c->reply_error);
+    sqlite3_bind_int64(stmt, 17, c->reply_latency_ms);
+    sqlite3_bind_int64(stmt, 18, c->reply_prompt_tokens);
+    sqlite3_bind_int64(stmt, 19, c->reply_completion_tokens);
     return store_finish_statement(db, stmt, "save classification", error_r);
+}
+
+int store_classification_save_reply(sqlite3 *db, gint64 message, const struct classification *c,
+                                    char **error_r)
+{
+    sqlite3_stmt *stmt =
+        db_prepare(db,
+                   "UPDATE classifications SET reply = ?2, reply_settled = ?3, reply_error = ?4,"
+                   " reply_latency_ms = ?5, reply_prompt_tokens = ?6, reply_completion_tokens = ?7"
+                   " WHERE id = (SELECT max(id) FROM classifications WHERE message = ?1)",
+                   error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    db_bind_text(stmt, 2, c->reply);
+    sqlite3_bind_int(stmt, 3, c->reply_settled ? 1 : 0);
+    db_bind_text(stmt, 4, c->reply_error);
+    sqlite3_bind_int64(stmt, 5, c->reply_latency_ms);
+    sqlite3_bind_int64(stmt, 6, c->reply_prompt_tokens);
+    sqlite3_bind_int64(stmt, 7, c->reply_completion_tokens);
+    return store_finish_statement(db, stmt, "save the reply text", error_r);
 }
 
 int store_classification_load(sqlite3 *db, gint64 message, struct classification **result_r,
@@ -64,8 +92,9 @@ int store_classification_load(sqlite3 *db, gint64 message, struct classification
     sqlite3_stmt *stmt = db_prepare(
         db,
         "SELECT provider, model, intent, confidence, summary, reply, valid, error, latency_ms,"
-        " prompt_tokens, completion_tokens, raw_answer FROM classifications WHERE message = ?1"
-        " ORDER BY id DESC LIMIT 1",
+        " prompt_tokens, completion_tokens, raw_answer, reply_settled, reply_error,"
+        " reply_latency_ms, reply_prompt_tokens, reply_completion_tokens FROM classifications"
+        " WHERE message = ?1 ORDER BY id DESC LIMIT 1",
         error_r);
     if (stmt == NULL)
         return DB_ERROR;
@@ -85,6 +114,11 @@ int store_classification_load(sqlite3 *db, gint64 message, struct classification
         c->prompt_tokens = sqlite3_column_int64(stmt, 9);
         c->completion_tokens = sqlite3_column_int64(stmt, 10);
         c->raw_answer = db_column_dup(stmt, 11);
+        c->reply_settled = sqlite3_column_int(stmt, 12) != 0;
+        c->reply_error = db_column_dup(stmt, 13);
+        c->reply_latency_ms = sqlite3_column_int64(stmt, 14);
+        c->reply_prompt_tokens = sqlite3_column_int64(stmt, 15);
+        c->reply_completion_tokens = sqlite3_column_int64(stmt, 16);
         *result_r = c;
     } else if (rc != SQLITE_DONE)
         *error_r = db_error(db, "load classification");

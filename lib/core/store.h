@@ -37,6 +37,10 @@ const char *store_action_kind_name(enum store_action_kind kind);
 
 int store_classification_save(sqlite3 *db, gint64 message, const struct classification *c,
                               char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* The reply text of C (reply, reply_settled, reply_error and the reply request's latency and
+ * tokens) into the message's latest classification, before anything is sent with it. */
+int store_classification_save_reply(sqlite3 *db, gint64 message, const struct classification *c,
+                                    char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* 1 and *RESULT_R when the message has a classification, 0 when not, or DB_BUSY/DB_ERROR. */
 int store_classification_load(sqlite3 *db, gint64 message, struct classification **result_r,
                               char **error_r) G_GNUC_WARN_UNUSED_RESULT;

@@ -50,9 +50,7 @@ char *webhook_body(const struct webhook_record *record)
 int webhook_post(const char *url, gint64 timeout_seconds, const struct webhook_record *record,
                  char **error_r)
 {
-    CURL *curl = curl_easy_init();
-    if (curl == NULL)
-        g_error("curl_easy_init failed");
+    CURL *curl = http_handle_new();
     char *body = webhook_body(record);
     GString *answer = g_string_new(NULL);
     struct curl_slist *headers = http_prepare_post(curl, url, body, NULL, timeout_seconds);

@@ -9,6 +9,50 @@
 #include "http.h"
 #include "text.h"
 
+/* The process's share (http.h) and a lock for each kind of data libcurl locks in it. */
+static CURLSH *http_share;
+static GMutex http_share_locks[CURL_LOCK_DATA_LAST];
+
+static void http_share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *user)
+{
+    g_mutex_lock(&http_share_locks[data < CURL_LOCK_DATA_LAST ? data : CURL_LOCK_DATA_NONE]);
+}
+
+static void http_share_unlock(CURL *handle, curl_lock_data data, void *user)
+{
+    g_mutex_unlock(&http_share_locks[data < CURL_LOCK_DATA_LAST ? data : CURL_LOCK_DATA_NONE]);
+}
+
+void http_share_init(void)
+{
+    if (http_share != NULL)
+        return;
+    CURLSH *share = curl_share_init();
+    if (share == NULL)
+        g_error("curl_share_init failed"); /* out of memory: abort like g_malloc */
+    curl_share_setopt(share, CURLSHOPT_LOCKFUNC, http_share_lock);
+    curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, http_share_unlock);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    http_share = share;
+}
+
+void http_share_cleanup(void)
+{
+    if (http_share != NULL && curl_share_cleanup(http_share) == CURLSHE_OK)
+        http_share = NULL;
+}
+
+CURL *http_handle_new(void)
+{
+    CURL *curl = curl_easy_init();
+    if (curl == NULL)
+        g_error("curl_easy_init failed"); /* out of memory: abort like g_malloc */
+    if (http_share != NULL)
+        curl_easy_setopt(curl, CURLOPT_SHARE, http_share);
+    return curl;
+}
+
 struct curl_slist *http_prepare_post(CURL *curl, const char *url, const char *body,
                                      const char *extra_header, gint64 timeout_seconds)
 {

@@ -63,6 +63,19 @@ int template_check(const char *text, char **error_r)
     return 0;
 }
 
+gboolean template_uses(const char *text, const char *name)
+{
+    for (const char *p = strstr(text, "{{"); p != NULL; p = strstr(p + 2, "{{")) {
+        const char *close = strstr(p + 2, "}}");
+        if (close == NULL)
+            return FALSE;
+        int index = template_lookup(p + 2, (size_t)(close - p - 2));
+        if (index >= 0 && strcmp(template_variables[index].name, name) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 /* TEXT as HTML text, also safe inside a quoted attribute. &#39; rather than &apos;, which
  * HTML 4 mail readers show literally. Control characters other than tab are dropped: they
  * have no meaning in HTML and some readers choke on them. */

@@ -154,7 +154,8 @@ mt_write_config "openai" "http://127.0.0.1:$MT_LLM_PORT/v1" "$MT_SENDMAIL"
 kill -USR1 "$MT_DAEMON_PID"
 check "sendmail back: the deferred reply goes out" pf_wait_captured dave@customer.test 1 60
 wait_until 20 mt_is_done pricing-3@customer.test
-check "sendmail back: the classification was not asked again" test "$(grep -c 'Dave Lee' "$MT_DIR/llm/requests.log")" = 1
+check "sendmail back: neither the classification nor the reply was asked again" test \
+	"$(grep -c 'Dave Lee.*"name": "triage"' "$MT_DIR/llm/requests.log") $(grep -c 'Dave Lee.*"name": "triage_reply"' "$MT_DIR/llm/requests.log")" = "1 1"
 
 # 6. An oversized message is recorded truncated, never lost, and still handled.
 {

@@ -19,10 +19,20 @@ One instance serves every test: the first path segment picks a behaviour.
                                          200 {"switch": NAME, "mode": MODE}, 404 for a
                                          MODE that does not exist
 
-A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
+A test points its llm url at http://127.0.0.1:PORT/MODE/v1.
+
+mailtriage asks in two steps: the classification, whose schema's properties are
+intent, confidence and summary, and, only for mail that gets the model's text,
+the reply, whose schema has the one property reply (its messages are the
+classification's, then the classification as an assistant message, then a user
+message asking for the reply).  The server tells them apart by the schema (in
+noschema mode, without one, by an assistant message in the request), and every
+mode has a meaning for both.  Modes:
 
     ok           a chat.completion whose content is the triage JSON
-                 {"intent", "confidence", "summary", "reply"}
+                 {"intent", "confidence", "summary"}, or, for the reply
+                 request, {"reply"} with the canned reply of the intent the
+                 assistant message names
     slow-N       wait N seconds (float, at most 120), then ok
     hang         never answer (gives up after 600 s or when the client leaves)
     error500     500, JSON error body
@@ -33,24 +43,27 @@ A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
     echokey      500 (transient), an error body that repeats the Authorization
                  header it was sent
     flaky-N      the first N valid requests to this exact mode string get 500,
-                 later ones ok
+                 later ones ok (both steps count)
     malformed    200, valid envelope, content is not JSON
     badenvelope  200, text/html body that is not JSON
     truncated    200, finish_reason "length", content ""
     refusal      200, content null, message.refusal set
-    badintent    200, intent "buy_crypto" (outside any enum)
-    lowconf      200, confidence 0.1
-    emptyreply   200, a valid answer whose reply is "" (the model wrote no text)
-    intentonly   200, the triage JSON with the intent alone (no confidence,
-                 summary or reply), as local servers sometimes answer
+    badintent    200, intent "buy_crypto" (outside any enum); the reply as ok
+    lowconf      200, confidence 0.1; the reply as ok
+    emptyreply   200, the classification as ok, and a reply of "" (the model
+                 wrote no text)
+    intentonly   200, the classification with the intent alone (no confidence
+                 or summary), as local servers sometimes answer; the reply
+                 request gets {} (no reply key)
     think        200, content is "<think>...</think>\n" + triage JSON
     fenced       200, content is the triage JSON in a ```json fence
     huge         200, a valid body of 20 MiB, to trip the client's size cap
-    forge        200, a valid intent whose summary and reply try to forge what
-                 staff read: line breaks (CR LF, U+2028, NEL), "To:"/"Bcc:"
-                 lines, our own separator and label lines, terminal escapes
+    forge        200, a valid intent whose summary, and then the reply, try to
+                 forge what staff read: line breaks (CR LF, U+2028, NEL),
+                 "To:"/"Bcc:" lines, our own separator and label lines,
+                 terminal escapes
     forgeintent  200, an intent outside any enum that holds a line break, a
-                 "To:" line and a terminal escape
+                 "To:" line and a terminal escape; the reply as ok
     noschema     ok, without requiring a valid response_format
     nochoices    200, a chat.completion whose "choices" is empty
     status-N     HTTP N (400 to 599) with an OpenAI-style JSON error body whose
@@ -60,14 +73,24 @@ A test points its llm url at http://127.0.0.1:PORT/MODE/v1.  Modes:
     switch-NAME  as the mode last set for NAME with POST /switch/NAME/MODE
                  ("ok" until then), so that a test can take a server down and
                  bring it back while its client keeps the same URL
+    reply-MODE   the classification as ok, the reply request as MODE (any
+                 mode above but reply-*): reply-error500, reply-status-401,
+                 reply-flaky-1 (counts the reply requests only) ...
+
+The other modes (slow-N, hang, the errors, status-N, badkey, echokey,
+malformed, badenvelope, truncated, refusal, huge, nochoices) answer both steps
+alike; think and fenced wrap both answers.
 
 Every mode but noschema first validates the request the way strict servers
 do (model, non-empty messages, response_format.json_schema with a valid name
-and a schema whose properties.intent.enum lists strings) and answers 400
-otherwise; bodies over 4 MiB get 413.  Unknown paths and modes get 404.
+and a schema whose properties.intent.enum lists strings, or whose one property
+is reply, a string) and answers 400 otherwise; bodies over 4 MiB get 413.
+Unknown paths and modes get 404.
 
-The intent is picked from the last user message by case-insensitive
-whole-word search (a plural "s" is allowed), among the intents in the
+The intent of a reply request is the one its last assistant message names (or,
+when that is not such JSON, the one of the last user message before it).  The
+intent of a classification is picked from the last user message by
+case-insensitive whole-word search (a plural "s" is allowed), among the intents in the
 request's enum only, in this order:
     price pricing cost quote plan                     -> send_info
     account sign up signup register login             -> create_account
@@ -108,6 +131,7 @@ FLAKY_MODE_RE = re.compile(r"flaky-(\d+)")
 STATUS_MODE_RE = re.compile(r"status-([45][0-9][0-9])(?:-(\d{1,5}))?")
 SWITCH_MODE_RE = re.compile(r"switch-([A-Za-z0-9_]{1,32})")
 SWITCH_PATH_RE = re.compile(r"/switch/([A-Za-z0-9_]{1,32})/([^/]+)")
+REPLY_MODE_RE = re.compile(r"reply-(.+)")
 
 # What a server says with each status of status-N (OpenAI's words where it has them).
 STATUS_ERRORS = {
@@ -190,15 +214,28 @@ class BadRequest(Exception):
 class ChatRequest:
     """A validated chat completion request and the mode it was sent to."""
 
-    def __init__(self, mode, body, intents):
+    def __init__(self, mode, body, intents, wants_reply):
         self.mode = mode
         self.model = body["model"]
         self.messages = body["messages"]
         self.intents = intents
+        # The second step: the request for the reply text (see the file comment).
+        self.wants_reply = wants_reply
+
+
+def schema_wants_reply(response_format):
+    """True when a response_format's schema asks for the reply alone."""
+    json_schema = response_format.get("json_schema")
+    schema = json_schema.get("schema") if isinstance(json_schema, dict) else None
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return (isinstance(properties, dict) and list(properties) == ["reply"]
+            and isinstance(properties["reply"], dict)
+            and properties["reply"].get("type") == "string")
 
 
 def schema_intents(response_format):
-    """Return the intent enum from a response_format, or raise BadRequest."""
+    """Return the intent enum from a response_format (None when it asks
+    for the reply), or raise BadRequest."""
     if not isinstance(response_format, dict):
         raise BadRequest("'response_format' is required")
     if response_format.get("type") != "json_schema":
@@ -210,6 +247,8 @@ def schema_intents(response_format):
     if not isinstance(name, str) or not SCHEMA_NAME_RE.fullmatch(name):
         raise BadRequest("'response_format.json_schema.name' must match "
                          "^[A-Za-z0-9_-]{1,64}$")
+    if schema_wants_reply(response_format):
+        return None
     schema = json_schema.get("schema")
     properties = schema.get("properties") if isinstance(schema, dict) else None
     intent = properties.get("intent") if isinstance(properties, dict) else None
@@ -238,17 +277,23 @@ def validate_chat_request(mode, body):
                              "and 'content'")
     try:
         intents = schema_intents(body.get("response_format"))
+        wants_reply = intents is None
     except BadRequest:
         if mode != "noschema":
             raise
-        intents = DEFAULT_INTENTS
-    return ChatRequest(mode, body, intents)
+        intents = None
+        wants_reply = any(m["role"] == "assistant" for m in messages)
+    return ChatRequest(mode, body, intents or DEFAULT_INTENTS, wants_reply)
 
 
 def choose_intent(request):
-    """Pick the intent for the last user message (see the file comment)."""
-    user_texts = [m["content"] for m in request.messages
-                  if m["role"] == "user"]
+    """Pick the intent for the last user message (see the file comment); for
+    a reply request, the last one before the classification."""
+    messages = request.messages
+    if request.wants_reply:
+        said = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
+        messages = messages[:said[-1]] if said else messages
+    user_texts = [m["content"] for m in messages if m["role"] == "user"]
     text = user_texts[-1] if user_texts else ""
     for intent, pattern in INTENT_KEYWORDS:
         if intent in request.intents and pattern.search(text):
@@ -256,13 +301,30 @@ def choose_intent(request):
     return "unknown" if "unknown" in request.intents else request.intents[-1]
 
 
+def classified_intent(request):
+    """The intent a reply request's last assistant message names, or None."""
+    said = [m["content"] for m in request.messages if m["role"] == "assistant"]
+    try:
+        answer = json.loads(said[-1]) if said else None
+    except ValueError:
+        answer = None
+    intent = answer.get("intent") if isinstance(answer, dict) else None
+    return intent if isinstance(intent, str) else None
+
+
 def triage_answer(request, **overrides):
-    """The triage object a well-behaved model would return."""
-    intent = choose_intent(request)
+    """The object a well-behaved model would return: the classification, or,
+    for a reply request, the reply (overrides of the other step's keys are
+    left out)."""
+    intent = (classified_intent(request) if request.wants_reply else None) \
+        or choose_intent(request)
     summary, reply = CANNED_ANSWERS.get(intent) or generic_answer(intent)
-    answer = {"intent": intent, "confidence": 0.92,
-              "summary": summary, "reply": reply}
-    answer.update(overrides)
+    if request.wants_reply:
+        answer = {"reply": reply}
+    else:
+        answer = {"intent": intent, "confidence": 0.92, "summary": summary}
+    answer.update({key: value for key, value in overrides.items()
+                   if key in answer})
     return answer
 
 
@@ -607,7 +669,8 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         self.send_completion(request, to_json(triage_answer(request, reply="")))
 
     def mode_intentonly(self, request):
-        answer = {"intent": triage_answer(request)["intent"]}
+        answer = {} if request.wants_reply else {
+            "intent": triage_answer(request)["intent"]}
         self.send_completion(request, to_json(answer))
 
     def mode_think(self, request):
@@ -626,11 +689,18 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         self.send_completion(request, to_json(triage_answer(
             request, intent=FORGED_INTENT, summary=FORGED_SUMMARY)))
 
+    def mode_reply(self, request, mode):
+        if request.wants_reply:
+            resolve_mode(mode)(self, request)
+        else:
+            self.mode_ok(request)
+
     def mode_huge(self, request):
-        # A summary of plain "x" needs no escaping at either JSON level, so
-        # the body can be cut around a marker and the run streamed between.
+        # A summary (or reply) of plain "x" needs no escaping at either JSON
+        # level, so the body can be cut around a marker and the run streamed
+        # between.
         marker = "@@FILL@@"
-        content = to_json(triage_answer(request, summary=marker))
+        content = to_json(triage_answer(request, summary=marker, reply=marker))
         envelope = to_json(chat_completion(
             request, self.server.next_completion_id(), content))
         head, tail = (part.encode("utf-8") for part in envelope.split(marker))
@@ -695,6 +765,11 @@ def resolve_mode(mode):
     if match:
         name = match.group(1)
         return lambda handler, request: handler.mode_switch(request, name)
+    match = REPLY_MODE_RE.fullmatch(mode)
+    if match and not REPLY_MODE_RE.fullmatch(match.group(1)) \
+            and resolve_mode(match.group(1)) is not None:
+        inner = match.group(1)
+        return lambda handler, request: handler.mode_reply(request, inner)
     return None
 
 

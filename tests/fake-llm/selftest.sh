@@ -89,6 +89,19 @@ request() {
 	printf '"response_format":%s}' "$(schema_format "${2:-$intents}")"
 }
 
+# reply_request USER_TEXT ASSISTANT_JSON: the second step, the request for the reply text:
+# the classification's messages, the classification, a user message asking for the reply.
+reply_request() {
+	printf '{"model":"fake-model","temperature":0,"max_tokens":600,'
+	printf '"messages":[{"role":"system","content":"Classify the mail."},'
+	printf '{"role":"user","content":"%s"},' "$1"
+	printf '{"role":"assistant","content":"%s"},' "$(printf '%s' "$2" | sed 's/"/\\"/g')"
+	printf '{"role":"user","content":"Write the reply to the sender now."}],'
+	printf '"response_format":{"type":"json_schema","json_schema":{"name":"triage_reply",'
+	printf '"strict":true,"schema":{"type":"object","properties":{"reply":{"type":"string"}}}}}}'
+}
+classified='{"intent": "create_account", "confidence": 0.9, "summary": "x"}'
+
 # post_file PATH FILE [CURL_ARGS...]: POST FILE, keep the response in $tmp.
 # Returns curl's exit status.
 post_file() {
@@ -148,14 +161,28 @@ check "ok: pricing question is send_info" expect '
 	answer["intent"] == "send_info"
 	and answer["confidence"] == 0.92
 	and "send_info" in answer["summary"] and "\n" not in answer["summary"]
-	and set(answer) == {"intent", "confidence", "summary", "reply"}'
-check "ok: send_info reply has two paragraphs and UTF-8" expect '
-	answer["reply"].startswith("Thank you for asking about our pricing.\n\n")
-	and answer["reply"].count("\n\n") == 1 and "€".encode() in raw'
+	and set(answer) == {"intent", "confidence", "summary"}'
 check "ok: request logged with its Authorization header" expect_log '
 	any(r.get("authorization") == "Bearer sk-selftest" and r["mode"] == "ok"
 	    and r["path"] == "/v1/chat/completions"
 	    and r["body"]["model"] == "fake-model" for r in records)'
+
+post $chat "$(reply_request 'price' '{"intent": "send_info", "confidence": 0.9, "summary": "x"}')"
+check "ok: the reply request gets the reply alone" expect 'status == 200
+	and set(answer) == {"reply"}'
+check "ok: send_info reply has two paragraphs and UTF-8" expect '
+	answer["reply"].startswith("Thank you for asking about our pricing.\n\n")
+	and answer["reply"].count("\n\n") == 1 and "€".encode() in raw'
+post $chat "$(reply_request 'price' "$classified")"
+check "ok: the reply is for the intent the classification names" expect '
+	answer["reply"].startswith("Thank you for your interest in opening an account.")'
+post $chat "$(reply_request 'price' 'not json')"
+check "ok: a reply request whose classification is not JSON: from the message" expect '
+	answer["reply"].startswith("Thank you for asking about our pricing.")'
+reply_request 'price' "$classified" | sed 's/"reply":{"type":"string"}/"reply":{"type":"string"},"x":{"type":"string"}/' >"$tmp/request"
+post_file $chat "$tmp/request"
+check "400 on a schema with neither an intent enum nor the reply alone" \
+	expect 'status == 400'
 
 post /ok$chat "$(request 'Please help me sign up, I need an account')"
 check "ok: sign up is create_account" \
@@ -300,14 +327,52 @@ post /lowconf$chat "$(request 'price')"
 check "lowconf: confidence 0.1" expect 'status == 200
 	and answer["confidence"] == 0.1 and answer["intent"] == "send_info"'
 
+post /badintent$chat "$(reply_request 'price' "$classified")"
+check "badintent: the reply request as ok" expect 'status == 200
+	and set(answer) == {"reply"} and answer["reply"] != ""'
+
 post /emptyreply$chat "$(request 'price')"
-check "emptyreply: a valid answer with an empty reply" expect 'status == 200
+check "emptyreply: the classification as ok" expect 'status == 200
 	and answer["intent"] == "send_info" and answer["confidence"] == 0.92
-	and answer["summary"] != "" and answer["reply"] == ""'
+	and answer["summary"] != "" and "reply" not in answer'
+post /emptyreply$chat "$(reply_request 'price' "$classified")"
+check "emptyreply: the reply request gets an empty reply" expect 'status == 200
+	and answer == {"reply": ""}'
 
 post /intentonly$chat "$(request 'price')"
 check "intentonly: the intent and no other key" expect 'status == 200
 	and answer == {"intent": "send_info"}'
+post /intentonly$chat "$(reply_request 'price' "$classified")"
+check "intentonly: the reply request gets no reply key" expect 'status == 200
+	and answer == {}'
+
+post /forge$chat "$(request 'price')"
+check "forge: the classification forges in the summary" expect 'status == 200
+	and "\r\nTo: attacker@evil.test" in answer["summary"] and "reply" not in answer'
+post /forge$chat "$(reply_request 'price' "$classified")"
+check "forge: the reply request forges in the reply" expect 'status == 200
+	and "----- Message text -----" in answer["reply"]'
+
+post /noschema$chat "$(reply_request 'price' "$classified" | sed 's/,"response_format".*/}/')"
+check "noschema: an assistant message makes it a reply request" expect 'status == 200
+	and set(answer) == {"reply"}'
+
+post /reply-status-401$chat "$(request 'price')"
+check "reply-MODE: the classification as ok" expect 'status == 200
+	and answer["intent"] == "send_info"'
+post /reply-status-401$chat "$(reply_request 'price' "$classified")"
+check "reply-MODE: the reply request as MODE" expect 'status == 401'
+post /reply-flaky-1$chat "$(request 'price')"
+post /reply-flaky-1$chat "$(reply_request 'price' "$classified")"
+check "reply-flaky-1: counts the reply requests only" expect 'status == 500'
+post /reply-flaky-1$chat "$(reply_request 'price' "$classified")"
+check "reply-flaky-1: then ok" expect 'status == 200 and "reply" in answer'
+post /reply-reply-ok$chat "$(request 'price')"
+check "reply-MODE: MODE cannot be reply-*" expect 'status == 404'
+
+post /flaky-1$chat "$(request 'price')"
+post /flaky-1$chat "$(reply_request 'price' "$classified")"
+check "flaky-N: both steps count" expect 'status == 200 and "reply" in answer'
 
 post /think$chat "$(request 'price')"
 check "think: <think> block before the JSON" expect 'status == 200

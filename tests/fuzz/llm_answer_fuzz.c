@@ -3,7 +3,8 @@
  *
  * The answer never fails to parse into a classification whose intent is in the mailbox's list
  * or `unknown` (a usable one with a confidence from min_confidence to 1), with summary, reply
- * and error as valid UTF-8. Put into an
+ * and error as valid UTF-8; read as the answer to the request for the reply, it gives a text
+ * in valid UTF-8 or the reason why none. Put into an
  * escalation as the classification and the proposed reply, what the model wrote cannot add a
  * line of ours: the lines above the proposal are our labels, each once, and every line of the
  * proposal is indented.
@@ -128,6 +129,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                (c->confidence >= llm_answer_fuzz_cfg->llm.min_confidence && c->confidence <= 1));
     FUZZ_CHECK(g_utf8_validate(c->summary, -1, NULL) && g_utf8_validate(c->reply, -1, NULL));
     FUZZ_CHECK(c->error == NULL || g_utf8_validate(c->error, -1, NULL));
+    /* The same bytes as the answer to the request for the reply: its text, or why none. */
+    char *reply_error = NULL;
+    char *reply = llm_answer_parse_reply(content, &reply_error);
+    FUZZ_CHECK((reply == NULL) != (reply_error == NULL));
+    FUZZ_CHECK(reply == NULL || g_utf8_validate(reply, -1, NULL));
+    if (reply != NULL) {
+        g_free(c->reply);
+        c->reply = reply;
+    }
+    g_free(reply_error);
     llm_answer_fuzz_escalate(mailbox, c);
     classification_free(c);
     g_free(content);

@@ -9,7 +9,8 @@
  * a frame around {{reply}}: whether a reply would carry any text depends on it. decide_history():
  * each row gives the verdict of the other rules, the sender's history as context_load() reads it
  * and the mailbox, and the verdict, reason and, through decide_action(), the action that follow.
- * decide_needs_classification(): when tokens are spent.
+ * decide_needs_classification() and decide_needs_reply(): when tokens are spent, for the
+ * classification and for the reply text.
  */
 #include <string.h>
 
@@ -24,7 +25,8 @@
 #include "store.h"
 #include "testdata.h"
 
-/* %s: the template file of own_template. */
+/* %s: the template files of own_template (with {{reply}}) and fixed (without, in either part:
+ * its HTML part would otherwise be the built-in one, which has it). */
 static const char decide_ini_format[] = "[daemon]\n"
                                         "hostname = mx.test.example\n"
                                         "[intent framed]\n"
@@ -32,6 +34,10 @@ static const char decide_ini_format[] = "[daemon]\n"
                                         "[intent own_template]\n"
                                         "action = reply\n"
                                         "template = %s\n"
+                                        "[intent fixed]\n"
+                                        "action = reply\n"
+                                        "template = %s\n"
+                                        "template_html = %s\n"
                                         "[intent proposal]\n"
                                         "action = draft\n"
                                         "[intent hook]\n"
@@ -40,7 +46,8 @@ static const char decide_ini_format[] = "[daemon]\n"
                                         "[intent quiet]\n"
                                         "action = none\n"
                                         "[mailbox auto@example.org]\n"
-                                        "intents = framed, own_template, proposal, hook, quiet\n"
+                                        "intents = framed, own_template, fixed, proposal, hook, "
+                                        "quiet\n"
                                         "escalate_to = staff@example.org\n"
                                         "[mailbox draft@example.org]\n"
                                         "mode = draft\n"
@@ -61,6 +68,10 @@ static const char decide_ini_format[] = "[daemon]\n"
 
 static const char own_template_text[] = "Hello {{sender_name}},\n\nOur prices are on "
                                         "https://www.example.org/pricing.\n{{reply}}\n";
+static const char fixed_template_text[] = "Hello {{sender_name}},\n\nOur prices are on "
+                                          "https://www.example.org/pricing.\n";
+static const char fixed_template_html[] = "<html><body><p>Our prices are on "
+                                          "https://www.example.org/pricing.</p></body></html>\n";
 
 struct decide_case {
     const char *name;
@@ -147,10 +158,16 @@ static void decide_fixture_open(struct decide_fixture *fx)
 {
     fx->dir = testdata_tmpdir();
     char *template = g_build_filename(fx->dir, "own.txt", NULL);
+    char *fixed = g_build_filename(fx->dir, "fixed.txt", NULL);
+    char *fixed_html = g_build_filename(fx->dir, "fixed.html", NULL);
     testdata_write(template, own_template_text, -1, 0644);
-    char *ini = g_strdup_printf(decide_ini_format, template);
+    testdata_write(fixed, fixed_template_text, -1, 0644);
+    testdata_write(fixed_html, fixed_template_html, -1, 0644);
+    char *ini = g_strdup_printf(decide_ini_format, template, fixed, fixed_html);
     fx->cfg = testdata_config(ini);
     g_free(ini);
+    g_free(fixed_html);
+    g_free(fixed);
     g_free(template);
 }
 
@@ -181,10 +198,12 @@ static void test_decide_case(gconstpointer data)
         classification->valid = TRUE;
         classification->summary = g_strdup("s");
         classification->reply = g_strdup(c->reply);
+        classification->reply_settled = TRUE; /* as the request for the text leaves it */
     }
 
     struct decide_plan plan;
     decide_action(cfg, mailbox, &policy, classification, &plan);
+    g_assert_false(decide_needs_reply(&plan, classification));
     g_assert_cmpstr(store_action_kind_name(plan.action), ==, store_action_kind_name(c->action));
     g_assert_nonnull(plan.reason);
     if (plan.reason != NULL && strstr(plan.reason, c->reason) == NULL)
@@ -193,6 +212,82 @@ static void test_decide_case(gconstpointer data)
 
     decide_plan_clear(&plan);
     classification_free(classification);
+    policy_decision_clear(&policy);
+    decide_fixture_close(&fx);
+}
+
+/* decide_needs_reply(): the model is asked for the text only when the plan sends it. */
+struct decide_reply_case {
+    const char *name;
+    enum policy_verdict verdict;
+    const char *mailbox;
+    const char *provider;
+    const char *intent;
+    gboolean settled;        /* the reply text was asked for (or none comes: builtin) */
+    const char *reply_error; /* why the text written is empty */
+    gboolean asks;           /* decide_needs_reply() */
+    enum store_action_kind action;
+    const char *reason;
+};
+
+static const struct decide_reply_case decide_reply_cases[] = {
+    {"reply_of_the_built_in_template_asks", POLICY_REPLY, "auto@example.org", "openai", "framed",
+     FALSE, NULL, TRUE, STORE_ACTION_REPLY, "intent framed: reply"},
+    {"reply_of_a_template_with_reply_asks", POLICY_REPLY, "auto@example.org", "openai",
+     "own_template", FALSE, NULL, TRUE, STORE_ACTION_REPLY, "intent own_template: reply"},
+    {"reply_of_a_template_without_reply_does_not_ask", POLICY_REPLY, "auto@example.org", "openai",
+     "fixed", FALSE, NULL, FALSE, STORE_ACTION_REPLY, "intent fixed: reply"},
+    {"draft_of_mode_draft_asks", POLICY_REPLY, "draft@example.org", "openai", "framed", FALSE, NULL,
+     TRUE, STORE_ACTION_DRAFT, "reply, mailbox mode draft"},
+    {"draft_action_asks", POLICY_REPLY, "auto@example.org", "openai", "proposal", FALSE, NULL, TRUE,
+     STORE_ACTION_DRAFT, "intent proposal: draft"},
+    {"written_reply_does_not_ask_again", POLICY_REPLY, "auto@example.org", "openai", "framed", TRUE,
+     NULL, FALSE, STORE_ACTION_ESCALATE, "empty model reply"},
+    {"escalated_intent_does_not_ask", POLICY_REPLY, "auto@example.org", "openai", "unknown", FALSE,
+     NULL, FALSE, STORE_ACTION_ESCALATE, "intent unknown: escalate"},
+    {"webhook_does_not_ask", POLICY_REPLY, "auto@example.org", "openai", "hook", FALSE, NULL, FALSE,
+     STORE_ACTION_WEBHOOK, "intent hook: webhook"},
+    {"no_action_does_not_ask", POLICY_REPLY, "auto@example.org", "openai", "quiet", FALSE, NULL,
+     FALSE, STORE_ACTION_NONE, "intent quiet: no action"},
+    {"held_back_mail_does_not_ask", POLICY_HELD_BACK, "auto@example.org", "openai", "framed", FALSE,
+     NULL, FALSE, STORE_ACTION_ESCALATE, "escalated for a person"},
+    {"mode_off_does_not_ask", POLICY_REPLY, "off@example.org", "openai", "framed", FALSE, NULL,
+     FALSE, STORE_ACTION_NONE, "mailbox mode is off"},
+    {"builtin_does_not_ask", POLICY_REPLY, "auto@example.org", "builtin", "framed", TRUE, NULL,
+     FALSE, STORE_ACTION_ESCALATE, "the builtin classifier writes no reply text"},
+    {"failed_reply_request_is_escalated_with_its_reason", POLICY_REPLY, "auto@example.org",
+     "openai", "framed", TRUE, "the LLM server rejected the request: HTTP 400", FALSE,
+     STORE_ACTION_ESCALATE,
+     "no reply sent: the answer would carry no text (the LLM server rejected the request: HTTP "
+     "400, no template of the intent's own); escalated"},
+};
+
+static void test_decide_reply(gconstpointer data)
+{
+    const struct decide_reply_case *c = data;
+    struct decide_fixture fx;
+    decide_fixture_open(&fx);
+    const struct config_mailbox *mailbox = config_mailbox_find(fx.cfg, c->mailbox);
+    g_assert_nonnull(mailbox);
+    struct policy_decision policy = {c->verdict, NULL, FALSE};
+    if (c->verdict != POLICY_REPLY)
+        policy.reason = g_strdup("the policy's reason");
+    struct classification classification = {.provider = (char *)c->provider,
+                                            .intent = (char *)c->intent,
+                                            .confidence = 0.9,
+                                            .valid = TRUE,
+                                            .summary = "s",
+                                            .reply = "",
+                                            .reply_settled = c->settled,
+                                            .reply_error = (char *)c->reply_error};
+    struct decide_plan plan;
+    decide_action(fx.cfg, mailbox, &policy, &classification, &plan);
+    g_assert_cmpint(decide_needs_reply(&plan, &classification), ==, c->asks);
+    g_assert_cmpstr(store_action_kind_name(plan.action), ==, store_action_kind_name(c->action));
+    if (plan.reason == NULL || strstr(plan.reason, c->reason) == NULL)
+        g_test_message("reason \"%s\" does not contain \"%s\"", plan.reason, c->reason);
+    g_assert_true(plan.reason != NULL && strstr(plan.reason, c->reason) != NULL);
+    decide_plan_clear(&plan);
     policy_decision_clear(&policy);
     decide_fixture_close(&fx);
 }
@@ -324,6 +419,11 @@ int main(int argc, char **argv)
         g_free(path);
     }
 
+    for (size_t i = 0; i < G_N_ELEMENTS(decide_reply_cases); i++) {
+        char *path = g_strdup_printf("/decide/reply/%s", decide_reply_cases[i].name);
+        g_test_add_data_func(path, &decide_reply_cases[i], test_decide_reply);
+        g_free(path);
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(decide_history_cases); i++) {
         char *path = g_strdup_printf("/decide/history/%s", decide_history_cases[i].name);
         g_test_add_data_func(path, &decide_history_cases[i], test_decide_history);

@@ -5,6 +5,8 @@
  * - llm_openai_request_body(): the request of REFERENCE.md section 3, read back with json-c.
  * - llm_openai_parse_response(): one row of response_cases per kind of answer a server gives
  *   (a chat.completion body built here with json-c), with the classification it must yield.
+ * - The second step: llm_openai_reply_body() begins with the first request's messages and asks
+ *   for {"reply"} alone; llm_openai_parse_reply(), one row of reply_cases per kind of answer.
  * - llm_builtin_classify(): one row of builtin_cases per keyword rule.
  * - llm_provider_find() and llm_classify()'s choice of row by [llm] provider.
  * No network: the HTTP side of llm_classify() is exercised by the end-to-end tests.
@@ -311,8 +313,8 @@ static void test_request_asks_for_strict_json_schema(void)
     g_assert_true(json_object_is_type(additional, json_type_boolean));
     g_assert_false(json_object_get_boolean(additional));
 
-    static const char *const keys[] = {"intent", "confidence", "summary", "reply"};
-    static const char *const types[] = {"string", "number", "string", "string"};
+    static const char *const keys[] = {"intent", "confidence", "summary"};
+    static const char *const types[] = {"string", "number", "string"};
     json_object *required = json_at(schema, "required", NULL);
     g_assert_true(json_object_is_type(required, json_type_array));
     g_assert_cmpuint(json_object_array_length(required), ==, G_N_ELEMENTS(keys));
@@ -325,7 +327,7 @@ static void test_request_asks_for_strict_json_schema(void)
             json_object_get_string(json_at(schema, "properties", keys[i], "type", NULL)), ==,
             types[i]);
     }
-    g_assert_cmpint(json_object_object_length(json_at(schema, "properties", NULL)), ==, 4);
+    g_assert_cmpint(json_object_object_length(json_at(schema, "properties", NULL)), ==, 3);
 
     json_object_put(root);
     llm_fixture_clear(&f);
@@ -351,8 +353,7 @@ static void test_schema_intent_enum_is_mailbox_list_in_order(void)
 /* ---- llm_openai_parse_response ---- */
 
 #define VALID_ANSWER                                                                               \
-    "{\"intent\": \"send_info\", \"confidence\": 0.9, \"summary\": \"Asks for the prices.\", "     \
-    "\"reply\": \"Our plans start at 10 \u20ac a month.\"}"
+    "{\"intent\": \"send_info\", \"confidence\": 0.9, \"summary\": \"Asks for the prices.\"}"
 
 enum body_shape {
     BODY_COMPLETION, /* a chat.completion with the row's content, refusal, finish_reason */
@@ -377,76 +378,73 @@ struct response_case {
 
 static const struct response_case response_cases[] = {
     {"valid_answer_is_accepted", BODY_COMPLETION, VALID_ANSWER, NULL, "stop", FALSE, "send_info",
-     TRUE, 0.9, "Asks for the prices.", "Our plans start at 10 \u20ac a month.", NULL},
+     TRUE, 0.9, "Asks for the prices.", "", NULL},
     {"think_block_is_stripped", BODY_COMPLETION,
      "<think>The sender asks {\"intent\": \"billing\"}? No: prices.</think>\n" VALID_ANSWER, NULL,
      "stop", FALSE, "send_info", TRUE, 0.9, "Asks for the prices.", NULL, NULL},
     {"json_code_fence_is_stripped", BODY_COMPLETION, "```json\n" VALID_ANSWER "\n```", NULL, "stop",
      FALSE, "send_info", TRUE, 0.9, "Asks for the prices.", NULL, NULL},
     {"confidence_at_min_confidence_is_accepted", BODY_COMPLETION,
-     "{\"intent\": \"billing\", \"confidence\": 0.6, \"summary\": \"s\", \"reply\": \"\"}", NULL,
-     "stop", FALSE, "billing", TRUE, 0.6, "s", "", NULL},
+     "{\"intent\": \"billing\", \"confidence\": 0.6, \"summary\": \"s\"}", NULL, "stop", FALSE,
+     "billing", TRUE, 0.6, "s", "", NULL},
     {"integer_confidence_is_accepted", BODY_COMPLETION,
-     "{\"intent\": \"billing\", \"confidence\": 1, \"summary\": \"s\", \"reply\": \"r\"}", NULL,
-     "stop", FALSE, "billing", TRUE, 1.0, "s", "r", NULL},
+     "{\"intent\": \"billing\", \"confidence\": 1, \"summary\": \"s\"}", NULL, "stop", FALSE,
+     "billing", TRUE, 1.0, "s", "", NULL},
     {"model_may_answer_unknown", BODY_COMPLETION,
-     "{\"intent\": \"unknown\", \"confidence\": 0.8, \"summary\": \"Unclear.\", \"reply\": \"\"}",
-     NULL, "stop", FALSE, "unknown", TRUE, 0.8, "Unclear.", "", NULL},
+     "{\"intent\": \"unknown\", \"confidence\": 0.8, \"summary\": \"Unclear.\"}", NULL, "stop",
+     FALSE, "unknown", TRUE, 0.8, "Unclear.", "", NULL},
     {"intent_outside_enum_is_unknown", BODY_COMPLETION,
-     "{\"intent\": \"create_account\", \"confidence\": 0.95, \"summary\": \"s\", \"reply\": "
-     "\"r\"}",
+     "{\"intent\": \"create_account\", \"confidence\": 0.95, \"summary\": \"s\", "
+     "}",
      NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "create_account"},
     {"invented_intent_is_unknown", BODY_COMPLETION,
-     "{\"intent\": \"refund_now\", \"confidence\": 0.95, \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "refund_now"},
+     "{\"intent\": \"refund_now\", \"confidence\": 0.95, \"summary\": \"s\"}", NULL, "stop", FALSE,
+     "unknown", FALSE, 0, NULL, "", "refund_now"},
     {"confidence_below_min_is_unknown", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": 0.3, \"summary\": \"s\", \"reply\": \"r\"}", NULL,
-     "stop", FALSE, "unknown", FALSE, 0, NULL, "", "min_confidence"},
+     "{\"intent\": \"send_info\", \"confidence\": 0.3, \"summary\": \"s\"}", NULL, "stop", FALSE,
+     "unknown", FALSE, 0, NULL, "", "min_confidence"},
     {"confidence_above_one_is_unknown", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": 1.5, \"summary\": \"s\", \"reply\": \"r\"}", NULL,
-     "stop", FALSE, "unknown", FALSE, 0, NULL, "", "confidence"},
+     "{\"intent\": \"send_info\", \"confidence\": 1.5, \"summary\": \"s\"}", NULL, "stop", FALSE,
+     "unknown", FALSE, 0, NULL, "", "confidence"},
     {"negative_confidence_is_unknown", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": -0.5, \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "confidence"},
+     "{\"intent\": \"send_info\", \"confidence\": -0.5, \"summary\": \"s\"}", NULL, "stop", FALSE,
+     "unknown", FALSE, 0, NULL, "", "confidence"},
     /* Local servers drop required keys at times (REFERENCE.md 6): only the intent must be
      * there; the rest takes defaults, noted in the error of a classification that stays valid. */
     {"confidence_as_numeric_string_is_read", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": \"0.9\", \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", FALSE, "send_info", TRUE, 0.9, "s", "r", NULL},
+     "{\"intent\": \"send_info\", \"confidence\": \"0.9\", \"summary\": \"s\"}", NULL, "stop",
+     FALSE, "send_info", TRUE, 0.9, "s", "", NULL},
     {"confidence_as_word_takes_min_confidence", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": \"high\", \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", FALSE, "send_info", TRUE, 0.6, "s", "r",
+     "{\"intent\": \"send_info\", \"confidence\": \"high\", \"summary\": \"s\"}", NULL, "stop",
+     FALSE, "send_info", TRUE, 0.6, "s", "",
      "confidence not a number, taken as min_confidence 0.60"},
     {"confidence_numeric_string_below_min_is_unknown", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": \"0.2\", \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "min_confidence"},
+     "{\"intent\": \"send_info\", \"confidence\": \"0.2\", \"summary\": \"s\"}", NULL, "stop",
+     FALSE, "unknown", FALSE, 0, NULL, "", "min_confidence"},
     {"missing_confidence_takes_min_confidence", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"summary\": \"s\", \"reply\": \"r\"}", NULL, "stop", FALSE,
-     "send_info", TRUE, 0.6, "s", "r", "confidence missing, taken as min_confidence 0.60"},
+     "{\"intent\": \"send_info\", \"summary\": \"s\"}", NULL, "stop", FALSE, "send_info", TRUE, 0.6,
+     "s", "", "confidence missing, taken as min_confidence 0.60"},
     {"null_confidence_takes_min_confidence", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": null, \"summary\": \"s\", \"reply\": \"r\"}",
-     NULL, "stop", FALSE, "send_info", TRUE, 0.6, "s", "r", "confidence missing"},
+     "{\"intent\": \"send_info\", \"confidence\": null, \"summary\": \"s\"}", NULL, "stop", FALSE,
+     "send_info", TRUE, 0.6, "s", "", "confidence missing"},
     {"missing_summary_is_empty", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": 0.9, \"reply\": \"r\"}", NULL, "stop", FALSE,
-     "send_info", TRUE, 0.9, "", "r", "summary missing"},
-    {"missing_reply_is_empty", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": 0.9, \"summary\": \"s\"}", NULL, "stop", FALSE,
-     "send_info", TRUE, 0.9, "s", "", "reply missing"},
-    {"reply_not_a_string_is_empty", BODY_COMPLETION,
-     "{\"intent\": \"send_info\", \"confidence\": 0.9, \"summary\": \"s\", \"reply\": null}", NULL,
-     "stop", FALSE, "send_info", TRUE, 0.9, "s", "", "reply missing"},
+     "{\"intent\": \"send_info\", \"confidence\": 0.9}", NULL, "stop", FALSE, "send_info", TRUE,
+     0.9, "", "", "summary missing"},
+    /* The reply is the second request's: one in this answer is not taken. */
+    {"reply_in_the_answer_is_left_for_the_second_request", BODY_COMPLETION,
+     "{\"intent\": \"send_info\", \"confidence\": 0.9, \"summary\": \"s\", \"reply\": \"r\"}", NULL,
+     "stop", FALSE, "send_info", TRUE, 0.9, "s", "", NULL},
     {"intent_alone_is_enough_and_every_default_is_noted", BODY_COMPLETION,
      "{\"intent\": \"billing\"}", NULL, "stop", FALSE, "billing", TRUE, 0.6, "", "",
-     "confidence missing, taken as min_confidence 0.60; summary missing; reply missing"},
+     "confidence missing, taken as min_confidence 0.60; summary missing"},
     {"missing_confidence_does_not_save_an_intent_outside_the_list", BODY_COMPLETION,
-     "{\"intent\": \"refund_now\", \"summary\": \"s\", \"reply\": \"r\"}", NULL, "stop", FALSE,
-     "unknown", FALSE, 0, "s", "", "refund_now"},
-    {"missing_intent_is_unknown", BODY_COMPLETION,
-     "{\"confidence\": 0.9, \"summary\": \"s\", \"reply\": \"r\"}", NULL, "stop", FALSE, "unknown",
-     FALSE, 0, NULL, "", "intent"},
-    {"intent_not_a_string_is_unknown", BODY_COMPLETION,
-     "{\"intent\": [\"send_info\"], \"confidence\": 0.9, \"summary\": \"s\", \"reply\": \"r\"}",
+     "{\"intent\": \"refund_now\", \"summary\": \"s\"}", NULL, "stop", FALSE, "unknown", FALSE, 0,
+     "s", "", "refund_now"},
+    {"missing_intent_is_unknown", BODY_COMPLETION, "{\"confidence\": 0.9, \"summary\": \"s\"}",
      NULL, "stop", FALSE, "unknown", FALSE, 0, NULL, "", "intent"},
+    {"intent_not_a_string_is_unknown", BODY_COMPLETION,
+     "{\"intent\": [\"send_info\"], \"confidence\": 0.9, \"summary\": \"s\"}", NULL, "stop", FALSE,
+     "unknown", FALSE, 0, NULL, "", "intent"},
     {"content_not_json_is_unknown", BODY_COMPLETION, "The intent is send_info, I am sure.", NULL,
      "stop", FALSE, "unknown", FALSE, 0, NULL, "", "JSON"},
     {"content_broken_json_is_unknown", BODY_COMPLETION, "{\"intent\": \"send_info\", confidence}",
@@ -538,9 +536,149 @@ static void test_response_case(gconstpointer data)
     g_assert_cmpstr(result->raw_answer, ==, c->content);
     g_assert_cmpint(result->prompt_tokens, ==, c->not_completion ? 0 : 120);
     g_assert_cmpint(result->completion_tokens, ==, c->not_completion ? 0 : 30);
+    g_assert_false(result->reply_settled);
     classification_free(result);
     g_free(body);
     llm_fixture_clear(&f);
+}
+
+/* ---- the second step: llm_openai_reply_body and llm_openai_parse_reply ---- */
+
+/* The reply request of F's message, classified with RAW_ANSWER (NULL: none kept). */
+static json_object *reply_body_parsed(struct llm_fixture *f, const char *raw_answer)
+{
+    struct classification classification = {.provider = "openai",
+                                            .intent = "send_info",
+                                            .confidence = 0.9,
+                                            .summary = "Asks for the prices.",
+                                            .valid = TRUE,
+                                            .reply = "",
+                                            .raw_answer = (char *)raw_answer};
+    char *body = llm_openai_reply_body(&f->request, &classification);
+    json_object *root = json_tokener_parse(body);
+    g_assert_nonnull(root);
+    g_free(body);
+    return root;
+}
+
+static void test_reply_request_begins_with_the_classification_request(void)
+{
+    struct llm_fixture f;
+    llm_fixture_init(&f, "support@example.org", "Prices", "How much is it?");
+    json_object *first = request_body_parsed(&f);
+    json_object *second = reply_body_parsed(&f, "<think>hm</think>\n" VALID_ANSWER);
+
+    /* Every message of the first, in order and byte for byte, then the model's answer and the
+     * question: a server's prefix cache holds all of the first request. */
+    json_object *before = json_at(first, "messages", NULL);
+    json_object *after = json_at(second, "messages", NULL);
+    size_t n = json_object_array_length(before);
+    g_assert_cmpuint(n, ==, 2);
+    g_assert_cmpuint(json_object_array_length(after), ==, n + 2);
+    for (size_t i = 0; i < n; i++) {
+        g_assert_cmpstr(request_message(second, i, "role"), ==, request_message(first, i, "role"));
+        g_assert_cmpstr(request_message(second, i, "content"), ==,
+                        request_message(first, i, "content"));
+    }
+    g_assert_cmpstr(request_message(second, n, "role"), ==, "assistant");
+    g_assert_cmpstr(request_message(second, n, "content"), ==, VALID_ANSWER);
+    g_assert_cmpstr(request_message(second, n + 1, "role"), ==, "user");
+    g_assert_true(g_str_has_prefix(request_message(second, n + 1, "content"),
+                                   "Write the reply to the sender now"));
+    g_assert_cmpstr(json_object_get_string(json_at(second, "model", NULL)), ==, "test-model-7b");
+    g_assert_cmpint(json_object_get_int(json_at(second, "max_tokens", NULL)), ==, 321);
+    json_object_put(second);
+    json_object_put(first);
+    llm_fixture_clear(&f);
+}
+
+static void test_reply_request_asks_for_the_reply_alone(void)
+{
+    struct llm_fixture f;
+    llm_fixture_init(&f, "support@example.org", "Prices", "How much is it?");
+    json_object *root = reply_body_parsed(&f, VALID_ANSWER);
+    json_object *json_schema = json_at(root, "response_format", "json_schema", NULL);
+    g_assert_cmpstr(json_object_get_string(json_at(json_schema, "name", NULL)), ==, "triage_reply");
+    g_assert_true(json_object_get_boolean(json_at(json_schema, "strict", NULL)));
+    json_object *schema = json_at(json_schema, "schema", NULL);
+    g_assert_false(json_object_get_boolean(json_at(schema, "additionalProperties", NULL)));
+    g_assert_cmpint(json_object_object_length(json_at(schema, "properties", NULL)), ==, 1);
+    g_assert_cmpstr(json_object_get_string(json_at(schema, "properties", "reply", "type", NULL)),
+                    ==, "string");
+    json_object *required = json_at(schema, "required", NULL);
+    g_assert_cmpuint(json_object_array_length(required), ==, 1);
+    g_assert_cmpstr(json_string_at_index(required, 0), ==, "reply");
+    json_object_put(root);
+    llm_fixture_clear(&f);
+}
+
+static void test_reply_request_without_raw_answer_restates_the_classification(void)
+{
+    struct llm_fixture f;
+    llm_fixture_init(&f, "support@example.org", "Prices", "How much is it?");
+    json_object *root = reply_body_parsed(&f, NULL);
+    json_object *said = json_tokener_parse(request_message(root, 2, "content"));
+    g_assert_cmpstr(request_message(root, 2, "role"), ==, "assistant");
+    g_assert_cmpstr(json_object_get_string(json_at(said, "intent", NULL)), ==, "send_info");
+    g_assert_cmpfloat_with_epsilon(json_object_get_double(json_at(said, "confidence", NULL)), 0.9,
+                                   1e-9);
+    g_assert_cmpstr(json_object_get_string(json_at(said, "summary", NULL)), ==,
+                    "Asks for the prices.");
+    json_object_put(said);
+    json_object_put(root);
+    llm_fixture_clear(&f);
+}
+
+struct reply_case {
+    const char *name;
+    enum body_shape shape;
+    const char *content;
+    const char *refusal;
+    const char *finish_reason;
+    const char *text;  /* expected */
+    const char *error; /* NULL: none; else a substring of it */
+};
+
+static const struct reply_case reply_cases[] = {
+    {"reply_is_read", BODY_COMPLETION, "{\"reply\": \"Our plans start at 10 \u20ac.\"}", NULL,
+     "stop", "Our plans start at 10 \u20ac.", NULL},
+    {"reply_after_think_in_a_fence_is_read", BODY_COMPLETION,
+     "<think>{\"reply\": \"no\"}</think>```json\n{\"reply\": \"Yes.\"}\n```", NULL, "stop", "Yes.",
+     NULL},
+    {"empty_reply_is_empty_without_error", BODY_COMPLETION, "{\"reply\": \"\"}", NULL, "stop", "",
+     NULL},
+    {"missing_reply_is_empty", BODY_COMPLETION, "{\"intent\": \"send_info\"}", NULL, "stop", "",
+     "has no reply"},
+    {"reply_not_a_string_is_empty", BODY_COMPLETION, "{\"reply\": 42}", NULL, "stop", "",
+     "has no reply"},
+    {"content_not_json_is_empty", BODY_COMPLETION, "Dear Alice, our prices are low.", NULL, "stop",
+     "", "not a JSON object"},
+    {"refusal_is_empty", BODY_COMPLETION, NULL, "I cannot help with that.", "stop", "", "refused"},
+    {"cut_at_max_tokens_is_empty", BODY_COMPLETION, "{\"reply\": \"Our pl", NULL, "length", "",
+     "max_tokens"},
+    {"body_not_a_completion_is_empty", BODY_RAW, "<html>502</html>", NULL, NULL, "",
+     "chat completion"},
+};
+
+static void test_reply_case(gconstpointer data)
+{
+    const struct reply_case *c = data;
+    const struct response_case shape = {c->name, c->shape, c->content, c->refusal, c->finish_reason,
+                                        FALSE,   NULL,     FALSE,      0,          NULL,
+                                        NULL,    NULL};
+    char *body = response_body(&shape);
+    struct llm_reply reply = {NULL, NULL, 0, 0, 0};
+    llm_openai_parse_reply(body, strlen(body), &reply);
+    g_assert_cmpstr(reply.text, ==, c->text);
+    if (c->error == NULL)
+        g_assert_null(reply.error);
+    else
+        g_assert_true(testdata_contains(reply.error, c->error));
+    g_assert_cmpint(reply.prompt_tokens, ==, c->shape == BODY_RAW ? 0 : 120);
+    g_assert_cmpint(reply.completion_tokens, ==, c->shape == BODY_RAW ? 0 : 30);
+    g_free(reply.text);
+    g_free(reply.error);
+    g_free(body);
 }
 
 /* ---- llm_openai_failure_kind: what each way of failing means ---- */
@@ -738,6 +876,17 @@ int main(int argc, char **argv)
                     test_message_cannot_forge_the_delimiters);
     g_test_add_func("/llm/request_asks_for_strict_json_schema",
                     test_request_asks_for_strict_json_schema);
+    g_test_add_func("/llm/reply/request_begins_with_the_classification_request",
+                    test_reply_request_begins_with_the_classification_request);
+    g_test_add_func("/llm/reply/request_asks_for_the_reply_alone",
+                    test_reply_request_asks_for_the_reply_alone);
+    g_test_add_func("/llm/reply/request_without_raw_answer_restates_the_classification",
+                    test_reply_request_without_raw_answer_restates_the_classification);
+    for (size_t i = 0; i < G_N_ELEMENTS(reply_cases); i++) {
+        char *path = g_strdup_printf("/llm/reply/%s", reply_cases[i].name);
+        g_test_add_data_func(path, &reply_cases[i], test_reply_case);
+        g_free(path);
+    }
     g_test_add_func("/llm/schema_intent_enum_is_mailbox_list_in_order",
                     test_schema_intent_enum_is_mailbox_list_in_order);
     for (size_t i = 0; i < G_N_ELEMENTS(response_cases); i++) {

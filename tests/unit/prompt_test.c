@@ -7,6 +7,9 @@
  * - The messages: the new message is the last, delimited, its text unable to forge the
  *   delimiters, its body cut to max_input_chars, its attachments named.
  * - The schema: the intent enum is the mailbox's list in its order; every key is required.
+ * - The reply's prompt (the second step): the first's system text and messages, then the
+ *   model's classification and the question; the schema {"reply"}. The system text is the
+ *   same for every message of a mailbox (a server's prefix cache keeps it).
  * Each behaviour is checked for both mailboxes of prompt_ini, whose lists differ in content
  * and order.
  */
@@ -234,7 +237,7 @@ static void test_schema_requires_every_key_and_no_other(void)
     g_assert_true(json_object_object_get_ex(f.prompt->schema, "additionalProperties", &additional));
     g_assert_true(json_object_object_get_ex(f.prompt->schema, "properties", &properties));
     g_assert_false(json_object_get_boolean(additional));
-    static const char *const keys[] = {"intent", "confidence", "summary", "reply"};
+    static const char *const keys[] = {"intent", "confidence", "summary"};
     g_assert_cmpuint(json_object_array_length(required), ==, G_N_ELEMENTS(keys));
     g_assert_cmpint(json_object_object_length(properties), ==, G_N_ELEMENTS(keys));
     for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -242,6 +245,63 @@ static void test_schema_requires_every_key_and_no_other(void)
                         keys[i]);
         g_assert_true(json_object_object_get_ex(properties, keys[i], NULL));
     }
+    prompt_fixture_clear(&f);
+}
+
+static void test_reply_prompt_is_the_first_then_the_answer_and_the_question(gconstpointer data)
+{
+    const struct mailbox_case *c = data;
+    struct prompt_fixture f;
+    prompt_fixture_init(&f, c->address);
+    struct classification classification = {.provider = "openai",
+                                            .intent = "send_info",
+                                            .confidence = 0.9,
+                                            .summary = "s",
+                                            .reply = "",
+                                            .raw_answer = "{\"intent\": \"send_info\"}"};
+    struct prompt *reply = prompt_build_reply(&f.request, &classification);
+
+    /* The same system text for both steps, and for every message of the mailbox. */
+    g_assert_cmpstr(reply->system, ==, f.prompt->system);
+    g_assert_cmpuint(reply->messages->len, ==, f.prompt->messages->len + 2);
+    for (guint i = 0; i < f.prompt->messages->len; i++) {
+        const struct prompt_message *a = g_ptr_array_index(f.prompt->messages, i);
+        const struct prompt_message *b = g_ptr_array_index(reply->messages, i);
+        g_assert_cmpint(a->role, ==, b->role);
+        g_assert_cmpstr(a->content, ==, b->content);
+    }
+    const struct prompt_message *said = g_ptr_array_index(reply->messages, f.prompt->messages->len);
+    g_assert_cmpstr(prompt_role_name(said->role), ==, "assistant");
+    g_assert_cmpstr(said->content, ==, "{\"intent\": \"send_info\"}");
+    const char *last = prompt_last_message(reply);
+    g_assert_true(testdata_contains(last, "Write the reply to the sender now"));
+    g_assert_true(testdata_contains(last, "{\"reply\": ...}"));
+    json_object *properties = NULL;
+    g_assert_true(json_object_object_get_ex(reply->schema, "properties", &properties));
+    g_assert_cmpint(json_object_object_length(properties), ==, 1);
+    g_assert_true(json_object_object_get_ex(properties, "reply", NULL));
+    g_assert_cmpstr(reply->schema_name, ==, "triage_reply");
+    g_assert_cmpstr(f.prompt->schema_name, ==, "triage");
+    prompt_free(reply);
+    prompt_fixture_clear(&f);
+}
+
+static void test_system_is_the_same_for_every_message_of_the_mailbox(void)
+{
+    struct prompt_fixture f;
+    prompt_fixture_init(&f, "support@example.org");
+    struct mime_message *other = testdata_message("From: Bob <bob@example.net>\n"
+                                                  "To: support@example.org\n"
+                                                  "Subject: An account\n"
+                                                  "\n"
+                                                  "Please open one.\n");
+    struct llm_request request = {f.cfg, f.request.mailbox, other};
+    struct prompt *prompt = prompt_build(&request);
+    g_assert_cmpstr(prompt->system, ==, f.prompt->system);
+    g_assert_false(testdata_contains(prompt->system, "Bob"));
+    g_assert_false(testdata_contains(f.prompt->system, "Alice"));
+    prompt_free(prompt);
+    mime_message_free(other);
     prompt_fixture_clear(&f);
 }
 
@@ -261,6 +321,8 @@ int main(int argc, char **argv)
          test_system_has_persona_schema_in_words_and_untrusted_rule},
         {"new_message_is_last_and_delimited", test_new_message_is_last_and_delimited},
         {"schema_enum_lists_the_mailbox_intents", test_schema_enum_lists_the_mailbox_intents},
+        {"reply_prompt_is_the_first_then_the_answer_and_the_question",
+         test_reply_prompt_is_the_first_then_the_answer_and_the_question},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(per_mailbox); i++)
         for (size_t j = 0; j < G_N_ELEMENTS(mailbox_cases); j++) {
@@ -273,6 +335,8 @@ int main(int argc, char **argv)
                     test_new_message_body_is_cut_at_max_input_chars);
     g_test_add_func("/prompt/schema_requires_every_key_and_no_other",
                     test_schema_requires_every_key_and_no_other);
+    g_test_add_func("/prompt/system_is_the_same_for_every_message_of_the_mailbox",
+                    test_system_is_the_same_for_every_message_of_the_mailbox);
 
     int result = g_test_run();
     g_mime_shutdown();

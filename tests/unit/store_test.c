@@ -191,6 +191,52 @@ static void test_classification_load_latest(struct fixture *fx, gconstpointer da
     classification_free(loaded);
 }
 
+/* The classification is saved before the reply is asked for; the reply then goes into that
+ * row (the latest), settled, with its own request's time and tokens. */
+static void test_classification_reply_saved_later(struct fixture *fx, gconstpointer data)
+{
+    struct classification c = {.provider = "openai",
+                               .intent = "send_info",
+                               .valid = TRUE,
+                               .reply = "",
+                               .latency_ms = 900,
+                               .prompt_tokens = 400,
+                               .completion_tokens = 30};
+    struct classification *loaded = NULL;
+    char *error = NULL;
+    g_assert_cmpint(store_classification_save(fx->db, fx->message, &c, &error), ==, DB_OK);
+    g_assert_cmpint(store_classification_load(fx->db, fx->message, &loaded, &error), ==, 1);
+    g_assert_false(loaded->reply_settled);
+    g_assert_cmpstr(loaded->reply, ==, "");
+    classification_free(loaded);
+
+    c.reply = "Our plans start at 10 EUR.";
+    c.reply_settled = TRUE;
+    c.reply_latency_ms = 700;
+    c.reply_prompt_tokens = 450;
+    c.reply_completion_tokens = 60;
+    g_assert_cmpint(store_classification_save_reply(fx->db, fx->message, &c, &error), ==, DB_OK);
+    g_assert_cmpint(store_classification_load(fx->db, fx->message, &loaded, &error), ==, 1);
+    g_assert_true(loaded->reply_settled);
+    g_assert_cmpstr(loaded->reply, ==, c.reply);
+    g_assert_null(loaded->reply_error);
+    g_assert_cmpint(loaded->reply_latency_ms, ==, 700);
+    g_assert_cmpint(loaded->reply_prompt_tokens, ==, 450);
+    g_assert_cmpint(loaded->reply_completion_tokens, ==, 60);
+    g_assert_cmpint(loaded->latency_ms, ==, 900); /* the classification's own stay */
+    g_assert_cmpint(loaded->prompt_tokens, ==, 400);
+    classification_free(loaded);
+
+    c.reply = "";
+    c.reply_error = "the LLM server rejected the request";
+    g_assert_cmpint(store_classification_save_reply(fx->db, fx->message, &c, &error), ==, DB_OK);
+    g_assert_cmpint(store_classification_load(fx->db, fx->message, &loaded, &error), ==, 1);
+    g_assert_cmpstr(loaded->reply, ==, "");
+    g_assert_cmpstr(loaded->reply_error, ==, c.reply_error);
+    g_assert_cmpint(testutil_db_int(fx->db, "SELECT count(*) FROM classifications"), ==, 1);
+    classification_free(loaded);
+}
+
 static void test_classification_load_none_returns_0(struct fixture *fx, gconstpointer data)
 {
     gint64 other = insert_message(fx->db, "support@example.org", NULL);
@@ -561,6 +607,7 @@ int main(int argc, char **argv)
     add("/store/classification_null_fields_roundtrip", NULL,
         test_classification_null_fields_roundtrip);
     add("/store/classification_load_latest", NULL, test_classification_load_latest);
+    add("/store/classification_reply_saved_later", NULL, test_classification_reply_saved_later);
     add("/store/classification_load_none_returns_0", NULL, test_classification_load_none_returns_0);
     add("/store/classification_of_missing_message_fails", NULL,
         test_classification_of_missing_message_fails);

@@ -5,6 +5,7 @@
  * line and the reason); template_render() is given tables of text, values and the expected
  * output, in plain and HTML mode. In HTML mode every value is escaped; reply, signature and
  * disclaimer are running text whose paragraphs become <p> elements, the others stay inline.
+ * template_uses() finds a variable only as a placeholder.
  */
 #include <string.h>
 
@@ -181,6 +182,30 @@ static void test_render(gconstpointer data)
     g_free(out);
 }
 
+/* ---- template_uses ---- */
+
+struct uses_case {
+    const char *name;
+    const char *text;
+    gboolean reply; /* template_uses(text, "reply") */
+};
+
+static const struct uses_case uses_cases[] = {
+    {"variable_is_found", "Hello,\n{{reply}}\n", TRUE},
+    {"variable_with_inner_spaces_is_found", "Hello,\n{{  reply }}\n", TRUE},
+    {"variable_after_others_is_found", "{{sender_name}} {{mailbox}} {{reply}}", TRUE},
+    {"other_variables_are_not_it", "Hello {{sender_name}}, {{summary}} {{signature}}", FALSE},
+    {"the_word_outside_braces_is_not_it", "Your reply is welcome: reply {reply}.", FALSE},
+    {"no_variable", "Thank you.\n", FALSE},
+    {"empty_template", "", FALSE},
+};
+
+static void test_uses(gconstpointer data)
+{
+    const struct uses_case *c = data;
+    g_assert_cmpint(template_uses(c->text, "reply"), ==, c->reply);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -193,6 +218,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < G_N_ELEMENTS(render_cases); i++) {
         char *path = g_strdup_printf("/template/render/%s", render_cases[i].name);
         g_test_add_data_func(path, &render_cases[i], test_render);
+        g_free(path);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(uses_cases); i++) {
+        char *path = g_strdup_printf("/template/uses/%s", uses_cases[i].name);
+        g_test_add_data_func(path, &uses_cases[i], test_uses);
         g_free(path);
     }
     return g_test_run();
