@@ -355,11 +355,13 @@ static int ctl_forget(struct ctl *ctl)
     int status = store_purge_address(ctl->db, address, &n, &error);
     if (status != DB_OK)
         return ctl_db_failure(status, error);
-    char *counts =
-        g_strdup_printf("%" G_GINT64_FORMAT " messages, %" G_GINT64_FORMAT
-                        " classifications, %" G_GINT64_FORMAT " actions, %" G_GINT64_FORMAT
-                        " drafts, %" G_GINT64_FORMAT " events, %" G_GINT64_FORMAT " bounces",
-                        n.messages, n.classifications, n.actions, n.drafts, n.events, n.bounces);
+    char *counts = g_strdup_printf(
+        "%" G_GINT64_FORMAT " messages, %" G_GINT64_FORMAT " classifications, %" G_GINT64_FORMAT
+        " actions, %" G_GINT64_FORMAT " drafts, %" G_GINT64_FORMAT " events, %" G_GINT64_FORMAT
+        " bounces, %" G_GINT64_FORMAT " conversations, %" G_GINT64_FORMAT
+        " conversation entries, %" G_GINT64_FORMAT " staff messages",
+        n.messages, n.classifications, n.actions, n.drafts, n.events, n.bounces, n.conversations,
+        n.entries, n.staff);
     char *who = ctl_operator();
     /* The audit trail keeps who did it and how much went, never whom it was about. */
     char *event =
@@ -369,10 +371,12 @@ static int ctl_forget(struct ctl *ctl)
               counts);
     if (ctl->options->json) {
         json_object *deleted = json_object_new_object();
-        static const char *const tables[] = {"messages", "classifications", "actions",
-                                             "drafts",   "events",          "bounces"};
-        const gint64 values[] = {n.messages, n.classifications, n.actions,
-                                 n.drafts,   n.events,          n.bounces};
+        static const char *const tables[] = {
+            "messages",      "classifications", "actions",       "drafts",
+            "events",        "bounces",         "conversations", "conversation_messages",
+            "staff_messages"};
+        const gint64 values[] = {n.messages, n.classifications, n.actions, n.drafts, n.events,
+                                 n.bounces,  n.conversations,   n.entries, n.staff};
         for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
             json_object_object_add(deleted, tables[i], json_object_new_int64(values[i]));
         json_object *object = json_object_new_object();

@@ -63,9 +63,11 @@ static gboolean conversation_is_space(const char *p)
     return g_unichar_isspace(c) || g_unichar_iscntrl(c);
 }
 
+/* P after white space and invisible characters (zero-width, direction marks). */
 static const char *conversation_skip_space(const char *p)
 {
-    while (*p != '\0' && conversation_is_space(p))
+    while (*p != '\0' &&
+           (conversation_is_space(p) || g_unichar_type(g_utf8_get_char(p)) == G_UNICODE_FORMAT))
         p = g_utf8_next_char(p);
     return p;
 }
