@@ -177,15 +177,18 @@
     X(retention_days, UINT, "0", 0, 36500, NULL,                                                   \
       "Days after which a settled message (done or failed, with no draft waiting for approval) "   \
       "loses its content in the database: the message as received, the text of its drafts and "    \
-      "the reply text and raw answer of its classifications; envelope, subject, classification "   \
+      "the reply text and raw answer of its classifications, the text of its conversation "        \
+      "entries (and of what a person wrote as long ago); envelope, subject, classification "       \
       "and actions stay. The daemon's housekeeping applies it about once an hour. 0 keeps "        \
       "everything, the default: with the pipe transport the database may hold the only copy of "   \
       "a message, and deleting mail is the site's decision.")                                      \
     X(metadata_retention_days, UINT, "0", 0, 36500, NULL,                                          \
       "Days after which a settled message is deleted with everything recorded about it "           \
-      "(classifications, actions, drafts, events), as are the daemon's events and the bounces "    \
-      "older than that. 0 keeps them. When set it must be at least retention_days, bounce_block, " \
-      "loop_window and every mailbox's reply_interval, which are counted from these rows.")
+      "(classifications, actions, drafts, events, conversation entries; a conversation goes "      \
+      "with its last message), as are the daemon's events, the bounces and the staff "             \
+      "messages older than that. 0 keeps them. When set it must be at least retention_days, "      \
+      "bounce_block, loop_window and every mailbox's reply_interval, which are counted from "      \
+      "these rows.")
 
 #define CONFIG_MAILBOX_KEYS(X)                                                                     \
     X(name, STRING, "", 0, 0, NULL, "The display name in the From header of replies.")             \
