@@ -48,6 +48,9 @@ template = $src/contrib/templates/send_info.txt
 [mailbox support@site.test]
 escalate_to = human@site.test
 reply_interval = 0
+[mailbox drafts@site.test]
+mode = draft
+escalate_to = human@site.test
 EOF2
 ctl() { "$ctl" -c "$tmp/mt.conf" "$@"; }
 # deliver FROM FILE: one message through the pipe, processed at once.
@@ -148,6 +151,17 @@ assert list(c["entries"][0]) == ["id", "role", "author", "message", "message_id"
                                  "created_at"], list(c["entries"][0])
 assert c["subject_key"] == "prices"
 ' "$(ctl --json conversation show 1)"
+
+# An approved draft is what we said; the proposal to the person is not.
+mail d1@customer.test "Prices" "" "What is the price of the basic plan?" > "$tmp/d1.eml"
+"$pipe" -c "$tmp/mt.conf" -f ann@customer.test --inline -- drafts@site.test < "$tmp/d1.eml"
+cd=$(ctl --json show 8 | python3 -c 'import json,sys; print(json.load(sys.stdin)["conversation"])')
+check "a draft waiting for approval is no history" test "$(show_json "$cd" '" ".join(e["role"] for e in c["entries"])')" = "user"
+draft=$(ctl --json draft list | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+ctl draft approve "$draft" >/dev/null 2>&1
+check "an approved draft is the assistant's entry, with its Message-ID" test \
+	"$(show_json "$cd" '" ".join(e["role"] for e in c["entries"]) + "|" + c["entries"][-1]["message_id"] + "|" + str("thank you for writing" in c["entries"][-1]["text"])')" = \
+	"user assistant|$(ctl --json draft show "$draft" | python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])')|True"
 
 # Exit statuses.
 ctl conversation show 99 >/dev/null 2>"$tmp/err"; status=$?
