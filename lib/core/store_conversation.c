@@ -343,8 +343,10 @@ int store_conversation_list(sqlite3 *db, const struct store_conversation_filter 
         " c.created_at, c.updated_at FROM conversations c" STORE_CONVERSATION_WHERE
         " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?3",
     };
-    char *mailbox = filter->mailbox != NULL ? g_ascii_strdown(filter->mailbox, -1) : NULL;
     int status = db_begin_read(db, error_r);
+    if (status != DB_OK)
+        return status;
+    char *mailbox = filter->mailbox != NULL ? g_ascii_strdown(filter->mailbox, -1) : NULL;
     json_object *counted = NULL;
     for (size_t i = 0; i < G_N_ELEMENTS(sql) && status == DB_OK; i++) {
         sqlite3_stmt *stmt = db_prepare(db, sql[i], error_r);
