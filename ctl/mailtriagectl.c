@@ -7,8 +7,8 @@
  * Options go before or after the command, as with git and systemctl: -c FILE (--config), --json
  * and -V belong to every command, the others to their command, whose --help lists them. The
  * commands are the rows of ctl_commands (name, summary, parameters, options, the function that
- * runs it, and whether it reads or writes the database); `draft` and `config` have tables of
- * their own. command.c turns a command line into a row of them; this file runs it.
+ * runs it, and whether it reads or writes the database); `draft`, `conversation` and `config`
+ * have tables of their own. command.c turns a command line into a row of them; this file runs it.
  *
  * COMMANDS
  *   list [--state STATE] [--limit N]   messages, newest first (the table: 50 unless --limit,
@@ -24,6 +24,10 @@
  *                                      or exactly as it will be sent)
  *   draft approve ID                   send the reply (once) with the null envelope sender
  *   draft reject ID [--reason TEXT]    never send it
+ *   conversation list|show|note|stop|resume
+ *                                      conversations and their history, a person's note, no
+ *                                      automatic reply (stop) and back (resume):
+ *                                      ctl_conversation.c
  *   config check [--syntax]|defaults|show|man
  *                                      check the file and what it points at (only the file
  *                                      with --syntax); print every key with its default;
@@ -57,6 +61,8 @@
 #include "clock.h"
 #include "command.h"
 #include "config.h"
+#include "ctl.h"
+#include "ctl_conversation.h"
 #include "config_check.h"
 #include "config_print.h"
 #include "db.h"
@@ -71,45 +77,19 @@
 #include "store_purge.h"
 #include "text.h"
 
-#define EX_FAILED 1
-#define EX_USAGE COMMAND_EX_USAGE
-#define EX_NOINPUT 66
-#define EX_TEMPFAIL 75
-#define EX_CONFIG 78
-
 /* What a person reads at once; the rest is counted, not shown. */
 #define CTL_LIST_DEFAULT_LIMIT 50
 
-/* What the command line set; GOption writes here, hence one static instance. */
-struct ctl_options {
-    char *config_path;
-    gboolean json;
-    gboolean version;
-    char *state;  /* list --state, checked while parsing */
-    gint64 limit; /* list --limit, checked while parsing; -1 when not given */
-    gboolean all;
-    gboolean raw;
-    char *reason;
-    gboolean syntax_only; /* config check --syntax */
-};
-static struct ctl_options ctl_options = {.limit = -1};
+struct ctl_options ctl_options = {.limit = -1};
 
-struct ctl {
-    const struct ctl_options *options;
-    const struct command_line *line; /* the command, its ID or words */
-    const char *config_path;         /* -c, or the default */
-    struct config *cfg;
-    sqlite3 *db;
-};
-
-static int ctl_db_failure(int status, char *error)
+int ctl_db_failure(int status, char *error)
 {
     log_error("%s", error);
     g_free(error);
     return status == DB_BUSY ? EX_TEMPFAIL : EX_FAILED;
 }
 
-static void ctl_print_json(json_object *object)
+void ctl_print_json(json_object *object)
 {
     puts(json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -117,7 +97,7 @@ static void ctl_print_json(json_object *object)
 }
 
 /* The string at KEY of OBJECT, or NULL when it is null or absent. */
-static const char *ctl_json_text(json_object *object, const char *key)
+const char *ctl_json_text(json_object *object, const char *key)
 {
     json_object *value = NULL;
     if (!json_object_object_get_ex(object, key, &value) || value == NULL)
@@ -125,13 +105,13 @@ static const char *ctl_json_text(json_object *object, const char *key)
     return json_object_get_string(value);
 }
 
-static char *ctl_time(gint64 seconds)
+char *ctl_time(gint64 seconds)
 {
     return clock_format_local(seconds, "%Y-%m-%d %H:%M:%S");
 }
 
 /* TEXT cut to WIDTH characters for a table cell. */
-static char *ctl_cell(const char *text, glong width)
+char *ctl_cell(const char *text, glong width)
 {
     char *valid = text_terminal_line(text != NULL ? text : "-");
     if (g_utf8_strlen(valid, -1) <= width)
@@ -204,12 +184,12 @@ static int ctl_list(struct ctl *ctl)
 }
 
 /* The string of VALUE as one clean line: the fields come from mail and from the model. */
-static char *ctl_line(json_object *value)
+char *ctl_line(json_object *value)
 {
     return text_terminal_line(json_object_get_string(value));
 }
 
-static void ctl_print_field(json_object *object, const char *key, const char *label)
+void ctl_print_field(json_object *object, const char *key, const char *label)
 {
     json_object *value = NULL;
     if (!json_object_object_get_ex(object, key, &value) || value == NULL)
@@ -279,6 +259,7 @@ static void ctl_print_show(json_object *message)
         {"from", "from:"},
         {"subject", "subject:"},
         {"message_id", "message-id:"},
+        {"conversation", "conversation:"},
         {"size", "size:"},
         {"truncated", "truncated:"},
     };
@@ -344,7 +325,7 @@ static int ctl_show(struct ctl *ctl)
 
 /* The operator as the audit trail names them: the login name and, under sudo, who ran it (the
  * command is usually run as the mailtriage user). */
-static char *ctl_operator(void)
+char *ctl_operator(void)
 {
     const char *user = g_get_user_name();
     const char *sudo_user = g_getenv("SUDO_USER");
@@ -394,11 +375,13 @@ static int ctl_forget(struct ctl *ctl)
     int status = store_purge_address(ctl->db, address, &n, &error);
     if (status != DB_OK)
         return ctl_db_failure(status, error);
-    char *counts =
-        g_strdup_printf("%" G_GINT64_FORMAT " messages, %" G_GINT64_FORMAT
-                        " classifications, %" G_GINT64_FORMAT " actions, %" G_GINT64_FORMAT
-                        " drafts, %" G_GINT64_FORMAT " events, %" G_GINT64_FORMAT " bounces",
-                        n.messages, n.classifications, n.actions, n.drafts, n.events, n.bounces);
+    char *counts = g_strdup_printf(
+        "%" G_GINT64_FORMAT " messages, %" G_GINT64_FORMAT " classifications, %" G_GINT64_FORMAT
+        " actions, %" G_GINT64_FORMAT " drafts, %" G_GINT64_FORMAT " events, %" G_GINT64_FORMAT
+        " bounces, %" G_GINT64_FORMAT " conversations, %" G_GINT64_FORMAT
+        " conversation entries, %" G_GINT64_FORMAT " staff messages",
+        n.messages, n.classifications, n.actions, n.drafts, n.events, n.bounces, n.conversations,
+        n.entries, n.staff);
     char *who = ctl_operator();
     /* The audit trail keeps who did it and how much went, never whom it was about. */
     char *event =
@@ -408,10 +391,12 @@ static int ctl_forget(struct ctl *ctl)
               counts);
     if (ctl->options->json) {
         json_object *deleted = json_object_new_object();
-        static const char *const tables[] = {"messages", "classifications", "actions",
-                                             "drafts",   "events",          "bounces"};
-        const gint64 values[] = {n.messages, n.classifications, n.actions,
-                                 n.drafts,   n.events,          n.bounces};
+        static const char *const tables[] = {
+            "messages",      "classifications", "actions",       "drafts",
+            "events",        "bounces",         "conversations", "conversation_messages",
+            "staff_messages"};
+        const gint64 values[] = {n.messages, n.classifications, n.actions, n.drafts, n.events,
+                                 n.bounces,  n.conversations,   n.entries, n.staff};
         for (size_t i = 0; i < G_N_ELEMENTS(tables); i++)
             json_object_object_add(deleted, tables[i], json_object_new_int64(values[i]));
         json_object *object = json_object_new_object();
@@ -461,7 +446,7 @@ static json_object *ctl_draft_json(const struct draft *draft)
 
 /* Print TEXT for a terminal: valid UTF-8, line ends as LF, no control characters (a reply
  * written by a model from a stranger's mail may carry escape sequences). */
-static void ctl_print_clean(const char *text)
+void ctl_print_clean(const char *text)
 {
     char *clean = text_clean_for_terminal(text);
     size_t len = strlen(clean);
@@ -817,7 +802,7 @@ static gboolean ctl_option_state(const char *name, const char *value, gpointer d
     return TRUE;
 }
 
-static gboolean ctl_option_limit(const char *name, const char *value, gpointer data, GError **error)
+gboolean ctl_option_limit(const char *name, const char *value, gpointer data, GError **error)
 {
     guint64 limit = 0;
     if (!g_ascii_string_to_unsigned(value, 10, 0, G_MAXINT64, &limit, NULL)) {
@@ -892,6 +877,8 @@ static const struct command ctl_commands[] = {
      "ADDRESS", NULL, ctl_forget, COMMAND_WRITES, COMMAND_ADDRESS, NULL},
     {"draft", "Replies that wait for a person's approval", "COMMAND", NULL, NULL,
      COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, ctl_draft_commands},
+    {"conversation", "Conversations: their history, and who answers them", "COMMAND", NULL, NULL,
+     COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, ctl_conversation_commands},
     {"config", "The configuration file", "COMMAND", NULL, NULL, COMMAND_NO_DATABASE,
      COMMAND_NO_ARGUMENTS, ctl_config_commands},
     {"health", "The LLM endpoint's state; exits 0 ok, 1 degraded, 2 failing, 3 unknown", "", NULL,

@@ -21,6 +21,7 @@
 #include "markers.h"
 #include "milter.h"
 #include "recorder.h"
+#include "staff.h"
 
 #define MILTER_MAX_RCPTS 1000
 #define MILTER_MAX_FIELD 1024
@@ -42,6 +43,8 @@ struct milter_conn {
     unsigned long protocol;     /* SMFIP_* flags agreed */
     struct intake_message *msg; /* the message in progress, with the configuration it uses */
     gboolean pending_cr;        /* its last body chunk ended in CR */
+    gboolean staff_sender;      /* watch_outbound, and its sender is staff (staff.h) */
+    gboolean staff;             /* and a recipient is outside: a staff message, not inbound */
 };
 
 static struct config *milter_get_config(void)
@@ -66,6 +69,7 @@ static void milter_conn_end_message(struct milter_conn *conn)
     intake_message_free(conn->msg);
     conn->msg = NULL;
     conn->pending_cr = FALSE;
+    conn->staff_sender = conn->staff = FALSE;
 }
 
 static sfsistat milter_continue(const struct milter_conn *conn, unsigned long no_reply_flag)
@@ -134,6 +138,8 @@ static sfsistat milter_envfrom(SMFICTX *ctx, char **argv)
     msg->client_addr = g_strdup(conn->client_addr);
     msg->helo = g_strdup(conn->helo);
     conn->msg = msg;
+    conn->staff_sender =
+        msg->cfg->daemon.watch_outbound && staff_is_sender(msg->cfg, msg->envelope_from);
     return SMFIS_CONTINUE;
 }
 
@@ -145,6 +151,8 @@ static sfsistat milter_envrcpt(SMFICTX *ctx, char **argv)
     char *rcpt = addr_bare(argv != NULL ? argv[0] : NULL, MILTER_MAX_FIELD);
     /* Every recipient is kept for the row; the unmonitored ones need no word in the log. */
     intake_add_recipient(conn->msg, rcpt, NULL);
+    if (conn->staff_sender && !conn->staff)
+        conn->staff = staff_is_outside(conn->msg->cfg, rcpt);
     g_free(rcpt);
     return SMFIS_CONTINUE;
 }
@@ -152,7 +160,7 @@ static sfsistat milter_envrcpt(SMFICTX *ctx, char **argv)
 static sfsistat milter_data(SMFICTX *ctx)
 {
     struct milter_conn *conn = milter_conn(ctx);
-    if (conn->msg == NULL || conn->msg->mailboxes->len == 0) {
+    if (conn->msg == NULL || (conn->msg->mailboxes->len == 0 && !conn->staff)) {
         /* Nothing for us: the MTA stops sending this message to the milter. */
         milter_conn_end_message(conn);
         return SMFIS_ACCEPT;
@@ -247,9 +255,29 @@ static void milter_add_id_header(SMFICTX *ctx, const struct milter_conn *conn, c
     g_string_free(list, TRUE);
 }
 
+/* A staff message: its own row (staff.h), never a queued inbound message. The mail goes on
+ * whatever becomes of the record, which only tells a conversation that a person answered. */
+static sfsistat milter_eom_staff(SMFICTX *ctx, struct milter_conn *conn)
+{
+    const char *symbol = smfi_getsymval(ctx, "i");
+    conn->msg->mta_queue_id = symbol != NULL ? g_strndup(symbol, 64) : g_strdup("NOQUEUE");
+    char *error = NULL;
+    gint64 id = 0;
+    if (recorder_record_staff(milter.recorder, conn->msg, &id, &error) != DB_OK) {
+        log_error("%s: cannot record the staff message: %s; accepted", conn->msg->mta_queue_id,
+                  error);
+        g_free(error);
+    } else if (milter.wake != NULL)
+        milter.wake(milter.wake_data);
+    milter_conn_end_message(conn);
+    return SMFIS_CONTINUE;
+}
+
 static sfsistat milter_eom(SMFICTX *ctx)
 {
     struct milter_conn *conn = milter_conn(ctx);
+    if (conn->msg != NULL && conn->staff)
+        return milter_eom_staff(ctx, conn);
     if (conn->msg == NULL || conn->msg->mailboxes->len == 0) {
         milter_conn_end_message(conn);
         return SMFIS_CONTINUE;

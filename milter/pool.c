@@ -16,9 +16,12 @@
 #include "process.h"
 #include "queue.h"
 #include "retention.h"
+#include "staff.h"
 #include "store.h"
 
 #define POOL_HOUSEKEEPING_SECONDS 30
+/* Staff messages folded into their conversations before each claim, at most. */
+#define POOL_STAFF_BATCH 20
 
 struct pool {
     GMutex lock;
@@ -122,6 +125,11 @@ static gpointer pool_work(gpointer data)
         snprintf(owner, sizeof(owner), "%s:%d:%u", cfg->hostname, (int)getpid(), worker->number);
         struct queue_row *row = NULL;
         char *error = NULL;
+        /* First what staff wrote: the correspondent's next message must find it. */
+        if (staff_fold_pending(db, cfg, POOL_STAFF_BATCH, NULL, &error) != DB_OK) {
+            log_warn("%s: cannot fold staff messages into their conversations: %s", who, error);
+            g_clear_pointer(&error, g_free);
+        }
         int claimed = queue_claim(db, owner, cfg->daemon.lease_time, 0, &row, &error);
         if (claimed == 1) {
             struct process_context ctx = {cfg, db, llm, owner, &pool->stop, pool->leases};

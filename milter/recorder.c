@@ -10,9 +10,12 @@
 #include "log.h"
 #include "pool.h"
 #include "recorder.h"
+#include "staff.h"
 
 struct recorder_job {
     const struct intake_message *msg;
+    gboolean staff; /* a staff message: staff_record(), *staff_id */
+    gint64 staff_id;
     GArray *ids;
     char *error;
     int status;
@@ -72,7 +75,20 @@ static void recorder_settle(struct recorder_job *job, int status, const char *er
         job->error = g_strdup(error);
 }
 
-static void recorder_batch(struct recorder *recorder, GPtrArray *batch)
+/* A staff message, in a transaction of its own. */
+static void recorder_staff(struct recorder *recorder, struct recorder_job *job)
+{
+    char *error = NULL;
+    sqlite3 *db = recorder_db(recorder, job->msg->cfg, &error);
+    int status = db != NULL ? staff_record(db, job->msg, &job->staff_id, &error) : DB_ERROR;
+    if (db != NULL && status != DB_OK && status != DB_BUSY)
+        g_clear_pointer(&recorder->db, db_close);
+    recorder_settle(job, status, error);
+    g_free(error);
+}
+
+/* Inbound messages, in one transaction. */
+static void recorder_inbound(struct recorder *recorder, GPtrArray *batch)
 {
     struct recorder_job **jobs = (struct recorder_job **)batch->pdata;
     char *error = NULL;
@@ -91,6 +107,21 @@ static void recorder_batch(struct recorder *recorder, GPtrArray *batch)
     for (guint i = 0; i < batch->len; i++)
         recorder_settle(jobs[i], status, error);
     g_free(error);
+}
+
+static void recorder_batch(struct recorder *recorder, GPtrArray *batch)
+{
+    GPtrArray *inbound = g_ptr_array_sized_new(batch->len);
+    for (guint i = 0; i < batch->len; i++) {
+        struct recorder_job *job = g_ptr_array_index(batch, i);
+        if (job->staff)
+            recorder_staff(recorder, job);
+        else
+            g_ptr_array_add(inbound, job);
+    }
+    if (inbound->len > 0)
+        recorder_inbound(recorder, inbound);
+    g_ptr_array_unref(inbound);
 }
 
 static gpointer recorder_run(gpointer data)
@@ -133,16 +164,34 @@ struct recorder *recorder_start(void)
     return recorder;
 }
 
+/* Hand JOB to the writer and wait until it is written. */
+static void recorder_wait(struct recorder *recorder, struct recorder_job *job)
+{
+    g_mutex_lock(&recorder->lock);
+    g_ptr_array_add(recorder->pending, job);
+    g_cond_signal(&recorder->work);
+    while (!job->done)
+        g_cond_wait(&recorder->done, &recorder->lock);
+    g_mutex_unlock(&recorder->lock);
+}
+
+int recorder_record_staff(struct recorder *recorder, const struct intake_message *msg, gint64 *id_r,
+                          char **error_r)
+{
+    struct recorder_job job = {.msg = msg, .staff = TRUE};
+    recorder_wait(recorder, &job);
+    if (job.status == DB_OK)
+        *id_r = job.staff_id;
+    else
+        *error_r = job.error;
+    return job.status;
+}
+
 int recorder_record(struct recorder *recorder, const struct intake_message *msg, GArray **ids_r,
                     char **error_r)
 {
     struct recorder_job job = {.msg = msg};
-    g_mutex_lock(&recorder->lock);
-    g_ptr_array_add(recorder->pending, &job);
-    g_cond_signal(&recorder->work);
-    while (!job.done)
-        g_cond_wait(&recorder->done, &recorder->lock);
-    g_mutex_unlock(&recorder->lock);
+    recorder_wait(recorder, &job);
     if (job.status == DB_OK)
         *ids_r = job.ids;
     else

@@ -12,7 +12,8 @@
  * made read-only (db_check_file() before each batch), is closed and the path opened afresh
  * for the next one. A message waits at most for the batch being written and then its own,
  * each bounded by busy_timeout. recorder_stop() writes what is still waiting, then ends the
- * thread.
+ * thread. A staff message (staff.h: recorder_record_staff()) is written by the same thread, in a
+ * transaction of its own.
  */
 #ifndef MAILTRIAGE_RECORDER_H
 #define MAILTRIAGE_RECORDER_H
@@ -30,6 +31,9 @@ struct recorder *recorder_start(void);
  * DB_BUSY/DB_ERROR with *ERROR_R. */
 int recorder_record(struct recorder *recorder, const struct intake_message *msg, GArray **ids_r,
                     char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Record MSG as a staff message (staff_record()): DB_OK with *ID_R, or DB_BUSY/DB_ERROR. */
+int recorder_record_staff(struct recorder *recorder, const struct intake_message *msg, gint64 *id_r,
+                          char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 void recorder_stop(struct recorder *recorder);
 
 #endif

@@ -130,7 +130,7 @@ import json, sys
 m = json.loads(sys.argv[1])
 keys = ["id", "state", "intake", "mta_queue_id", "mailbox", "envelope_from", "rcpts", "client_addr",
         "helo", "from", "subject", "message_id", "in_reply_to", "received_at", "size", "truncated",
-        "attempts", "llm_failures", "next_attempt_at", "lease_until", "last_error",
+        "attempts", "llm_failures", "next_attempt_at", "lease_until", "last_error", "conversation",
         "classification", "actions", "events"]
 assert list(m) == keys, list(m)
 assert list(m["classification"]) == ["provider", "model", "intent", "confidence", "summary",

@@ -149,11 +149,12 @@ check "forget --json: the address and a count per table" python3 -c '
 import json, sys
 doc = json.load(open(sys.argv[1]))
 assert doc == {"address": "nobody@customer.test", "deleted": {"messages": 0, "classifications": 0,
-    "actions": 0, "drafts": 0, "events": 0, "bounces": 0}}, doc' "$tmp/forget.json"
+    "actions": 0, "drafts": 0, "events": 0, "bounces": 0, "conversations": 0,
+    "conversation_messages": 0, "staff_messages": 0}}, doc' "$tmp/forget.json"
 
 # The forget audit line goes to stderr too (and syslog).
 "$ctl" -c "$tmp/mt.conf" forget refused@customer.test > "$tmp/forget.out" 2> "$tmp/ctl.err"
-check "forget: exit 0, counts on stdout" grep -q "^every trace of <refused@customer.test> deleted: 1 messages, 1 classifications, 1 actions, 0 drafts, [0-9]* events, 0 bounces$" "$tmp/forget.out"
+check "forget: exit 0, counts on stdout" grep -q "^every trace of <refused@customer.test> deleted: 1 messages, 1 classifications, 1 actions, 0 drafts, [0-9]* events, 0 bounces, [01] conversations, [01] conversation entries, 0 staff messages$" "$tmp/forget.out"
 check "forget: the audit line masks the address" grep -q "^mailtriagectl: forget by [^ ]*: every trace of <r\*\*\*@customer.test> deleted (1 messages" "$tmp/ctl.err"
 check "forget: each leaves an event with the counts, not the address" test \
 	"$(sql "SELECT count(*) FROM events WHERE message IS NULL AND text LIKE 'forget by %' AND text NOT LIKE '%refused%' AND text NOT LIKE '%nobody%'")" = 2

@@ -7,6 +7,7 @@
 
 #include "action.h"
 #include "compose.h"
+#include "conversation_join.h"
 #include "db.h"
 #include "draft.h"
 #include "inject.h"
@@ -204,6 +205,10 @@ static void action_send(sqlite3 *db, const struct config *cfg, const struct acti
     action_finish(db, m, &action, action_id,
                   sent == INJECT_SENT ? STORE_ACTION_SENT : STORE_ACTION_FAILED, exit_status,
                   failure, outcome);
+    /* What the correspondent got is history; an escalation or a draft's proposal is not. */
+    if (outcome->sent && outcome->status == ACTION_DONE && plan->action == STORE_ACTION_REPLY)
+        conversation_join_reply(db, m->claim, m->mailbox->address, mail.text, mail.len,
+                                mail.message_id);
     g_free(failure);
     action_mail_clear(&mail);
 }

@@ -67,7 +67,12 @@
       "third of this. Must exceed llm.timeout plus sendmail.timeout.")                             \
     X(poll_interval, DURATION, "1s", 1, 60, NULL, "How often idle workers look for due messages.") \
     X(webhook_timeout, DURATION, "30s", 1, 600, NULL,                                              \
-      "The longest one webhook POST (action webhook) may take.")
+      "The longest one webhook POST (action webhook) may take.")                                   \
+    X(watch_outbound, BOOL, "false", 0, 0, NULL,                                                   \
+      "The milter also records mail from a monitored mailbox or a [policy] staff_addresses "       \
+      "address to an outside address (staff answering a correspondent by hand); the daemon "       \
+      "adds it to its conversation as what a person wrote, and the conversation is then handled "  \
+      "by a person: no more automatic replies until mailtriagectl conversation resume.")
 
 #define CONFIG_LLM_KEYS(X)                                                                         \
     X(provider, ENUM, "builtin", 0, 0, "openai|builtin",                                           \
@@ -93,6 +98,9 @@
       "reply, asked for only for mail that gets the model's text.")                                \
     X(max_input_chars, UINT, "12000", 500, 1000000, NULL,                                          \
       "The most characters of the message's text sent to the model.")                              \
+    X(max_history_messages, UINT, "10", 0, 1000, NULL,                                             \
+      "The most earlier messages of the conversation sent to the model with a new one, the "       \
+      "newest kept; together with the new message's text within max_input_chars. 0 sends none.")   \
     X(min_confidence, DOUBLE, "0.5", 0, 1, NULL,                                                   \
       "Answers less confident than this count as the intent unknown.")                             \
     X(max_response_size, SIZE, "1M", 4096, 67108864, NULL,                                         \
@@ -165,18 +173,30 @@
       "loop_window.")                                                                              \
     X(bounce_block, DURATION, "60d", 0, 31536000, NULL,                                            \
       "An address that hard-bounced one of our replies gets no automatic reply for this long.")    \
+    X(thread_by_subject, BOOL, "false", 0, 0, NULL,                                                \
+      "A message that refers to no message of a conversation (In-Reply-To, References) joins the " \
+      "latest conversation of the same mailbox and correspondent with the same subject (Re:, "     \
+      "Fwd: and [tags] aside) updated within thread_window; off, it starts a new one.")            \
+    X(thread_window, DURATION, "30d", 60, 31536000, NULL,                                          \
+      "How recent a conversation must be for thread_by_subject to join it.")                       \
+    X(staff_addresses, LIST, "", 0, 0, NULL,                                                       \
+      "Addresses or @domains of the site's staff: with [daemon] watch_outbound, their mail to an " \
+      "outside address (like that of a monitored mailbox) takes its conversation over.")           \
     X(retention_days, UINT, "0", 0, 36500, NULL,                                                   \
       "Days after which a settled message (done or failed, with no draft waiting for approval) "   \
       "loses its content in the database: the message as received, the text of its drafts and "    \
-      "the reply text and raw answer of its classifications; envelope, subject, classification "   \
+      "the reply text and raw answer of its classifications, the text of its conversation "        \
+      "entries (and of what a person wrote as long ago); envelope, subject, classification "       \
       "and actions stay. The daemon's housekeeping applies it about once an hour. 0 keeps "        \
       "everything, the default: with the pipe transport the database may hold the only copy of "   \
       "a message, and deleting mail is the site's decision.")                                      \
     X(metadata_retention_days, UINT, "0", 0, 36500, NULL,                                          \
       "Days after which a settled message is deleted with everything recorded about it "           \
-      "(classifications, actions, drafts, events), as are the daemon's events and the bounces "    \
-      "older than that. 0 keeps them. When set it must be at least retention_days, bounce_block, " \
-      "loop_window and every mailbox's reply_interval, which are counted from these rows.")
+      "(classifications, actions, drafts, events, conversation entries; a conversation goes "      \
+      "with its last message), as are the daemon's events, the bounces and the staff "             \
+      "messages older than that. 0 keeps them. When set it must be at least retention_days, "      \
+      "bounce_block, loop_window and every mailbox's reply_interval, which are counted from "      \
+      "these rows.")
 
 #define CONFIG_MAILBOX_KEYS(X)                                                                     \
     X(name, STRING, "", 0, 0, NULL, "The display name in the From header of replies.")             \

@@ -8,7 +8,9 @@
  * from this mailbox within reply_interval (RFC 3834), and the automatic replies to the sender
  * within loop_window from this mailbox and from all; the message's own replies (sent by an
  * earlier attempt at it) are not part of that history. After it, the decision (decide.h) reads
- * no database. Later the conversation joins it.
+ * no database. The conversation the message joined and its status are filled in after the
+ * parse, by conversation_join() (conversation_join.h): a conversation stopped or handled by a
+ * person gets no automatic reply (decide.h).
  */
 #ifndef MAILTRIAGE_CONTEXT_H
 #define MAILTRIAGE_CONTEXT_H
@@ -18,6 +20,7 @@
 
 #include "classification.h"
 #include "config.h"
+#include "conversation.h"
 #include "store.h"
 
 struct context {
@@ -28,6 +31,8 @@ struct context {
     gboolean replied;         /* had an automatic reply from this mailbox within reply_interval */
     int replies_from_mailbox; /* automatic replies to it from this mailbox within loop_window */
     int replies_from_all;     /* from every mailbox, within loop_window */
+    gint64 conversation;      /* the one the message joined; 0 before conversation_join() */
+    enum conversation_status conversation_status;
 };
 
 /* Read the context of message ID from MAILBOX to ENVELOPE_FROM (NULL unknown, "" null) as of

@@ -110,11 +110,22 @@ static void decide_by_intent(const struct config_mailbox *mailbox, const struct 
 void decide_history(const struct config *cfg, const struct config_mailbox *mailbox,
                     const struct context *context, struct policy_decision *policy)
 {
-    if (policy->verdict != POLICY_REPLY || policy->allowed)
+    if (policy->verdict != POLICY_REPLY)
         return;
     const struct config_policy *rules = &cfg->policy;
     char *reason = NULL;
-    if (rules->bounce_block > 0 && context->bounced)
+    /* A person's conversation is theirs, whoever the sender: allow_senders does not pass it. */
+    if (context->conversation > 0 && context->conversation_status == CONVERSATION_HUMAN)
+        reason = g_strdup_printf("conversation %" G_GINT64_FORMAT " is handled by a person "
+                                 "(mailtriagectl conversation resume %" G_GINT64_FORMAT ")",
+                                 context->conversation, context->conversation);
+    else if (context->conversation > 0 && context->conversation_status == CONVERSATION_STOPPED)
+        reason = g_strdup_printf("conversation %" G_GINT64_FORMAT " was stopped "
+                                 "(mailtriagectl conversation resume %" G_GINT64_FORMAT ")",
+                                 context->conversation, context->conversation);
+    else if (policy->allowed)
+        return;
+    else if (rules->bounce_block > 0 && context->bounced)
         reason = g_strdup("a reply to this address hard-bounced within bounce_block");
     else if (mailbox->reply_interval > 0 && context->replied)
         reason = g_strdup("the sender had an automatic reply within reply_interval (RFC 3834)");

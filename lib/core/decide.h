@@ -3,14 +3,15 @@
  *
  * All "why was this (not) answered?" logic after the RFC 3834 and policy rules (policy.h) lives
  * here, and reads no database and sends nothing: decide_history() holds back a reply for what
- * the sender's history says (context.h: a recent hard bounce, the reply interval, the loop
- * caps), decide_needs_classification() says whether the classifier is asked at all, and
- * decide_action() takes the mailbox, the policy verdict and the classification (NULL when the
- * message was not classified) and returns the plan: the action, the intent whose rule chose it
- * and the reason recorded on the message and shown by mailtriagectl. Besides the intent's rule and
- * the mailbox's mode it applies one rule of its own: a reply or a draft whose text would carry no
- * answer (a blank model reply, as the builtin classifier always gives, and no template of the
- * intent's own, the built-in one being only a frame around {{reply}}) is escalated instead.
+ * the sender's history says (context.h: a conversation that a person handles or that was
+ * stopped, a recent hard bounce, the reply interval, the loop caps), decide_needs_classification()
+ * says whether the classifier is asked at all, and decide_action() takes the mailbox, the policy
+ * verdict and the classification (NULL when the message was not classified) and returns the plan:
+ * the action, the intent whose rule chose it and the reason recorded on the message and shown by
+ * mailtriagectl. Besides the intent's rule and the mailbox's mode it applies one rule of its own: a
+ * reply or a draft whose text would carry no answer (a blank model reply, as the builtin classifier
+ * always gives, and no template of the intent's own, the built-in one being only a frame around
+ * {{reply}}) is escalated instead.
  * The model writes the reply only when decide_needs_reply() says the plan uses it: until then
  * the rule waits, and it applies to the text once written.
  */
@@ -31,9 +32,10 @@ struct decide_plan {
     char *reason;
 };
 
-/* A reply that the other rules let go (verdict REPLY, sender not allow-listed) is held back
- * (POLICY_HELD_BACK, with the reason) when CONTEXT shows a hard bounce within bounce_block, an
- * automatic reply within reply_interval, or a loop cap reached within loop_window. */
+/* A reply that the other rules let go (verdict REPLY) is held back (POLICY_HELD_BACK, with the
+ * reason) when CONTEXT shows a conversation handled by a person or stopped (whoever the sender),
+ * or, for a sender not allow-listed, a hard bounce within bounce_block, an automatic reply
+ * within reply_interval, or a loop cap reached within loop_window. */
 void decide_history(const struct config *cfg, const struct config_mailbox *mailbox,
                     const struct context *context, struct policy_decision *policy);
 /* Is the classifier asked? Not for a mailbox in mode off, nor, unless classify_suppressed,

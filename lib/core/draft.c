@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "clock.h"
+#include "conversation_join.h"
 #include "db.h"
 #include "draft.h"
 #include "log.h"
@@ -257,7 +258,19 @@ static int draft_record_reply(sqlite3 *db, const struct draft *draft,
         status = store_action_finish(db, action_id, STORE_ACTION_SENT, outcome->exit_status, NULL,
                                      error_r);
     g_free(reason);
-    return status;
+    if (status != DB_OK)
+        return status;
+    /* The reply went out: a failure to add it to the history must not lose that record. */
+    char *error = NULL;
+    if (conversation_add_reply(db, draft->message, draft->mailbox, draft->text, strlen(draft->text),
+                               draft->outgoing_message_id, &error) != DB_OK) {
+        log_msg(LOG_LEVEL_WARNING, draft->message,
+                "draft %" G_GINT64_FORMAT " went out, but its entry in the conversation could not "
+                "be recorded: %s",
+                draft->id, error);
+        g_free(error);
+    }
+    return DB_OK;
 }
 
 int draft_finish_sending(sqlite3 *db, const struct draft *draft,

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "compose.h"
 #include "context.h"
+#include "conversation_join.h"
 #include "db.h"
 #include "decide.h"
 #include "dsn.h"
@@ -481,8 +482,8 @@ static struct process_step process_act(struct process_context *ctx, const struct
     return process_stop(STEP_DONE, NULL);
 }
 
-/* resume -> load context -> parse -> policy -> classify if the decision needs it -> decide ->
- * write the reply if the plan sends it -> act. */
+/* resume -> load context -> parse -> join the conversation -> policy -> classify if the
+ * decision needs it -> decide -> write the reply if the plan sends it -> act. */
 static struct process_step process_steps(struct process_context *ctx, const struct queue_row *row,
                                          struct process_run *run)
 {
@@ -503,6 +504,9 @@ static struct process_step process_steps(struct process_context *ctx, const stru
     struct process_step step = process_parse(row, run);
     if (step.kind == STEP_NEXT)
         step = process_record_parse(ctx, row, run);
+    if (step.kind == STEP_NEXT)
+        step = process_written(
+            conversation_join(ctx->db, ctx->cfg, row, run->msg, &run->context, &error), error);
     if (step.kind != STEP_NEXT)
         return step;
 

@@ -29,7 +29,7 @@ static const char report_list_sql[] =
 static const char report_message_sql[] =
     "SELECT id, state, intake, mta_queue_id, mailbox, envelope_from, rcpts, client_addr, helo,"
     " from_addr AS \"from\", subject, message_id, in_reply_to, received_at, size, truncated,"
-    " attempts, llm_failures, next_attempt_at, lease_until, last_error FROM messages"
+    " attempts, llm_failures, next_attempt_at, lease_until, last_error, conversation FROM messages"
     " WHERE id = ?1";
 static const char report_classification_sql[] =
     "SELECT provider, model, intent, confidence, summary, reply, valid, error, latency_ms,"
@@ -57,9 +57,8 @@ static json_object *report_column(sqlite3_stmt *stmt, int i)
     }
 }
 
-/* Every row of STMT, which it finalizes, as a new array of objects keyed by column name. */
-static int report_rows(sqlite3 *db, sqlite3_stmt *stmt, const char *what, json_object **rows_r,
-                       char **error_r)
+int report_rows(sqlite3 *db, sqlite3_stmt *stmt, const char *what, json_object **rows_r,
+                char **error_r)
 {
     json_object *rows = json_object_new_array();
     int rc;

@@ -40,7 +40,8 @@ int report_list_messages(sqlite3 *db, const struct report_filter *filter, gint64
 /* 1 and message ID in *MESSAGE_R, 0 when there is none, or DB_BUSY/DB_ERROR. Its keys: id,
  * state, intake, mta_queue_id, mailbox, envelope_from, rcpts, client_addr, helo, from, subject,
  * message_id, in_reply_to, received_at, size, truncated, attempts, llm_failures,
- * next_attempt_at, lease_until, last_error; classification, the latest one or null: provider,
+ * next_attempt_at, lease_until, last_error, conversation (its id, null when it has joined none);
+ * classification, the latest one or null: provider,
  * model, intent, confidence, summary, reply, valid, error, latency_ms, prompt_tokens,
  * completion_tokens, reply_error, reply_latency_ms, reply_prompt_tokens,
  * reply_completion_tokens (of the request for the reply text, 0 when none was made); actions,
@@ -48,6 +49,12 @@ int report_list_messages(sqlite3 *db, const struct report_filter *filter, gint64
  * sendmail_status, error, created_at, sent_at; events, oldest first: time, level, text. */
 int report_show_message(sqlite3 *db, gint64 id, json_object **message_r,
                         char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Every row of STMT, which it finalizes, as a new array in *ROWS_R of objects keyed by column
+ * name, each value of its column's type (NULL: JSON null): the form of every view here and of
+ * store_conversation.h's. WHAT names the query in an error. */
+int report_rows(sqlite3 *db, sqlite3_stmt *stmt, const char *what, json_object **rows_r,
+                char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
 /* The LLM endpoint of CFG as the processes that call it recorded it (health.h), judged, in
  * *HEALTH_R, with the keys: status (ok, degraded, failing or unknown, health_status_name()),

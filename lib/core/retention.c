@@ -53,7 +53,8 @@ static void retention_log(sqlite3 *db, const struct config *cfg,
                           const struct retention_result *result)
 {
     const struct store_purge_counts *b = &result->bodies, *r = &result->rows;
-    if (b->messages == 0 && r->messages == 0 && r->events == 0 && r->bounces == 0)
+    if (b->messages == 0 && r->messages == 0 && r->events == 0 && r->bounces == 0 &&
+        b->entries == 0 && r->entries == 0 && b->staff == 0 && r->staff == 0)
         return;
     char *text = g_strdup_printf(
         "retention: the content of %" G_GINT64_FORMAT " message(s) older than %u days removed (and "
@@ -61,10 +62,14 @@ static void retention_log(sqlite3 *db, const struct config *cfg,
         " classification(s)); %" G_GINT64_FORMAT
         " message(s) older than %u days deleted with %" G_GINT64_FORMAT " classification(s), "
         "%" G_GINT64_FORMAT " action(s), %" G_GINT64_FORMAT " draft(s), %" G_GINT64_FORMAT
-        " event(s), and %" G_GINT64_FORMAT " bounce(s)",
+        " event(s), and %" G_GINT64_FORMAT
+        " bounce(s); conversations: the text of %" G_GINT64_FORMAT
+        " history entr(ies) and %" G_GINT64_FORMAT " staff message(s) removed, %" G_GINT64_FORMAT
+        " conversation(s) deleted with their last message, %" G_GINT64_FORMAT
+        " history entr(ies) and %" G_GINT64_FORMAT " staff message(s) deleted",
         b->messages, cfg->policy.retention_days, b->drafts, b->classifications, r->messages,
         cfg->policy.metadata_retention_days, r->classifications, r->actions, r->drafts, r->events,
-        r->bounces);
+        r->bounces, b->entries, b->staff, r->conversations, r->entries, r->staff);
     log_info("%s", text);
     store_event(db, 0, "info", text);
     g_free(text);

@@ -66,7 +66,9 @@ static int store_purge_begin(sqlite3 *db, char **error_r)
         return status;
     status = db_exec(db,
                      "CREATE TEMP TABLE IF NOT EXISTS purge_set (id INTEGER PRIMARY KEY);"
-                     " DELETE FROM temp.purge_set",
+                     " DELETE FROM temp.purge_set;"
+                     " CREATE TEMP TABLE IF NOT EXISTS purge_conversations"
+                     " (id INTEGER PRIMARY KEY); DELETE FROM temp.purge_conversations",
                      error_r);
     if (status != DB_OK)
         db_rollback(db);
@@ -97,10 +99,23 @@ int store_purge_bodies(sqlite3 *db, gint64 before, int limit, struct store_purge
         "UPDATE drafts SET text = '' WHERE message" STORE_PURGE_IN_SET " AND text != ''",
         "UPDATE classifications SET reply = NULL, raw_answer = NULL WHERE "
         "message" STORE_PURGE_IN_SET " AND (reply IS NOT NULL OR raw_answer IS NOT NULL)",
+        /* The history: the entries of these messages (theirs and our replies), and what a
+         * person wrote as long ago. */
+        "UPDATE conversation_messages SET text = '' WHERE message" STORE_PURGE_IN_SET
+        " AND text != ''",
+        "UPDATE conversation_messages SET text = '' WHERE message IS NULL AND created_at < ?2"
+        " AND text != ''",
+        "UPDATE staff_messages SET raw = NULL WHERE received_at < ?2 AND processed_at IS NOT NULL"
+        " AND raw IS NOT NULL",
     };
     struct store_purge_counts saved = *counts_r;
-    gint64 *const changes[] = {NULL, &counts_r->messages, &counts_r->drafts,
-                               &counts_r->classifications};
+    gint64 *const changes[] = {NULL,
+                               &counts_r->messages,
+                               &counts_r->drafts,
+                               &counts_r->classifications,
+                               &counts_r->entries,
+                               &counts_r->entries,
+                               &counts_r->staff};
     int status = store_purge_begin(db, error_r);
     if (status != DB_OK)
         return status;
@@ -110,20 +125,32 @@ int store_purge_bodies(sqlite3 *db, gint64 before, int limit, struct store_purge
 
 /* The statements that delete the messages of purge_set with what hangs on them, counting the
  * rows the cascade takes first (sqlite3_changes() counts only the messages). */
+#define STORE_PURGE_IN_CONVERSATIONS " IN (SELECT id FROM temp.purge_conversations)"
 static const char *const store_purge_delete_set[] = {
     "SELECT count(*) FROM classifications WHERE message" STORE_PURGE_IN_SET,
     "SELECT count(*) FROM actions WHERE message" STORE_PURGE_IN_SET,
     "SELECT count(*) FROM drafts WHERE message" STORE_PURGE_IN_SET,
     "SELECT count(*) FROM events WHERE message" STORE_PURGE_IN_SET,
+    "SELECT count(*) FROM conversation_messages WHERE message" STORE_PURGE_IN_SET,
+    "INSERT OR IGNORE INTO temp.purge_conversations SELECT conversation FROM messages"
+    " WHERE id" STORE_PURGE_IN_SET " AND conversation IS NOT NULL",
     /* duplicate_of has no ON DELETE: a copy kept forgets its first one. */
     "UPDATE messages SET duplicate_of = NULL WHERE duplicate_of" STORE_PURGE_IN_SET
     " AND id NOT" STORE_PURGE_IN_SET,
     "DELETE FROM messages WHERE id" STORE_PURGE_IN_SET,
+    /* A conversation goes with its last message: with what is left of its history (a person's
+     * words) and its events (ON DELETE CASCADE); a staff message forgets it (SET NULL). */
+    "DELETE FROM temp.purge_conversations WHERE EXISTS (SELECT 1 FROM messages m"
+    " WHERE m.conversation = purge_conversations.id)",
+    "SELECT count(*) FROM conversation_messages WHERE conversation" STORE_PURGE_IN_CONVERSATIONS,
+    "SELECT count(*) FROM events WHERE conversation" STORE_PURGE_IN_CONVERSATIONS,
+    "DELETE FROM conversations WHERE id" STORE_PURGE_IN_CONVERSATIONS,
 };
 #define STORE_PURGE_DELETE_CHANGES(counts)                                                         \
     {                                                                                              \
         &(counts)->classifications, &(counts)->actions, &(counts)->drafts, &(counts)->events,      \
-            NULL, &(counts)->messages                                                              \
+            &(counts)->entries, NULL, NULL, &(counts)->messages, NULL, &(counts)->entries,         \
+            &(counts)->events, &(counts)->conversations                                            \
     }
 
 int store_purge_rows(sqlite3 *db, gint64 before, int limit, struct store_purge_counts *counts_r,
@@ -136,11 +163,14 @@ int store_purge_rows(sqlite3 *db, gint64 before, int limit, struct store_purge_c
     static const char *const after_sql[] = {
         "DELETE FROM events WHERE message IS NULL AND time < ?2",
         "DELETE FROM bounces WHERE time < ?2",
+        "DELETE FROM conversation_messages WHERE message IS NULL AND created_at < ?2",
+        "DELETE FROM staff_messages WHERE received_at < ?2 AND processed_at IS NOT NULL",
     };
     struct store_purge_counts saved = *counts_r;
     gint64 *const none[] = {NULL};
     gint64 *const changes[] = STORE_PURGE_DELETE_CHANGES(counts_r);
-    gint64 *const after[] = {&counts_r->events, &counts_r->bounces};
+    gint64 *const after[] = {&counts_r->events, &counts_r->bounces, &counts_r->entries,
+                             &counts_r->staff};
     int status = store_purge_begin(db, error_r);
     if (status != DB_OK)
         return status;
@@ -168,6 +198,11 @@ int store_purge_address(sqlite3 *db, const char *address, struct store_purge_cou
         " recipient = ?1 COLLATE NOCASE",
         "INSERT OR IGNORE INTO temp.purge_set SELECT report FROM bounces WHERE address = ?1 AND"
         " report IS NOT NULL",
+        /* Its conversations, whole: every message of them goes, and so do they. */
+        "INSERT OR IGNORE INTO temp.purge_set SELECT m.id FROM conversations c JOIN messages m"
+        " ON m.conversation = c.id WHERE c.counterpart = lower(?1)",
+        "DELETE FROM staff_messages WHERE envelope_from = ?1 COLLATE NOCASE OR"
+        " instr(' ' || lower(rcpts) || ' ', ' ' || lower(?1) || ' ') > 0",
         "DELETE FROM bounces WHERE address = ?1 OR report" STORE_PURGE_IN_SET
         " OR action IN (SELECT id FROM actions WHERE message" STORE_PURGE_IN_SET ")",
         /* Our events write an address in angle brackets: <ann@x> is not within <joann@x>. */
@@ -176,7 +211,8 @@ int store_purge_address(sqlite3 *db, const char *address, struct store_purge_cou
     };
     *counts_r = (struct store_purge_counts){0};
     struct store_purge_counts saved = *counts_r;
-    gint64 *const selected[] = {NULL, NULL, NULL, NULL, &counts_r->bounces, &counts_r->events};
+    gint64 *const selected[] = {
+        NULL, NULL, NULL, NULL, NULL, &counts_r->staff, &counts_r->bounces, &counts_r->events};
     gint64 *const changes[] = STORE_PURGE_DELETE_CHANGES(counts_r);
     int status = store_purge_begin(db, error_r);
     if (status != DB_OK)

@@ -115,6 +115,7 @@ retry_max = 2s
 max_attempts = 5
 lease_time = 1m
 poll_interval = 1s
+${MT_DAEMON_EXTRA:-}
 
 [llm]
 provider = $1

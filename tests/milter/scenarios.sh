@@ -133,6 +133,20 @@ scenario duplicate -- none
 check "duplicate: the second copy points at the first and is done at once" test \
 	"$(sql "SELECT id, duplicate_of, state FROM messages ORDER BY id" | tr '\n' ' ')" = "1||done 2|1|done "
 check "duplicate: it says so" test "$(sql "SELECT last_error FROM messages WHERE id = 2")" = "duplicate of message 1"
+scenario staff "watch_outbound = yes" "[policy]" "staff_addresses = bob@site.test" -- none
+check "staff: the two staff messages are recorded as staff, with their envelope and text" test \
+	"$(sql "SELECT group_concat(mta_queue_id || ' ' || envelope_from || ' ' || rcpts || ' ' || message_id, ', ') FROM (SELECT * FROM staff_messages ORDER BY id)")" = \
+	"QID0101 support@site.test alice@customer.test s1@site.test, QID0102 Bob@Site.Test human@site.test Alice@Customer.Test s2@site.test"
+check "staff: the raw staff message has its body" grep -q "see the attached offer" <<<"$(sql "SELECT raw FROM staff_messages WHERE id = 2")"
+check "staff: neither is a queued inbound message; staff writing to a mailbox is" test \
+	"$(sql "SELECT group_concat(message_id) FROM messages")" = "s3@site.test"
+check "staff: the daemon folded them; with no conversation to join, each says so" test \
+	"$(sql "SELECT count(*) FROM staff_messages WHERE processed_at IS NOT NULL AND conversation IS NULL AND error LIKE 'it matches no conversation%'")" = 2
+check "staff: logged once each" test "$(grep -c "staff message [12] from .*matches no conversation" "$dir/daemon.log")" = 2
+MT_DEFINE=watch=no scenario staff -- none
+check "staff, watch_outbound = no: no staff message, the inbound one recorded" test \
+	"$(sql "SELECT count(*) FROM staff_messages") $(sql "SELECT group_concat(message_id) FROM messages")" = "0 s3@site.test"
+
 # A unix socket: a stale one left by a crash is replaced, and the new one gets socket_mode
 # (and, as root, socket_group, and the daemon drops to user once it is bound).
 usock=$tmp/run/mt.sock

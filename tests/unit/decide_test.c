@@ -305,7 +305,12 @@ struct decide_history_case {
 
 #define HISTORY(bounced, replied, from_mailbox, from_all)                                          \
     {                                                                                              \
-        NULL, 0, bounced, replied, from_mailbox, from_all                                          \
+        NULL, 0, bounced, replied, from_mailbox, from_all, 7, CONVERSATION_ACTIVE                  \
+    }
+/* A clean sender history in conversation 7 of STATUS. */
+#define IN_CONVERSATION(status)                                                                    \
+    {                                                                                              \
+        NULL, 0, FALSE, FALSE, 0, 0, 7, status                                                     \
     }
 
 static const struct decide_history_case decide_history_cases[] = {
@@ -339,6 +344,38 @@ static const struct decide_history_case decide_history_cases[] = {
      HISTORY(TRUE, TRUE, 50, 50), POLICY_AUTOMATED, "the policy's reason", STORE_ACTION_NONE},
     {"refused_mail_keeps_its_own_reason", POLICY_REFUSED, FALSE, "auto@example.org",
      HISTORY(TRUE, FALSE, 0, 0), POLICY_REFUSED, "the policy's reason", STORE_ACTION_NONE},
+    {"active_conversation_lets_the_reply_go", POLICY_REPLY, FALSE, "auto@example.org",
+     IN_CONVERSATION(CONVERSATION_ACTIVE), POLICY_REPLY, NULL, STORE_ACTION_REPLY},
+    {"human_conversation_is_escalated", POLICY_REPLY, FALSE, "auto@example.org",
+     IN_CONVERSATION(CONVERSATION_HUMAN), POLICY_HELD_BACK,
+     "conversation 7 is handled by a person (mailtriagectl conversation resume 7)",
+     STORE_ACTION_ESCALATE},
+    {"human_conversation_is_only_recorded_when_escalate_suppressed_is_off", POLICY_REPLY, FALSE,
+     "keep@example.org", IN_CONVERSATION(CONVERSATION_HUMAN), POLICY_HELD_BACK,
+     "is handled by a person", STORE_ACTION_NONE},
+    {"stopped_conversation_is_escalated", POLICY_REPLY, FALSE, "auto@example.org",
+     IN_CONVERSATION(CONVERSATION_STOPPED), POLICY_HELD_BACK,
+     "conversation 7 was stopped (mailtriagectl conversation resume 7)", STORE_ACTION_ESCALATE},
+    {"stopped_conversation_is_only_recorded_when_escalate_suppressed_is_off", POLICY_REPLY, FALSE,
+     "keep@example.org", IN_CONVERSATION(CONVERSATION_STOPPED), POLICY_HELD_BACK, "was stopped",
+     STORE_ACTION_NONE},
+    {"allow_listed_sender_gets_no_reply_in_a_human_conversation", POLICY_REPLY, TRUE,
+     "auto@example.org", IN_CONVERSATION(CONVERSATION_HUMAN), POLICY_HELD_BACK,
+     "handled by a person", STORE_ACTION_ESCALATE},
+    {"human_conversation_is_named_before_the_history",
+     POLICY_REPLY,
+     FALSE,
+     "auto@example.org",
+     {NULL, 0, TRUE, TRUE, 50, 50, 7, CONVERSATION_HUMAN},
+     POLICY_HELD_BACK,
+     "handled by a person",
+     STORE_ACTION_ESCALATE},
+    {"automated_mail_in_a_human_conversation_keeps_its_own_reason", POLICY_AUTOMATED, FALSE,
+     "auto@example.org", IN_CONVERSATION(CONVERSATION_HUMAN), POLICY_AUTOMATED,
+     "the policy's reason", STORE_ACTION_NONE},
+    {"mode_off_records_a_human_conversation_only", POLICY_REPLY, FALSE, "off@example.org",
+     IN_CONVERSATION(CONVERSATION_HUMAN), POLICY_HELD_BACK, "handled by a person",
+     STORE_ACTION_NONE},
 };
 
 static void test_decide_history(gconstpointer data)
