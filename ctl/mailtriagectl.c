@@ -59,10 +59,12 @@
 #include "config.h"
 #include "config_check.h"
 #include "config_print.h"
+#include "ctl.h"
 #include "db.h"
 #include "action.h"
 #include "draft.h"
 #include "health.h"
+#include "knowledge_cmd.h"
 #include "log.h"
 #include "program.h"
 #include "queue.h"
@@ -71,45 +73,19 @@
 #include "store_purge.h"
 #include "text.h"
 
-#define EX_FAILED 1
-#define EX_USAGE COMMAND_EX_USAGE
-#define EX_NOINPUT 66
-#define EX_TEMPFAIL 75
-#define EX_CONFIG 78
-
 /* What a person reads at once; the rest is counted, not shown. */
 #define CTL_LIST_DEFAULT_LIMIT 50
 
-/* What the command line set; GOption writes here, hence one static instance. */
-struct ctl_options {
-    char *config_path;
-    gboolean json;
-    gboolean version;
-    char *state;  /* list --state, checked while parsing */
-    gint64 limit; /* list --limit, checked while parsing; -1 when not given */
-    gboolean all;
-    gboolean raw;
-    char *reason;
-    gboolean syntax_only; /* config check --syntax */
-};
-static struct ctl_options ctl_options = {.limit = -1};
+struct ctl_options ctl_options = {.limit = -1};
 
-struct ctl {
-    const struct ctl_options *options;
-    const struct command_line *line; /* the command, its ID or words */
-    const char *config_path;         /* -c, or the default */
-    struct config *cfg;
-    sqlite3 *db;
-};
-
-static int ctl_db_failure(int status, char *error)
+int ctl_db_failure(int status, char *error)
 {
     log_error("%s", error);
     g_free(error);
     return status == DB_BUSY ? EX_TEMPFAIL : EX_FAILED;
 }
 
-static void ctl_print_json(json_object *object)
+void ctl_print_json(json_object *object)
 {
     puts(json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -874,6 +850,8 @@ static const struct command ctl_commands[] = {
      COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, ctl_draft_commands},
     {"config", "The configuration file", "COMMAND", NULL, NULL, COMMAND_NO_DATABASE,
      COMMAND_NO_ARGUMENTS, ctl_config_commands},
+    {"knowledge", "The mailboxes' own documents that answers are grounded in", "COMMAND", NULL,
+     NULL, COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, knowledge_cmd_commands},
     {"health", "The LLM endpoint's state; exits 0 ok, 1 degraded, 2 failing, 3 unknown", "", NULL,
      ctl_health, COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, NULL},
     {"help", "The commands, or the options of one", "[COMMAND]", NULL, ctl_help,
@@ -969,5 +947,6 @@ int main(int argc, char **argv)
     g_free(ctl_options.config_path);
     g_free(ctl_options.state);
     g_free(ctl_options.reason);
+    g_free(ctl_options.mailbox);
     return status;
 }

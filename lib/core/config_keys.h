@@ -86,6 +86,10 @@
     X(max_tokens, UINT, "600", 16, 32768, NULL, "The most tokens the model may answer with.")      \
     X(max_input_chars, UINT, "12000", 500, 1000000, NULL,                                          \
       "The most characters of the message's text sent to the model.")                              \
+    X(max_knowledge_chars, UINT, "8000", 500, 1000000, NULL,                                       \
+      "The most characters of a mailbox's knowledge (headings and text of its passages) given "    \
+      "to the model for one message: all of it when it is this small, else the passages that "     \
+      "match the message best (at least the best one, cut to fit).")                               \
     X(min_confidence, DOUBLE, "0.5", 0, 1, NULL,                                                   \
       "Answers less confident than this count as the intent unknown.")                             \
     X(max_response_size, SIZE, "1M", 4096, 67108864, NULL,                                         \
@@ -199,7 +203,12 @@
     X(intake, ENUM, "any", 0, 0, "any|milter|pipe",                                                \
       "Which intake records this mailbox's mail: any (the first to see a message records it; "     \
       "a copy seen by the other is a duplicate), milter only, or pipe only (for a mailbox "        \
-      "routed to the pipe transport on a site that also runs the milter).")
+      "routed to the pipe transport on a site that also runs the milter).")                        \
+    X(knowledge, LIST, "", 0, 0, NULL,                                                             \
+      "The site's own documents that answers are grounded in: absolute paths of Markdown or "      \
+      "plain text files, or of directories whose *.md, *.markdown and *.txt files count (not "     \
+      "recursively, in name order). They are split into passages and indexed in the database "     \
+      "when mailtriaged starts and reloads, and by mailtriagectl knowledge reindex.")
 
 #define CONFIG_INTENT_KEYS(X)                                                                      \
     X(description, STRING, "", 0, 0, NULL, "What the sender wants, told to the model.")            \
