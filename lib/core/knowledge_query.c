@@ -8,9 +8,8 @@
 
 #include "knowledge_query.h"
 
-/* Words of three letters or more that say nothing of what a message is about, in English,
- * German and French, in strcmp() order (tests/unit/knowledge_test.c checks it) for bsearch(). */
-static const char *const knowledge_query_stop_words[] = {
+/* In strcmp() order, for bsearch(): tests/unit/knowledge_test.c checks it. */
+const char *const knowledge_query_stop_words[] = {
     "aber",         "about",   "above",    "after",    "again",     "all",          "alors",
     "als",          "also",    "and",      "any",      "anyone",    "anything",     "are",
     "auch",         "auf",     "aus",      "aussi",    "aux",       "avec",         "avez",
@@ -57,6 +56,8 @@ static const char *const knowledge_query_stop_words[] = {
     "été",          "être",    "über",
 };
 
+const size_t knowledge_query_stop_words_count = G_N_ELEMENTS(knowledge_query_stop_words);
+
 static int knowledge_query_compare(const void *key, const void *member)
 {
     return strcmp(key, *(const char *const *)member);
@@ -64,7 +65,7 @@ static int knowledge_query_compare(const void *key, const void *member)
 
 gboolean knowledge_query_is_stop_word(const char *word)
 {
-    return bsearch(word, knowledge_query_stop_words, G_N_ELEMENTS(knowledge_query_stop_words),
+    return bsearch(word, knowledge_query_stop_words, knowledge_query_stop_words_count,
                    sizeof(knowledge_query_stop_words[0]), knowledge_query_compare) != NULL;
 }
 

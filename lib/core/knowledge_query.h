@@ -21,7 +21,11 @@
 /* The query for TEXT (NULL counts as ""), new; "" when no word is left. */
 char *knowledge_query(const char *text);
 
-/* Whether WORD (lower case) is one of the common words left out of a query. */
+/* The common words left out of a query: words of three letters or more that say nothing of
+ * what a message is about, in English, German and French, lower case. */
+extern const char *const knowledge_query_stop_words[];
+extern const size_t knowledge_query_stop_words_count;
+/* Whether WORD (lower case) is one of them. */
 gboolean knowledge_query_is_stop_word(const char *word);
 
 #endif
