@@ -8,7 +8,7 @@
  * and -V belong to every command, the others to their command, whose --help lists them. The
  * commands are the rows of ctl_commands (name, summary, parameters, options, the function that
  * runs it, and whether it reads or writes the database); `draft` and `config` have tables of
- * their own. command.c turns a command line into a row of them; this file runs it.
+ * their own, `knowledge` one in knowledge_cmd.c. command.c turns a command line into a row of them; this file runs it.
  *
  * COMMANDS
  *   list [--state STATE] [--limit N]   messages, newest first (the table: 50 unless --limit,
@@ -29,6 +29,7 @@
  *                                      with --syntax); print every key with its default;
  *                                      print the effective values; print the key table as
  *                                      roff (the body of mailtriage.conf(5))
+ *   knowledge list|search TEXT|reindex the mailboxes' documents (knowledge_cmd.h)
  *   health                             the LLM endpoint as the daemon sees it: ok, failing,
  *                                      misconfigured (with the server's words) or circuit
  *                                      breaker open, the budget, the messages waiting;

@@ -208,7 +208,9 @@
       "The site's own documents that answers are grounded in: absolute paths of Markdown or "      \
       "plain text files, or of directories whose *.md, *.markdown and *.txt files count (not "     \
       "recursively, in name order). They are split into passages and indexed in the database "     \
-      "when mailtriaged starts and reloads, and by mailtriagectl knowledge reindex.")
+      "when mailtriaged starts and reloads, and by mailtriagectl knowledge reindex. A comma "      \
+      "cannot be part of a path. The systemd unit hides /home and /tmp from the daemon: keep "     \
+      "them elsewhere, e.g. under /etc/mailtriage/knowledge.")
 
 #define CONFIG_INTENT_KEYS(X)                                                                      \
     X(description, STRING, "", 0, 0, NULL, "What the sender wants, told to the model.")            \
