@@ -8,7 +8,8 @@
  * and -V belong to every command, the others to their command, whose --help lists them. The
  * commands are the rows of ctl_commands (name, summary, parameters, options, the function that
  * runs it, and whether it reads or writes the database); `draft` and `config` have tables of
- * their own, `knowledge` one in knowledge_cmd.c. command.c turns a command line into a row of them; this file runs it.
+ * their own, `knowledge` one in knowledge_cmd.c. command.c turns a command line into a row of
+ * them; this file runs it.
  *
  * COMMANDS
  *   list [--state STATE] [--limit N]   messages, newest first (the table: 50 unless --limit,
