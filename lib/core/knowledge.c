@@ -507,9 +507,13 @@ char *knowledge_change_describe(const struct knowledge_change *change)
             change->reason != NULL ? "; " : "", change->reason != NULL ? change->reason : "");
         break;
     case KNOWLEDGE_CHANGE_FAILED:
-        line = g_strdup_printf("%s %s: cannot be read: %s; %" G_GINT64_FORMAT
-                               " passages of its last version stay",
-                               change->mailbox, path, change->reason, change->passages);
+        if (change->passages > 0)
+            line = g_strdup_printf("%s %s: cannot be read: %s; %" G_GINT64_FORMAT
+                                   " passages of its last version stay",
+                                   change->mailbox, path, change->reason, change->passages);
+        else
+            line =
+                g_strdup_printf("%s %s: cannot be read: %s", change->mailbox, path, change->reason);
         break;
     case KNOWLEDGE_CHANGE_REMOVED:
         line = g_strdup_printf("%s %s: no longer configured; its %" G_GINT64_FORMAT

@@ -619,6 +619,12 @@ static void test_sync_never_read_file_is_recorded(struct fixture *fx, gconstpoin
     struct config *cfg = kb_config(missing, 8000);
     struct knowledge_sync_report *report = kb_sync(fx, cfg);
     g_assert_cmpuint(report->failed, ==, 1);
+    char *line = knowledge_change_describe(g_ptr_array_index(report->changes, 0));
+    char *expected = g_strdup_printf(
+        "support@example.org %s: cannot be read: No such file or directory", missing);
+    g_assert_cmpstr(line, ==, expected);
+    g_free(expected);
+    g_free(line);
     knowledge_sync_report_free(report);
     char *error = kb_column(fx, "missing.md", "error");
     g_assert_cmpstr(error, ==, "No such file or directory");
