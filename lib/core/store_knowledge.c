@@ -12,9 +12,15 @@ static const char store_knowledge_files_sql[] =
     "SELECT id, mailbox, path, position, size, mtime_ns, sha256, passages, chars, indexed_at,"
     " warning, error FROM knowledge_files WHERE (?1 IS NULL OR mailbox = ?1)"
     " ORDER BY mailbox, position, id";
+/* Another process (mailtriagectl knowledge reindex beside the daemon) may have written the row
+ * since it was read: then it is updated, whatever its id. */
 static const char store_knowledge_insert_sql[] =
     "INSERT INTO knowledge_files (mailbox, path, position, size, mtime_ns, sha256, passages,"
-    " chars, indexed_at, warning, error) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " chars, indexed_at, warning, error) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    " ON CONFLICT (mailbox, path) DO UPDATE SET position = excluded.position,"
+    " size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,"
+    " passages = excluded.passages, chars = excluded.chars, indexed_at = excluded.indexed_at,"
+    " warning = excluded.warning, error = excluded.error";
 static const char store_knowledge_update_sql[] =
     "UPDATE knowledge_files SET mailbox = ?2, path = ?3, position = ?4, size = ?5, mtime_ns = ?6,"
     " sha256 = ?7, passages = ?8, chars = ?9, indexed_at = ?10, warning = ?11, error = ?12"
@@ -100,15 +106,16 @@ int store_knowledge_files(sqlite3 *db, const char *mailbox, GPtrArray **files_r,
     return DB_OK;
 }
 
-/* Write FILE's row: an INSERT when it has no id yet (and then it gets one), else an UPDATE. */
+/* FILE's row: an UPDATE of its id, else (no id yet, or the row went meanwhile) an insert. */
 static int store_knowledge_write_row(sqlite3 *db, struct store_knowledge_file *file, char **error_r)
 {
-    sqlite3_stmt *stmt = db_prepare(
-        db, file->id == 0 ? store_knowledge_insert_sql : store_knowledge_update_sql, error_r);
+    gboolean update = file->id != 0;
+    sqlite3_stmt *stmt =
+        db_prepare(db, update ? store_knowledge_update_sql : store_knowledge_insert_sql, error_r);
     if (stmt == NULL)
         return DB_ERROR;
     gboolean indexed = file->sha256 != NULL;
-    if (file->id != 0)
+    if (update)
         sqlite3_bind_int64(stmt, 1, file->id);
     db_bind_text(stmt, 2, file->mailbox);
     db_bind_text(stmt, 3, file->path);
@@ -124,9 +131,25 @@ static int store_knowledge_write_row(sqlite3 *db, struct store_knowledge_file *f
     db_bind_text(stmt, 11, file->warning);
     db_bind_text(stmt, 12, file->error);
     int status = store_knowledge_finish(db, stmt, "write a knowledge file", error_r);
-    if (status == DB_OK && file->id == 0)
-        file->id = sqlite3_last_insert_rowid(db);
-    return status;
+    if (status != DB_OK || (update && sqlite3_changes(db) > 0))
+        return status;
+    if (update) {
+        file->id = 0;
+        return store_knowledge_write_row(db, file, error_r);
+    }
+    stmt =
+        db_prepare(db, "SELECT id FROM knowledge_files WHERE mailbox = ?1 AND path = ?2", error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    db_bind_text(stmt, 1, file->mailbox);
+    db_bind_text(stmt, 2, file->path);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        file->id = sqlite3_column_int64(stmt, 0);
+    else
+        *error_r = db_error(db, "find a knowledge file");
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? DB_OK : db_status_of(rc);
 }
 
 static int store_knowledge_delete_passages(sqlite3 *db, gint64 file, char **error_r)

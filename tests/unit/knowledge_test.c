@@ -19,6 +19,7 @@
 #include "knowledge.h"
 #include "knowledge_query.h"
 #include "knowledge_split.h"
+#include "store_knowledge.h"
 #include "testdata.h"
 #include "testutil.h"
 
@@ -800,6 +801,37 @@ static void test_select_without_knowledge_and_read_only(struct fixture *fx, gcon
     config_unref(cfg);
 }
 
+/* mailtriagectl knowledge reindex may run beside the daemon: a row another process wrote or
+ * removed since this one read the table is written all the same, and passages never lose
+ * their row. */
+static void test_store_replace_after_another_writer(struct fixture *fx, gconstpointer data)
+{
+    GPtrArray *passages =
+        knowledge_split("# A\n\nOne.\n\n# B\n\nTwo.\n", KNOWLEDGE_FORMAT_MARKDOWN);
+    struct store_knowledge_file file = {.mailbox = "support@example.org",
+                                        .path = "/kb/a.md",
+                                        .sha256 = "00",
+                                        .passages = passages->len};
+    char *error = NULL;
+    g_assert_cmpint(store_knowledge_replace(fx->db, &file, passages, &error), ==, DB_OK);
+    gint64 first = file.id;
+    /* Read before the other process wrote the row: no id. */
+    file.id = 0;
+    g_assert_cmpint(store_knowledge_replace(fx->db, &file, passages, &error), ==, DB_OK);
+    g_assert_cmpint(file.id, ==, first);
+    g_assert_cmpint(testutil_db_int(fx->db, "SELECT count(*) FROM knowledge_files"), ==, 1);
+    g_assert_cmpint(testutil_db_int(fx->db, "SELECT count(*) FROM knowledge_passages"), ==, 2);
+    /* Removed by the other process since: written anew. */
+    g_assert_cmpint(store_knowledge_remove(fx->db, first, &error), ==, DB_OK);
+    g_assert_cmpint(store_knowledge_replace(fx->db, &file, passages, &error), ==, DB_OK);
+    g_assert_cmpint(testutil_db_int(fx->db, "SELECT count(*) FROM knowledge_files"), ==, 1);
+    g_assert_cmpint(testutil_db_int(fx->db, "SELECT count(*) FROM knowledge_passages p JOIN"
+                                            " knowledge_files f ON f.id = p.file"),
+                    ==, 2);
+    g_assert_cmpint(testutil_db_int(fx->db, "SELECT count(*) FROM knowledge_passages"), ==, 2);
+    g_ptr_array_unref(passages);
+}
+
 static void add(const char *path, void (*test)(struct fixture *, gconstpointer))
 {
     g_test_add(path, struct fixture, NULL, fixture_setup, test, fixture_teardown);
@@ -845,5 +877,6 @@ int main(int argc, char **argv)
     add("/knowledge/select/top_one_is_cut_to_fit", test_select_top_one_is_cut_to_fit);
     add("/knowledge/select/without_knowledge_and_read_only",
         test_select_without_knowledge_and_read_only);
+    add("/knowledge/store/replace_after_another_writer", test_store_replace_after_another_writer);
     return g_test_run();
 }
