@@ -173,6 +173,17 @@ static int command_parse_arguments(struct command_line *line, char **args, int n
         command_usage_error(line->name->str, "missing command");
         return COMMAND_EX_USAGE;
     }
+    if (command->arguments == COMMAND_TEXT) {
+        if (n_args == 0) {
+            command_usage_error(line->name->str, "missing TEXT");
+            return COMMAND_EX_USAGE;
+        }
+        GString *text = g_string_new(args[0]);
+        for (int i = 1; i < n_args; i++)
+            g_string_append_printf(text, " %s", args[i]);
+        line->text = g_string_free(text, FALSE);
+        return 0;
+    }
     int most = command->arguments == COMMAND_ID || command->arguments == COMMAND_ADDRESS ? 1
                : command->arguments == COMMAND_WORDS ? COMMAND_MAX_DEPTH
                                                      : 0;
@@ -222,4 +233,5 @@ void command_line_clear(struct command_line *line)
     if (line->name != NULL)
         g_string_free(line->name, TRUE);
     line->name = NULL;
+    g_clear_pointer(&line->text, g_free);
 }

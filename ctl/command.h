@@ -30,9 +30,10 @@ enum command_database {
 };
 enum command_arguments {
     COMMAND_NO_ARGUMENTS,
-    COMMAND_ID,     /* one, a positive whole number */
-    COMMAND_WORDS,  /* up to COMMAND_MAX_DEPTH, the words of another command (help) */
-    COMMAND_ADDRESS /* one, a plain mail address (addr_is_safe()), in words[0] */
+    COMMAND_ID,      /* one, a positive whole number */
+    COMMAND_WORDS,   /* up to COMMAND_MAX_DEPTH, the words of another command (help) */
+    COMMAND_ADDRESS, /* one, a plain mail address (addr_is_safe()), in words[0] */
+    COMMAND_TEXT     /* one or more words, joined with spaces in text */
 };
 
 struct command {
@@ -54,6 +55,7 @@ struct command_line {
     gint64 id;                                         /* COMMAND_ID */
     const char *words[COMMAND_MAX_DEPTH];              /* COMMAND_WORDS, COMMAND_ADDRESS */
     int n_words;
+    char *text; /* COMMAND_TEXT */
 };
 
 /* Find the command of *ARGV under ROOT into *LINE_R (the root itself when none is named) and

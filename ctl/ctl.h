@@ -4,11 +4,11 @@
  *
  * mailtriagectl.c runs a command (command.h finds it in a table) with a struct ctl: its
  * options, its command line (the ID or words), the configuration and the database, opened as
- * the command's row says. A command in a file of its own (ctl_conversation.c) uses the helpers
- * below so that every command prints, fails and audits alike: JSON through ctl_print_json(),
- * times through ctl_time(), table cells and lines cleaned for a terminal (mail and model text
- * may carry escape sequences), database failures through ctl_db_failure(), the operator as the
- * audit trail names them through ctl_operator().
+ * the command's row says. A command in a file of its own (ctl_conversation.c, knowledge_cmd.c) uses
+ * the helpers below so that every command prints, fails and audits alike: JSON through
+ * ctl_print_json(), times through ctl_time(), table cells and lines cleaned for a terminal (mail
+ * and model text may carry escape sequences), database failures through ctl_db_failure(), the
+ * operator as the audit trail names them through ctl_operator().
  */
 #ifndef MAILTRIAGECTL_CTL_H
 #define MAILTRIAGECTL_CTL_H
@@ -37,6 +37,7 @@ struct ctl_options {
     gboolean raw;
     char *reason;
     gboolean syntax_only; /* config check --syntax */
+    char *mailbox;        /* knowledge --mailbox, checked against the configuration */
 };
 extern struct ctl_options ctl_options;
 

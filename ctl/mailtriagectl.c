@@ -8,7 +8,8 @@
  * and -V belong to every command, the others to their command, whose --help lists them. The
  * commands are the rows of ctl_commands (name, summary, parameters, options, the function that
  * runs it, and whether it reads or writes the database); `draft`, `conversation` and `config`
- * have tables of their own. command.c turns a command line into a row of them; this file runs it.
+ * have tables of their own, `knowledge` one in knowledge_cmd.c. command.c turns a command line
+ * into a row of them; this file runs it.
  *
  * COMMANDS
  *   list [--state STATE] [--limit N]   messages, newest first (the table: 50 unless --limit,
@@ -33,6 +34,7 @@
  *                                      with --syntax); print every key with its default;
  *                                      print the effective values; print the key table as
  *                                      roff (the body of mailtriage.conf(5))
+ *   knowledge list|search TEXT|reindex the mailboxes' documents (knowledge_cmd.h)
  *   health                             the LLM endpoint as the daemon sees it: ok, failing,
  *                                      misconfigured (with the server's words) or circuit
  *                                      breaker open, the budget, the messages waiting;
@@ -65,10 +67,12 @@
 #include "ctl_conversation.h"
 #include "config_check.h"
 #include "config_print.h"
+#include "ctl.h"
 #include "db.h"
 #include "action.h"
 #include "draft.h"
 #include "health.h"
+#include "knowledge_cmd.h"
 #include "log.h"
 #include "program.h"
 #include "queue.h"
@@ -881,6 +885,8 @@ static const struct command ctl_commands[] = {
      COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, ctl_conversation_commands},
     {"config", "The configuration file", "COMMAND", NULL, NULL, COMMAND_NO_DATABASE,
      COMMAND_NO_ARGUMENTS, ctl_config_commands},
+    {"knowledge", "The mailboxes' own documents that answers are grounded in", "COMMAND", NULL,
+     NULL, COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, knowledge_cmd_commands},
     {"health", "The LLM endpoint's state; exits 0 ok, 1 degraded, 2 failing, 3 unknown", "", NULL,
      ctl_health, COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, NULL},
     {"help", "The commands, or the options of one", "[COMMAND]", NULL, ctl_help,
@@ -976,5 +982,6 @@ int main(int argc, char **argv)
     g_free(ctl_options.config_path);
     g_free(ctl_options.state);
     g_free(ctl_options.reason);
+    g_free(ctl_options.mailbox);
     return status;
 }

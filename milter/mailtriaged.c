@@ -35,6 +35,7 @@
 #include "config.h"
 #include "config_check.h"
 #include "db.h"
+#include "knowledge.h"
 #include "llm.h"
 #include "log.h"
 #include "milter.h"
@@ -161,10 +162,11 @@ static void daemon_reload(struct daemon_state *state)
     pool_set_config(state->pool, fresh);
     if (state->with_milter)
         milter_set_config(fresh);
-    config_unref(fresh);
     log_info("configuration reloaded from %s (socket, user, workers and database need a "
              "restart)",
              state->cfg->path);
+    knowledge_refresh(fresh);
+    config_unref(fresh);
 }
 
 /* With the milter, libmilter's own thread takes SIGTERM, SIGINT and SIGHUP (all stop it);
@@ -175,6 +177,7 @@ static void *daemon_reload_thread(void *data)
     sigset_t reload;
     sigemptyset(&reload);
     sigaddset(&reload, SIGUSR1);
+    knowledge_refresh(state->cfg); /* here, so that the milter takes mail meanwhile */
     for (;;) {
         int sig = 0;
         if (sigwait(&reload, &sig) != 0)
@@ -194,6 +197,7 @@ static void daemon_wake_pool(void *pool)
 /* Without the milter: the main thread takes every signal. */
 static void daemon_wait_for_stop(struct daemon_state *state, const sigset_t *signals)
 {
+    knowledge_refresh(state->cfg); /* the workers already run */
     for (;;) {
         int sig = 0;
         if (sigwait(signals, &sig) != 0)

@@ -274,6 +274,11 @@ static int config_read_mailbox(const struct config_loader *loader, struct config
                            g_strdup("escalate_to is required unless mode is off"), error_r);
     if (mailbox->name != NULL && strpbrk(mailbox->name, "\r\n") != NULL)
         return config_fail(loader, group, "name", g_strdup("name must be one line"), error_r);
+    for (char **path = mailbox->knowledge; *path != NULL; path++)
+        if (**path != '/')
+            return config_fail(loader, group, "knowledge",
+                               g_strdup_printf("knowledge: \"%s\" must be an absolute path", *path),
+                               error_r);
 
     gboolean has_unknown = FALSE;
     for (char **name = mailbox->intents; *name != NULL; name++) {

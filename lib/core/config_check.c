@@ -282,6 +282,46 @@ static void config_check_templates(struct config_check *check, const struct conf
     }
 }
 
+static void config_check_knowledge_path(struct config_check *check, const char *path)
+{
+    struct stat st;
+    switch (config_check_stat(check, path, &st)) {
+    case CONFIG_CHECK_MISSING:
+        config_check_add(check, CONFIG_CHECK_ERROR, "%s does not exist", path);
+        return;
+    case CONFIG_CHECK_REPORTED:
+        return;
+    case CONFIG_CHECK_FOUND:
+        break;
+    }
+    if (S_ISDIR(st.st_mode))
+        config_check_allowed(check, path, &st, R_OK | X_OK);
+    else if (S_ISREG(st.st_mode))
+        config_check_allowed(check, path, &st, R_OK);
+    else
+        config_check_add(check, CONFIG_CHECK_ERROR, "%s is neither a file nor a directory", path);
+}
+
+/* A knowledge file that is missing or unreadable is only a warning: the daemon runs without it
+ * and keeps the passages of its last version, and a file on a mount that is away must not keep
+ * it from starting (the unit runs mailtriaged -n first). */
+static void config_check_knowledge(struct config_check *check, const struct config *cfg)
+{
+    guint first = check->problems->len;
+    for (guint i = 0; i < cfg->mailboxes->len; i++) {
+        const struct config_mailbox *mailbox = g_ptr_array_index(cfg->mailboxes, i);
+        char *group = g_strdup_printf("mailbox %s", mailbox->address);
+        config_check_for(check, group, "knowledge");
+        for (char **path = mailbox->knowledge; *path != NULL; path++)
+            config_check_knowledge_path(check, *path);
+        g_free(group);
+    }
+    for (guint i = first; i < check->problems->len; i++) {
+        struct config_check_problem *problem = g_ptr_array_index(check->problems, i);
+        problem->severity = CONFIG_CHECK_WARNING;
+    }
+}
+
 static void config_check_api_key(struct config_check *check, const struct config *cfg)
 {
     const char *path = cfg->llm.api_key_file;
@@ -430,6 +470,7 @@ GPtrArray *config_check_environment(const struct config *cfg, const struct confi
     config_check_api_key(&check, cfg);
     config_check_sendmail(&check, cfg);
     config_check_templates(&check, cfg);
+    config_check_knowledge(&check, cfg);
     return check.problems;
 }
 

@@ -101,6 +101,10 @@
     X(max_history_messages, UINT, "10", 0, 1000, NULL,                                             \
       "The most earlier messages of the conversation sent to the model with a new one, the "       \
       "newest kept; together with the new message's text within max_input_chars. 0 sends none.")   \
+    X(max_knowledge_chars, UINT, "8000", 500, 1000000, NULL,                                       \
+      "The most characters of a mailbox's knowledge (headings and text of its passages) given "    \
+      "to the model for one message: all of it when it is this small, else the passages that "     \
+      "match the message best (at least the best one, cut to fit).")                               \
     X(min_confidence, DOUBLE, "0.5", 0, 1, NULL,                                                   \
       "Answers less confident than this count as the intent unknown.")                             \
     X(max_response_size, SIZE, "1M", 4096, 67108864, NULL,                                         \
@@ -227,7 +231,14 @@
     X(intake, ENUM, "any", 0, 0, "any|milter|pipe",                                                \
       "Which intake records this mailbox's mail: any (the first to see a message records it; "     \
       "a copy seen by the other is a duplicate), milter only, or pipe only (for a mailbox "        \
-      "routed to the pipe transport on a site that also runs the milter).")
+      "routed to the pipe transport on a site that also runs the milter).")                        \
+    X(knowledge, LIST, "", 0, 0, NULL,                                                             \
+      "The site's own documents that answers are grounded in: absolute paths of Markdown or "      \
+      "plain text files, or of directories whose *.md, *.markdown and *.txt files count (not "     \
+      "recursively, in name order). They are split into passages and indexed in the database "     \
+      "when mailtriaged starts and reloads, and by mailtriagectl knowledge reindex. A comma "      \
+      "cannot be part of a path. The systemd unit hides /home and /tmp from the daemon: keep "     \
+      "them elsewhere, e.g. under /etc/mailtriage/knowledge.")
 
 #define CONFIG_INTENT_KEYS(X)                                                                      \
     X(description, STRING, "", 0, 0, NULL, "What the sender wants, told to the model.")            \
