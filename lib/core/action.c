@@ -64,7 +64,9 @@ static int action_compose_escalation(sqlite3 *db, const struct config *cfg,
                                      char **error_r)
 {
     char *draft = NULL, *why = NULL;
-    if (plan->action == STORE_ACTION_DRAFT) {
+    if (plan->action == STORE_ACTION_DRAFT && plan->shadow)
+        draft = compose_reply_text(reply); /* not stored: a shadow draft is never approved */
+    else if (plan->action == STORE_ACTION_DRAFT) {
         char *reply_id = NULL;
         char *reply_text = compose_reply(reply, &reply_id);
         gint64 draft_id = 0;
@@ -236,6 +238,38 @@ static void action_webhook(sqlite3 *db, const struct config *cfg, const struct a
     g_free(failure);
 }
 
+/* Mode shadow: compose the mail as it would be sent (or the webhook's body), record it with the
+ * action as the lease holder, and send nothing. */
+static void action_shadow(sqlite3 *db, const struct config *cfg, const struct action_message *m,
+                          const struct decide_plan *plan, struct action_outcome *outcome)
+{
+    struct action_mail mail = {0};
+    char *error = NULL;
+    int status = DB_OK;
+    if (plan->action == STORE_ACTION_WEBHOOK) {
+        struct webhook_record record = {m->claim->id, m->mailbox->address, m->envelope_from, m->msg,
+                                        m->classification};
+        mail.recipient = plan->intent->webhook_url;
+        mail.text = webhook_body(&record);
+        mail.len = strlen(mail.text);
+    } else
+        status = action_compose(db, cfg, m, plan, &mail, &error);
+    struct store_action action = {plan->action, plan->reason, mail.recipient, mail.envelope_sender,
+                                  mail.message_id};
+    if (status == DB_OK && (status = queue_lease_begin(db, m->claim, &error)) == DB_OK)
+        status = queue_lease_end(
+            db, store_action_add_shadow(db, m->claim->id, &action, mail.text, mail.len, &error),
+            &error);
+    if (status != DB_OK)
+        action_stop(outcome, status, error);
+    else {
+        outcome->shadow = TRUE;
+        outcome->recipient = g_strdup(mail.recipient);
+        outcome->message_id = g_strdup(mail.message_id);
+    }
+    action_mail_clear(&mail);
+}
+
 void action_perform(sqlite3 *db, const struct config *cfg, const struct action_message *message,
                     const struct decide_plan *plan, const struct context *context,
                     struct action_outcome *outcome_r)
@@ -254,6 +288,10 @@ void action_perform(sqlite3 *db, const struct config *cfg, const struct action_m
             outcome_r->status = status == QUEUE_LEASE_LOST ? ACTION_LOST : ACTION_DEFER;
             outcome_r->error = error;
         }
+        return;
+    }
+    if (plan->shadow) {
+        action_shadow(db, cfg, message, plan, outcome_r);
         return;
     }
     /* An earlier attempt that sent this mail but could not finish must not send it twice. */

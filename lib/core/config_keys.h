@@ -179,8 +179,12 @@
     X(intents, LIST, "send_info, create_account, speak_to_human, unknown", 0, 0, NULL,             \
       "The closed list of intents for this mailbox; each is an [intent NAME] group or one of "     \
       "the defaults. unknown is always added.")                                                    \
-    X(mode, ENUM, "auto", 0, 0, "auto|draft|off",                                                  \
-      "auto sends replies, draft sends them to escalate_to for approval, off records only.")       \
+    X(mode, ENUM, "auto", 0, 0, "auto|draft|off|shadow",                                           \
+      "auto sends replies, draft sends them to escalate_to for approval, off records only. "       \
+      "shadow classifies and composes every mail exactly as auto would and sends nothing: "        \
+      "replies, escalations and webhooks are recorded with what would have left (mailtriagectl "   \
+      "show). Shadow mails do not count for reply_interval nor the loop caps, which count mail "   \
+      "sent: a shadow week shows what auto would send to each new sender.")                        \
     X(escalate_to, ADDRESS, "", 0, 0, NULL,                                                        \
       "The human address that receives escalations and drafts. Required unless mode is off.")      \
     X(reply_interval, DURATION, "7d", 0, 31536000, NULL,                                           \

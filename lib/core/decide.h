@@ -11,6 +11,8 @@
  * the mailbox's mode it applies one rule of its own: a reply or a draft whose text would carry no
  * answer (a blank model reply, as the builtin classifier always gives, and no template of the
  * intent's own, the built-in one being only a frame around {{reply}}) is escalated instead.
+ * A mailbox in mode shadow gets the plan of mode auto, marked shadow: the same action and reason,
+ * performed as a record only.
  */
 #ifndef MAILTRIAGE_DECIDE_H
 #define MAILTRIAGE_DECIDE_H
@@ -27,6 +29,9 @@ struct decide_plan {
     const struct config_intent *intent; /* NULL when no intent's rule decided */
     enum store_action_kind action;
     char *reason;
+    /* Mailbox mode shadow: the action is composed as mode auto would and recorded, and nothing
+     * leaves (action.h). Never set for STORE_ACTION_NONE. */
+    gboolean shadow;
 };
 
 /* A reply that the other rules let go (verdict REPLY, sender not allow-listed) is held back

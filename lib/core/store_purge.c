@@ -97,10 +97,13 @@ int store_purge_bodies(sqlite3 *db, gint64 before, int limit, struct store_purge
         "UPDATE drafts SET text = '' WHERE message" STORE_PURGE_IN_SET " AND text != ''",
         "UPDATE classifications SET reply = NULL, raw_answer = NULL WHERE "
         "message" STORE_PURGE_IN_SET " AND (reply IS NOT NULL OR raw_answer IS NOT NULL)",
+        /* What a shadow action would have sent holds the reply, or the original attached. */
+        "UPDATE actions SET shadow_text = NULL WHERE message" STORE_PURGE_IN_SET
+        " AND shadow_text IS NOT NULL",
     };
     struct store_purge_counts saved = *counts_r;
     gint64 *const changes[] = {NULL, &counts_r->messages, &counts_r->drafts,
-                               &counts_r->classifications};
+                               &counts_r->classifications, NULL};
     int status = store_purge_begin(db, error_r);
     if (status != DB_OK)
         return status;

@@ -161,7 +161,7 @@ static const struct error_case error_cases[] = {
     REJECT("bool_rejects_maybe", "[daemon]\n\nmask_addresses = maybe\n" MAILBOX,
            "@FILE@:3: [daemon] mask_addresses must be yes or no"),
     REJECT("enum_rejects_maybe", MAILBOX "mode = maybe\n",
-           "@FILE@:3: [mailbox support@example.org] mode must be one of auto|draft|off"),
+           "@FILE@:3: [mailbox support@example.org] mode must be one of auto|draft|off|shadow"),
     REJECT("enum_rejects_unknown_log_level", "[daemon]\nlog_level = verbose\n" MAILBOX,
            "@FILE@:2: [daemon] log_level must be one of debug|info|warning|error"),
     REJECT("duration_rejects_unknown_suffix", MAILBOX "reply_interval = 7x\n",
@@ -832,7 +832,7 @@ static void test_print_man_has_every_key(void)
         ".SS [intent NAME]\n",
         ".TP\n.B workers\n(number, default \\(lq4\\(rq)\n",
         ".B mask_addresses\n(yes|no, default \\(lqfalse\\(rq)\n",
-        ".B mode\n(auto|draft|off, default \\(lqauto\\(rq)\n",
+        ".B mode\n(auto|draft|off|shadow, default \\(lqauto\\(rq)\n",
         ".B max_message_size\n(size, default \\(lq10M\\(rq)\n",
         "OpenAI\\-compatible",
     };
