@@ -175,7 +175,15 @@
     X(persona, STRING,                                                                             \
       "You are the courteous customer service assistant of this mailbox. Answer briefly and "      \
       "factually; never promise what you cannot know.",                                            \
-      0, 0, NULL, "Who the model speaks as when it writes replies for this mailbox.")              \
+      0, 0, NULL,                                                                                  \
+      "Who the model speaks as when it writes replies for this mailbox: the opening of its "       \
+      "instructions, before the intents and their descriptions.")                                  \
+    X(persona_file, PATH, "", 0, 0, NULL,                                                          \
+      "A file whose text is the persona, for long instructions: read when the configuration "      \
+      "is loaded, at most 32 kB of UTF-8. Setting both persona and persona_file is an error.")     \
+    X(language, STRING, "auto", 0, 0, NULL,                                                        \
+      "The language of the replies: auto answers in the sender's language; a language tag "        \
+      "(de, en-GB, pt-BR) answers in that language whatever the sender wrote.")                    \
     X(intents, LIST, "send_info, create_account, speak_to_human, unknown", 0, 0, NULL,             \
       "The closed list of intents for this mailbox; each is an [intent NAME] group or one of "     \
       "the defaults. unknown is always added.")                                                    \
@@ -206,7 +214,9 @@
       "routed to the pipe transport on a site that also runs the milter).")
 
 #define CONFIG_INTENT_KEYS(X)                                                                      \
-    X(description, STRING, "", 0, 0, NULL, "What the sender wants, told to the model.")            \
+    X(description, STRING, "", 0, 0, NULL,                                                         \
+      "What the sender wants, told to the model beside the intent's name in the list it "          \
+      "chooses from (after the mailbox's persona).")                                               \
     X(action, ENUM, "escalate", 0, 0, "reply|escalate|draft|webhook|none",                         \
       "What is done with a message of this intent.")                                               \
     X(template, PATH, "", 0, 0, NULL,                                                              \

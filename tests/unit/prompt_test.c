@@ -2,8 +2,8 @@
  * prompt_test: the specification of what every provider tells the model (lib/core/prompt.h).
  *
  * - The system instructions: the mailbox's persona, every intent of its list with its
- *   description and none of another mailbox's, the answer's keys in words, the rule that the
- *   message is untrusted data.
+ *   description and none of another mailbox's, the answer's keys in words, the language of the
+ *   reply ([mailbox] language), the rule that the message is untrusted data.
  * - The messages: the new message is the last, delimited, its text unable to forge the
  *   delimiters, its body cut to max_input_chars, its attachments named.
  * - The schema: the intent enum is the mailbox's list in its order; every key is required.
@@ -245,6 +245,28 @@ static void test_schema_requires_every_key_and_no_other(void)
     prompt_fixture_clear(&f);
 }
 
+/* [mailbox] language: auto asks for the sender's language, a tag for that language always. */
+static void test_system_names_the_reply_language(void)
+{
+    struct prompt_fixture f;
+    prompt_fixture_init(&f, "sales@example.org");
+    g_assert_cmpstr(f.request.mailbox->language, ==, "auto");
+    g_assert_true(testdata_contains(f.prompt->system, "to send to the sender, in the sender's "
+                                                      "language, plain text"));
+    g_assert_false(testdata_contains(f.prompt->system, "with the tag"));
+    prompt_free(f.prompt);
+
+    struct config_mailbox *mailbox = (struct config_mailbox *)f.request.mailbox;
+    g_free(mailbox->language);
+    mailbox->language = g_strdup("de-AT");
+    f.prompt = prompt_build(&f.request);
+    g_assert_true(testdata_contains(f.prompt->system,
+                                    "to send to the sender, in the language with the tag de-AT, "
+                                    "whatever language the sender wrote in, plain text"));
+    g_assert_false(testdata_contains(f.prompt->system, "in the sender's language"));
+    prompt_fixture_clear(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -271,6 +293,8 @@ int main(int argc, char **argv)
         }
     g_test_add_func("/prompt/new_message_body_is_cut_at_max_input_chars",
                     test_new_message_body_is_cut_at_max_input_chars);
+    g_test_add_func("/prompt/system_names_the_reply_language",
+                    test_system_names_the_reply_language);
     g_test_add_func("/prompt/schema_requires_every_key_and_no_other",
                     test_schema_requires_every_key_and_no_other);
 
