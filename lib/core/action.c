@@ -210,13 +210,22 @@ static void action_send(sqlite3 *db, const struct config *cfg, const struct acti
     action_mail_clear(&mail);
 }
 
+/* What a webhook tells of message M. */
+static struct webhook_record action_webhook_record(const struct config *cfg,
+                                                   const struct action_message *m)
+{
+    struct webhook_record record = {m->claim->id,        m->claim->received_at, cfg->hostname,
+                                    m->mailbox->address, m->envelope_from,      m->msg,
+                                    m->classification};
+    return record;
+}
+
 static void action_webhook(sqlite3 *db, const struct config *cfg, const struct action_message *m,
                            const struct decide_plan *plan, struct action_outcome *outcome)
 {
     const char *url = plan->intent->webhook_url;
     struct store_action action = {STORE_ACTION_WEBHOOK, plan->reason, url, NULL, NULL};
-    struct webhook_record record = {m->claim->id, m->mailbox->address, m->envelope_from, m->msg,
-                                    m->classification};
+    struct webhook_record record = action_webhook_record(cfg, m);
     gint64 action_id = 0;
     char *error = NULL;
     int status = action_begin(db, m, &action, &action_id, &error);
@@ -226,7 +235,8 @@ static void action_webhook(sqlite3 *db, const struct config *cfg, const struct a
     }
     char *failure = NULL;
     gint64 started = g_get_monotonic_time();
-    int posted = webhook_post(url, cfg->daemon.webhook_timeout, &record, &failure);
+    int posted = webhook_post(url, cfg->daemon.webhook_timeout, &record,
+                              plan->intent->webhook_secret, &failure);
     outcome->send_us = g_get_monotonic_time() - started;
     outcome->sent = posted == 0;
     if (posted != 0) {
@@ -247,8 +257,7 @@ static void action_shadow(sqlite3 *db, const struct config *cfg, const struct ac
     char *error = NULL;
     int status = DB_OK;
     if (plan->action == STORE_ACTION_WEBHOOK) {
-        struct webhook_record record = {m->claim->id, m->mailbox->address, m->envelope_from, m->msg,
-                                        m->classification};
+        struct webhook_record record = action_webhook_record(cfg, m);
         mail.recipient = plan->intent->webhook_url;
         mail.text = webhook_body(&record);
         mail.len = strlen(mail.text);

@@ -20,6 +20,7 @@
 #define CONFIG_MAX_TEMPLATE (64 * 1024)
 #define CONFIG_MAX_API_KEY 4096
 #define CONFIG_MAX_PERSONA (32 * 1024)
+#define CONFIG_MAX_WEBHOOK_SECRET 4096
 
 /* The groups without a name, read in this order; each fills one struct of struct config. */
 static const struct {
@@ -172,6 +173,7 @@ static void config_intent_free(gpointer data)
     g_free(intent->intent);
     g_free(intent->template_text);
     g_free(intent->template_html_text);
+    config_values_free_secret(intent->webhook_secret);
     g_free(intent);
 }
 
@@ -256,7 +258,19 @@ static int config_read_intent(const struct config_loader *loader, struct config 
         return config_fail(loader, group, "webhook_url",
                            g_strdup("action webhook needs an http:// or https:// webhook_url"),
                            error_r);
-    return loader->read_named_files ? config_load_template(loader, group, intent, error_r) : 0;
+    if (!loader->read_named_files)
+        return 0;
+    if (config_load_template(loader, group, intent, error_r) < 0)
+        return -1;
+    char *reason = NULL;
+    if (*intent->webhook_secret_file != '\0' &&
+        config_values_read_secret(intent->webhook_secret_file, CONFIG_MAX_WEBHOOK_SECRET,
+                                  &intent->webhook_secret, &reason) < 0) {
+        char *why = g_strdup_printf("webhook_secret_file: %s", reason);
+        g_free(reason);
+        return config_fail(loader, group, "webhook_secret_file", why, error_r);
+    }
+    return 0;
 }
 
 /* persona_file (not with persona) becomes the persona; language is auto or a tag. */

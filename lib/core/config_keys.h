@@ -230,6 +230,10 @@
     X(keywords, LIST, "", 0, 0, NULL,                                                              \
       "Words that select this intent in the builtin classifier (case-insensitive).")               \
     X(webhook_url, STRING, "", 0, 0, NULL,                                                         \
-      "Where action webhook POSTs a JSON record of the message (http or https).")
+      "Where action webhook POSTs a JSON record of the message (http or https).")                  \
+    X(webhook_secret_file, PATH, "", 0, 0, NULL,                                                   \
+      "A file holding the secret that signs each POST to webhook_url (X-Mailtriage-Signature: "    \
+      "t=TIME,v1=HMAC-SHA256 of TIME.BODY); empty sends it unsigned. Keep it readable by "         \
+      "mailtriage only: no program starts with a secret file every user can read.")
 
 #endif

@@ -69,6 +69,7 @@ struct config_intent {
     CONFIG_INTENT_KEYS(CONFIG_FIELD)
     char *template_text;      /* the template's contents, read and checked at load time */
     char *template_html_text; /* likewise, the HTML template */
+    char *webhook_secret;     /* read from webhook_secret_file, NULL when none */
 };
 
 struct config {
