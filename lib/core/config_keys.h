@@ -85,7 +85,14 @@
     X(temperature, DOUBLE, "0", 0, 2, NULL, "The sampling temperature sent with each request.")    \
     X(max_tokens, UINT, "600", 16, 32768, NULL, "The most tokens the model may answer with.")      \
     X(max_input_chars, UINT, "12000", 500, 1000000, NULL,                                          \
-      "The most characters of the message's text sent to the model.")                              \
+      "The most characters of the message's text sent to the model, with the text of its small "   \
+      "text attachments (text/plain, text/csv, text/markdown, each under 8 kB) after it.")         \
+    X(redact, ENUM, "none", 0, 0, "none|pii",                                                      \
+      "What is taken out of the message before it goes to the model: none, or pii (mail "          \
+      "addresses, phone numbers, IBANs and payment card numbers become placeholders such as "      \
+      "[EMAIL_1], in the From line, the subject, the text and the attachments' text). The "        \
+      "model's reply gets the sender's own values back; a reply that would carry an IBAN, a "      \
+      "card number or a placeholder the message did not have is not sent automatically.")          \
     X(min_confidence, DOUBLE, "0.5", 0, 1, NULL,                                                   \
       "Answers less confident than this count as the intent unknown.")                             \
     X(max_response_size, SIZE, "1M", 4096, 67108864, NULL,                                         \

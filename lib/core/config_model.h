@@ -29,6 +29,7 @@
 /* Choices of the ENUM keys, in the order of their declaration in config_keys.h. */
 enum config_provider { CONFIG_PROVIDER_OPENAI, CONFIG_PROVIDER_BUILTIN };
 enum config_over_budget { CONFIG_OVER_BUDGET_WAIT, CONFIG_OVER_BUDGET_FALLBACK };
+enum config_redact { CONFIG_REDACT_NONE, CONFIG_REDACT_PII };
 enum config_on_error { CONFIG_ON_ERROR_ACCEPT, CONFIG_ON_ERROR_TEMPFAIL };
 enum config_require_auth {
     CONFIG_REQUIRE_AUTH_NONE,

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "disclose.h"
 #include "prompt.h"
 #include "text.h"
 
@@ -59,24 +60,38 @@ static void prompt_append_untrusted(GString *out, const char *text)
     g_free(joined);
 }
 
-static char *prompt_new_message(const struct llm_request *request)
+/* The new message as the model may see it: each part through disclose_text() (PII: the
+ * prompt's map, NULL when nothing is redacted), the text and the attachments' text within
+ * max_input_chars. */
+static char *prompt_new_message(const struct llm_request *request, struct pii_map *pii)
 {
     const struct mime_message *msg = request->msg;
     GString *inner = g_string_new(NULL);
-    g_string_append_printf(inner, "From: %s%s%s%s\n", msg->from_name != NULL ? msg->from_name : "",
-                           msg->from_name != NULL ? " <" : "",
-                           msg->from_addr != NULL ? msg->from_addr : "(unknown)",
-                           msg->from_name != NULL ? ">" : "");
-    g_string_append_printf(inner, "Subject: %s\n", msg->subject != NULL ? msg->subject : "");
+    char *from = g_strdup_printf("%s%s%s%s", msg->from_name != NULL ? msg->from_name : "",
+                                 msg->from_name != NULL ? " <" : "",
+                                 msg->from_addr != NULL ? msg->from_addr : "(unknown)",
+                                 msg->from_name != NULL ? ">" : "");
+    char *shown = disclose_text(pii, from);
+    g_string_append_printf(inner, "From: %s\n", shown);
+    g_free(shown);
+    g_free(from);
+    shown = disclose_text(pii, msg->subject);
+    g_string_append_printf(inner, "Subject: %s\n", shown);
+    g_free(shown);
     for (guint i = 0; msg->attachments != NULL && i < msg->attachments->len; i++) {
         const struct mime_attachment *attachment = g_ptr_array_index(msg->attachments, i);
-        g_string_append_printf(inner, "Attachment: %s (%s, %zu bytes)\n",
-                               attachment->filename != NULL ? attachment->filename : "unnamed",
+        shown = disclose_text(pii, attachment->filename != NULL ? attachment->filename : "unnamed");
+        g_string_append_printf(inner, "Attachment: %s (%s, %zu bytes)\n", shown,
                                attachment->content_type, attachment->size);
+        g_free(shown);
     }
-    char *body = text_cut(msg->text != NULL ? msg->text : "", request->cfg->llm.max_input_chars);
+    size_t max = request->cfg->llm.max_input_chars;
+    shown = disclose_text(pii, msg->text);
+    char *body = text_cut(shown, max);
     g_string_append_printf(inner, "\n%s", body);
+    disclose_append_attachments(inner, msg, max - MIN(max, (size_t)g_utf8_strlen(body, -1)), pii);
     g_free(body);
+    g_free(shown);
 
     GString *text = g_string_new("<<<MESSAGE\n");
     prompt_append_untrusted(text, inner->str);
@@ -129,7 +144,8 @@ struct prompt *prompt_build(const struct llm_request *request)
     prompt->messages = g_ptr_array_new_with_free_func(prompt_message_free);
     struct prompt_message *message = g_new0(struct prompt_message, 1);
     message->role = PROMPT_ROLE_USER;
-    message->content = prompt_new_message(request);
+    prompt->pii = request->cfg->llm.redact == CONFIG_REDACT_PII ? pii_map_new() : NULL;
+    message->content = prompt_new_message(request, prompt->pii);
     g_ptr_array_add(prompt->messages, message);
     prompt->schema = prompt_schema(request->mailbox);
     return prompt;
@@ -142,6 +158,7 @@ void prompt_free(struct prompt *prompt)
     g_free(prompt->system);
     g_ptr_array_unref(prompt->messages);
     json_object_put(prompt->schema);
+    pii_map_free(prompt->pii);
     g_free(prompt);
 }
 

@@ -5,9 +5,13 @@
  * closed intent list with each intent's description, the answer's JSON schema in words, the
  * rule that the message is untrusted data); the messages, oldest first, of which the new
  * message is the last, delimited between <<<MESSAGE and MESSAGE>>> so that its text cannot
- * close or reopen the block, its body cut to [llm] max_input_chars; and the answer's JSON
- * schema (intent from the mailbox's list in its order, confidence, summary, reply; all
- * required, nothing else). A provider only puts these into its own wire format.
+ * close or reopen the block, its body cut to [llm] max_input_chars, the text of its small text
+ * attachments after it within the same budget, marked as theirs (disclose.h); and the answer's
+ * JSON schema (intent from the mailbox's list in its order, confidence, summary, reply; all
+ * required, nothing else). With [llm] redact = pii every part of the message (From, subject,
+ * text, attachments' names and text) goes through one map of placeholders, kept as pii: the
+ * step that sends what the model wrote asks pii_reply_is_safe() of it and pii_restore()s it
+ * (pii.h). A provider only puts these into its own wire format.
  */
 #ifndef MAILTRIAGE_PROMPT_H
 #define MAILTRIAGE_PROMPT_H
@@ -16,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "llm_provider.h"
+#include "pii.h"
 
 /* Who speaks a message; prompt_role_name() gives the chat-completion word ("user"). */
 enum prompt_role { PROMPT_ROLE_USER };
@@ -29,6 +34,7 @@ struct prompt {
     char *system;
     GPtrArray *messages; /* of struct prompt_message *; the new message last */
     json_object *schema; /* owned: json_object_get() it to keep it beyond prompt_free() */
+    struct pii_map *pii; /* [llm] redact = pii: what the placeholders stand for; else NULL */
 };
 
 struct prompt *prompt_build(const struct llm_request *request);
