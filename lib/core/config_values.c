@@ -9,12 +9,18 @@
 
 #include "config_values.h"
 
-/* The contents of PATH, refused when larger than MAX (the file is not read past it). */
+/* The contents of PATH, refused when it is not a regular file (a FIFO would block the load)
+ * or is larger than MAX. */
 static int config_values_read(const char *path, size_t max, char **text_r, gsize *len_r,
                               char **reason_r)
 {
     GStatBuf st;
-    if (g_stat(path, &st) == 0 && S_ISREG(st.st_mode) && (guint64)st.st_size > max) {
+    gboolean found = g_stat(path, &st) == 0;
+    if (found && !S_ISREG(st.st_mode)) {
+        *reason_r = g_strdup_printf("%s is not a regular file", path);
+        return -1;
+    }
+    if (found && (guint64)st.st_size > max) {
         *reason_r = g_strdup_printf("%s is larger than %zu bytes", path, max);
         return -1;
     }

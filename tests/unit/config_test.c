@@ -656,11 +656,22 @@ static void test_persona_file_capped(struct fixture *fx, gconstpointer data)
     g_assert_cmpuint(strlen(config_mailbox_find(cfg, "support@example.org")->persona), ==,
                      32 * 1024);
     config_unref(cfg);
+    /* A directory (or a FIFO, which would block the load) is no persona. */
+    char *dir = g_build_filename(fx->dir, "persona.d", NULL);
+    g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
+    char *error = load_error(fx, MAILBOX "persona_file = @DIR@/persona.d\n");
+    char *expected = expand(fx, "@FILE@:3: [mailbox support@example.org] persona_file: "
+                                "@DIR@/persona.d is not a regular file");
+    g_assert_cmpstr(error, ==, expected);
+    g_free(expected);
+    g_free(error);
+    g_rmdir(dir);
+    g_free(dir);
     char *more = g_strconcat(text, "a", NULL);
     g_free(testutil_write(fx->dir, "persona.txt", more));
-    char *error = load_error(fx, MAILBOX "persona_file = @DIR@/persona.txt\n");
-    char *expected = expand(fx, "@FILE@:3: [mailbox support@example.org] persona_file: "
-                                "@DIR@/persona.txt is larger than 32768 bytes");
+    error = load_error(fx, MAILBOX "persona_file = @DIR@/persona.txt\n");
+    expected = expand(fx, "@FILE@:3: [mailbox support@example.org] persona_file: "
+                          "@DIR@/persona.txt is larger than 32768 bytes");
     g_assert_cmpstr(error, ==, expected);
     g_free(expected);
     g_free(error);
