@@ -137,9 +137,9 @@ static void ctl_print_list_row(json_object *row)
     char *mailbox = ctl_cell(ctl_json_text(row, "mailbox"), 22);
     char *from = ctl_cell(envelope != NULL && *envelope == '\0' ? "<>" : envelope, 26);
     char *intent = ctl_cell(ctl_json_text(row, "intent"), 15);
-    char *action = ctl_cell(ctl_json_text(row, "action"), 14);
+    char *action = ctl_cell(ctl_json_text(row, "action"), 16);
     char *subject = ctl_cell(ctl_json_text(row, "subject"), 40);
-    printf("%-6" G_GINT64_FORMAT " %-7s %-3d %-19s %-22s %-26s %-15s %-14s %s\n",
+    printf("%-6" G_GINT64_FORMAT " %-7s %-3d %-19s %-22s %-26s %-15s %-16s %s\n",
            json_object_get_int64(json_object_object_get(row, "id")), state,
            json_object_get_int(json_object_object_get(row, "attempts")), received, mailbox, from,
            intent, action, subject);
@@ -174,7 +174,7 @@ static int ctl_list(struct ctl *ctl)
         ctl_print_json(rows);
         return 0;
     }
-    printf("%-6s %-7s %-3s %-19s %-22s %-26s %-15s %-14s %s\n", "ID", "STATE", "TRY", "RECEIVED",
+    printf("%-6s %-7s %-3s %-19s %-22s %-26s %-15s %-16s %s\n", "ID", "STATE", "TRY", "RECEIVED",
            "MAILBOX", "FROM", "INTENT", "ACTION", "SUBJECT");
     gint64 shown = (gint64)json_object_array_length(rows);
     for (gint64 i = 0; i < shown; i++)
@@ -246,6 +246,38 @@ static void ctl_print_classification(json_object *message)
     }
 }
 
+static void ctl_print_reply(const char *text);
+
+/* The actions of show; for a shadow action, what would have left. */
+static void ctl_print_actions(json_object *list)
+{
+    printf("\nactions:\n");
+    for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
+        json_object *a = json_object_array_get_idx(list, i), *v;
+        const char *kind = json_object_get_string(json_object_object_get(a, "kind"));
+        printf("  %s %s", kind, json_object_get_string(json_object_object_get(a, "state")));
+        if ((v = json_object_object_get(a, "recipient")) != NULL)
+            printf(" to <%s>", json_object_get_string(v));
+        if ((v = json_object_object_get(a, "message_id")) != NULL)
+            printf(" message-id <%s>", json_object_get_string(v));
+        char *reason = ctl_line(json_object_object_get(a, "reason"));
+        printf("\n    reason: %s\n", reason);
+        g_free(reason);
+        if ((v = json_object_object_get(a, "error")) != NULL) {
+            char *error = ctl_line(v);
+            printf("    error: %s\n", error);
+            g_free(error);
+        }
+        if ((v = json_object_object_get(a, "shadow_text")) != NULL) {
+            printf("    would have sent (mode shadow):\n");
+            if (strcmp(kind, "webhook") == 0)
+                ctl_print_clean(json_object_get_string(v));
+            else
+                ctl_print_reply(json_object_get_string(v));
+        }
+    }
+}
+
 static void ctl_print_show(json_object *message)
 {
     static const char *const fields[][2] = {
@@ -276,24 +308,7 @@ static void ctl_print_show(json_object *message)
     ctl_print_classification(message);
     json_object *list = NULL;
     json_object_object_get_ex(message, "actions", &list);
-    printf("\nactions:\n");
-    for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {
-        json_object *a = json_object_array_get_idx(list, i), *v;
-        printf("  %s %s", json_object_get_string(json_object_object_get(a, "kind")),
-               json_object_get_string(json_object_object_get(a, "state")));
-        if ((v = json_object_object_get(a, "recipient")) != NULL)
-            printf(" to <%s>", json_object_get_string(v));
-        if ((v = json_object_object_get(a, "message_id")) != NULL)
-            printf(" message-id <%s>", json_object_get_string(v));
-        char *reason = ctl_line(json_object_object_get(a, "reason"));
-        printf("\n    reason: %s\n", reason);
-        g_free(reason);
-        if ((v = json_object_object_get(a, "error")) != NULL) {
-            char *error = ctl_line(v);
-            printf("    error: %s\n", error);
-            g_free(error);
-        }
-    }
+    ctl_print_actions(list);
     json_object_object_get_ex(message, "events", &list);
     printf("\nevents:\n");
     for (size_t i = 0; list != NULL && i < json_object_array_length(list); i++) {

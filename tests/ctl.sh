@@ -137,7 +137,7 @@ assert list(m["classification"]) == ["provider", "model", "intent", "confidence"
     "reply", "valid", "error", "latency_ms", "prompt_tokens", "completion_tokens", "reply_error",
     "reply_latency_ms", "reply_prompt_tokens", "reply_completion_tokens"], m["classification"]
 assert list(m["actions"][0]) == ["kind", "state", "reason", "recipient", "envelope_sender",
-    "message_id", "sendmail_status", "error", "created_at", "sent_at"], m["actions"][0]
+    "message_id", "sendmail_status", "error", "created_at", "sent_at", "shadow_text"], m["actions"][0]
 assert list(m["events"][0]) == ["time", "level", "text"], m["events"][0]
 assert (m["state"], m["classification"]["intent"], m["actions"][0]["kind"]) == ("done", "send_info", "reply"), m
 ' "$(ctl --json show 1)"

@@ -113,7 +113,8 @@ check "webhook: the receiver got the message's record" python3 -c '
 import json, sys
 hooks = [json.loads(l) for l in open(sys.argv[1]) if "\"hook\"" in l]
 body = hooks[0]["body"]
-assert (body["intent"], body["from"], body["subject"], body["id"]) == ("lead", "ann@customer.test", "Prices", 1), body
+assert (body["classification"]["intent"], body["sender"]["from"], body["message"]["subject"],
+        body["message"]["id"]) == ("lead", "ann@customer.test", "Prices", 1), body
 ' "$tmp/hooks.log"
 hook_conf "http://127.0.0.1:$port/hook/503" > "$tmp/hook.conf"
 rm -f "$tmp/hook.db"*

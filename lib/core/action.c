@@ -65,7 +65,9 @@ static int action_compose_escalation(sqlite3 *db, const struct config *cfg,
                                      char **error_r)
 {
     char *draft = NULL, *why = NULL;
-    if (plan->action == STORE_ACTION_DRAFT) {
+    if (plan->action == STORE_ACTION_DRAFT && plan->shadow)
+        draft = compose_reply_text(reply); /* not stored: a shadow draft is never approved */
+    else if (plan->action == STORE_ACTION_DRAFT) {
         char *reply_id = NULL;
         char *reply_text = compose_reply(reply, &reply_id);
         gint64 draft_id = 0;
@@ -213,13 +215,22 @@ static void action_send(sqlite3 *db, const struct config *cfg, const struct acti
     action_mail_clear(&mail);
 }
 
+/* What a webhook tells of message M. */
+static struct webhook_record action_webhook_record(const struct config *cfg,
+                                                   const struct action_message *m)
+{
+    struct webhook_record record = {m->claim->id,        m->claim->received_at, cfg->hostname,
+                                    m->mailbox->address, m->envelope_from,      m->msg,
+                                    m->classification};
+    return record;
+}
+
 static void action_webhook(sqlite3 *db, const struct config *cfg, const struct action_message *m,
                            const struct decide_plan *plan, struct action_outcome *outcome)
 {
     const char *url = plan->intent->webhook_url;
     struct store_action action = {STORE_ACTION_WEBHOOK, plan->reason, url, NULL, NULL};
-    struct webhook_record record = {m->claim->id, m->mailbox->address, m->envelope_from, m->msg,
-                                    m->classification};
+    struct webhook_record record = action_webhook_record(cfg, m);
     gint64 action_id = 0;
     char *error = NULL;
     int status = action_begin(db, m, &action, &action_id, &error);
@@ -229,7 +240,8 @@ static void action_webhook(sqlite3 *db, const struct config *cfg, const struct a
     }
     char *failure = NULL;
     gint64 started = g_get_monotonic_time();
-    int posted = webhook_post(url, cfg->daemon.webhook_timeout, &record, &failure);
+    int posted = webhook_post(url, cfg->daemon.webhook_timeout, &record,
+                              plan->intent->webhook_secret, &failure);
     outcome->send_us = g_get_monotonic_time() - started;
     outcome->sent = posted == 0;
     if (posted != 0) {
@@ -239,6 +251,37 @@ static void action_webhook(sqlite3 *db, const struct config *cfg, const struct a
     action_finish(db, m, &action, action_id, posted == 0 ? STORE_ACTION_SENT : STORE_ACTION_FAILED,
                   -1, failure, outcome);
     g_free(failure);
+}
+
+/* Mode shadow: compose the mail as it would be sent (or the webhook's body), record it with the
+ * action as the lease holder, and send nothing. */
+static void action_shadow(sqlite3 *db, const struct config *cfg, const struct action_message *m,
+                          const struct decide_plan *plan, struct action_outcome *outcome)
+{
+    struct action_mail mail = {0};
+    char *error = NULL;
+    int status = DB_OK;
+    if (plan->action == STORE_ACTION_WEBHOOK) {
+        struct webhook_record record = action_webhook_record(cfg, m);
+        mail.recipient = plan->intent->webhook_url;
+        mail.text = webhook_body(&record);
+        mail.len = strlen(mail.text);
+    } else
+        status = action_compose(db, cfg, m, plan, &mail, &error);
+    struct store_action action = {plan->action, plan->reason, mail.recipient, mail.envelope_sender,
+                                  mail.message_id};
+    if (status == DB_OK && (status = queue_lease_begin(db, m->claim, &error)) == DB_OK)
+        status = queue_lease_end(
+            db, store_action_add_shadow(db, m->claim->id, &action, mail.text, mail.len, &error),
+            &error);
+    if (status != DB_OK)
+        action_stop(outcome, status, error);
+    else {
+        outcome->shadow = TRUE;
+        outcome->recipient = g_strdup(mail.recipient);
+        outcome->message_id = g_strdup(mail.message_id);
+    }
+    action_mail_clear(&mail);
 }
 
 void action_perform(sqlite3 *db, const struct config *cfg, const struct action_message *message,
@@ -259,6 +302,10 @@ void action_perform(sqlite3 *db, const struct config *cfg, const struct action_m
             outcome_r->status = status == QUEUE_LEASE_LOST ? ACTION_LOST : ACTION_DEFER;
             outcome_r->error = error;
         }
+        return;
+    }
+    if (plan->shadow) {
+        action_shadow(db, cfg, message, plan, outcome_r);
         return;
     }
     /* An earlier attempt that sent this mail but could not finish must not send it twice. */

@@ -5,9 +5,11 @@
  * reply (null envelope sender, to the envelope sender only), an escalation to the mailbox's
  * human address, a draft (the reply stored for approval, its proposal sent to the human), a
  * webhook, or nothing. A mail of a kind that went out in an earlier attempt (context.h) is
- * never performed again. action_approve_draft() sends a stored draft, exactly once. Nothing else
- * in mailtriage sends mail. It logs only what its caller cannot: an outcome that could not be
- * recorded.
+ * never performed again. A plan marked shadow (mailbox mode shadow) is composed exactly as it
+ * would be sent, the mail or the webhook's body recorded with the action (shadow, state
+ * skipped), and nothing leaves: no sendmail, no POST, and no draft that could be approved.
+ * action_approve_draft() sends a stored draft, exactly once. Nothing else in mailtriage sends mail.
+ * It logs only what its caller cannot: an outcome that could not be recorded.
  *
  * Exactly once, by construction. Each mail (or webhook) has three records, each written in its
  * own transaction that first checks and extends the claim's lease (queue_lease_begin()): the
@@ -62,6 +64,7 @@ struct action_outcome {
     enum action_status status;
     char *error;      /* why, when not ACTION_DONE */
     gboolean sent;    /* mail or a webhook went out in this attempt */
+    gboolean shadow;  /* mode shadow: it was composed and recorded, and nothing went out */
     char *recipient;  /* of the mail (or the webhook's URL), NULL when none */
     char *message_id; /* of the mail, without angle brackets */
     gint64 send_us;   /* time in sendmail or the webhook, -1 when none ran */

@@ -13,11 +13,14 @@
 #include "config.h"
 #include "config_defaults.h"
 #include "config_types.h"
+#include "config_values.h"
 #include "template.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024)
 #define CONFIG_MAX_TEMPLATE (64 * 1024)
 #define CONFIG_MAX_API_KEY 4096
+#define CONFIG_MAX_PERSONA (32 * 1024)
+#define CONFIG_MAX_WEBHOOK_SECRET 4096
 
 /* The groups without a name, read in this order; each fills one struct of struct config. */
 static const struct {
@@ -170,6 +173,7 @@ static void config_intent_free(gpointer data)
     g_free(intent->intent);
     g_free(intent->template_text);
     g_free(intent->template_html_text);
+    config_values_free_secret(intent->webhook_secret);
     g_free(intent);
 }
 
@@ -254,7 +258,47 @@ static int config_read_intent(const struct config_loader *loader, struct config 
         return config_fail(loader, group, "webhook_url",
                            g_strdup("action webhook needs an http:// or https:// webhook_url"),
                            error_r);
-    return loader->read_named_files ? config_load_template(loader, group, intent, error_r) : 0;
+    if (!loader->read_named_files)
+        return 0;
+    if (config_load_template(loader, group, intent, error_r) < 0)
+        return -1;
+    char *reason = NULL;
+    if (*intent->webhook_secret_file != '\0' &&
+        config_values_read_secret(intent->webhook_secret_file, CONFIG_MAX_WEBHOOK_SECRET,
+                                  &intent->webhook_secret, &reason) < 0) {
+        char *why = g_strdup_printf("webhook_secret_file: %s", reason);
+        g_free(reason);
+        return config_fail(loader, group, "webhook_secret_file", why, error_r);
+    }
+    return 0;
+}
+
+/* persona_file (not with persona) becomes the persona; language is auto or a tag. */
+static int config_read_persona(const struct config_loader *loader, const char *group,
+                               struct config_mailbox *mailbox, char **error_r)
+{
+    if (!config_values_is_language(mailbox->language))
+        return config_fail(loader, group, "language",
+                           g_strdup_printf("language \"%s\" is neither auto nor a language tag "
+                                           "such as de or en-GB",
+                                           mailbox->language),
+                           error_r);
+    if (*mailbox->persona_file == '\0')
+        return 0;
+    if (g_key_file_has_key(loader->keyfile, group, "persona", NULL))
+        return config_fail(loader, group, "persona_file",
+                           g_strdup("persona and persona_file are both set: keep one"), error_r);
+    if (!loader->read_named_files)
+        return 0;
+    char *text = NULL, *reason = NULL;
+    if (config_values_read_text(mailbox->persona_file, CONFIG_MAX_PERSONA, &text, &reason) < 0) {
+        char *why = g_strdup_printf("persona_file: %s", reason);
+        g_free(reason);
+        return config_fail(loader, group, "persona_file", why, error_r);
+    }
+    g_free(mailbox->persona);
+    mailbox->persona = g_strstrip(text);
+    return 0;
 }
 
 static int config_read_mailbox(const struct config_loader *loader, struct config *cfg,
@@ -279,6 +323,8 @@ static int config_read_mailbox(const struct config_loader *loader, struct config
             return config_fail(loader, group, "knowledge",
                                g_strdup_printf("knowledge: \"%s\" must be an absolute path", *path),
                                error_r);
+    if (config_read_persona(loader, group, mailbox, error_r) < 0)
+        return -1;
 
     gboolean has_unknown = FALSE;
     for (char **name = mailbox->intents; *name != NULL; name++) {

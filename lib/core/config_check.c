@@ -322,6 +322,33 @@ static void config_check_knowledge(struct config_check *check, const struct conf
     }
 }
 
+/* The files of mailboxes and intents that config_load() reads: each persona_file readable, each
+ * webhook_secret_file readable and not by every user. */
+static void config_check_named_files(struct config_check *check, const struct config *cfg)
+{
+    for (guint i = 0; i < cfg->mailboxes->len; i++) {
+        const struct config_mailbox *mailbox = g_ptr_array_index(cfg->mailboxes, i);
+        char *group = g_strdup_printf("mailbox %s", mailbox->address);
+        config_check_for(check, group, "persona_file");
+        config_check_readable(check, mailbox->persona_file);
+        g_free(group);
+    }
+    for (guint i = 0; i < cfg->intents->len; i++) {
+        const struct config_intent *intent = g_ptr_array_index(cfg->intents, i);
+        const char *path = intent->webhook_secret_file;
+        struct stat st;
+        char *group = g_strdup_printf("intent %s", intent->intent);
+        config_check_for(check, group, "webhook_secret_file");
+        if (path != NULL && *path != '\0' && config_check_regular_file(check, path, &st)) {
+            config_check_allowed(check, path, &st, R_OK);
+            if (st.st_mode & S_IROTH)
+                config_check_add(check, CONFIG_CHECK_ERROR,
+                                 "%s is readable by every user (chmod 600 or 640)", path);
+        }
+        g_free(group);
+    }
+}
+
 static void config_check_api_key(struct config_check *check, const struct config *cfg)
 {
     const char *path = cfg->llm.api_key_file;
@@ -471,6 +498,7 @@ GPtrArray *config_check_environment(const struct config *cfg, const struct confi
     config_check_sendmail(&check, cfg);
     config_check_templates(&check, cfg);
     config_check_knowledge(&check, cfg);
+    config_check_named_files(&check, cfg);
     return check.problems;
 }
 
@@ -481,7 +509,9 @@ static gboolean config_check_named_file_failed(const GPtrArray *problems)
         const struct config_check_problem *problem = g_ptr_array_index(problems, i);
         if (problem->severity == CONFIG_CHECK_ERROR && problem->key != NULL &&
             (strcmp(problem->key, "template") == 0 || strcmp(problem->key, "template_html") == 0 ||
-             strcmp(problem->key, "api_key_file") == 0))
+             strcmp(problem->key, "api_key_file") == 0 ||
+             strcmp(problem->key, "persona_file") == 0 ||
+             strcmp(problem->key, "webhook_secret_file") == 0))
             return TRUE;
     }
     return FALSE;

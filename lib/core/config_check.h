@@ -4,14 +4,14 @@
  * config_check_environment() looks at what a loaded configuration names and returns every
  * problem, one line each naming the key, for the user the daemon runs as: the database's
  * directory (and an existing database, -wal and -shm) writable, the sendmail binary
- * executable, templates and the API key file readable (the key not by every user), the unix
- * socket's directory writable and its group one the user belongs to, [daemon] user and
- * socket_group known. Access is decided from stat() (owner, group, mode, every directory on the
- * way) and the user's groups, as the kernel would decide it, so the answer is the same whether
- * the check runs as root or as the user, and no identity is ever changed. ACLs are not read: a
- * denial by the mode on a file with an ACL is only a warning.
- * config_check_file() is `mailtriaged -n` and `mailtriagectl config check`: the file, then what
- * it points at.
+ * executable, templates, persona files, webhook secret files and the API key file readable
+ * (the key and the secrets not by every user), the unix socket's directory writable and its group
+ * one the user belongs to, [daemon] user and socket_group known. Access is decided from stat()
+ * (owner, group, mode, every directory on the way) and the user's groups, as the kernel would
+ * decide it, so the answer is the same whether the check runs as root or as the user, and no
+ * identity is ever changed. ACLs are not read: a denial by the mode on a file with an ACL is only a
+ * warning. config_check_file() is `mailtriaged -n` and `mailtriagectl config check`: the file, then
+ * what it points at.
  */
 #ifndef MAILTRIAGE_CONFIG_CHECK_H
 #define MAILTRIAGE_CONFIG_CHECK_H

@@ -97,7 +97,14 @@
       "The most tokens the model may answer with, in each request: the classification, and the "   \
       "reply, asked for only for mail that gets the model's text.")                                \
     X(max_input_chars, UINT, "12000", 500, 1000000, NULL,                                          \
-      "The most characters of the message's text sent to the model.")                              \
+      "The most characters of the message's text sent to the model, with the text of its small "   \
+      "text attachments (text/plain, text/csv, text/markdown, each under 8 kB) after it.")         \
+    X(redact, ENUM, "none", 0, 0, "none|pii",                                                      \
+      "What is taken out of the message before it goes to the model: none, or pii (mail "          \
+      "addresses, phone numbers, IBANs and payment card numbers become placeholders such as "      \
+      "[EMAIL_1], in the From line, the subject, the text and the attachments' text). The "        \
+      "model's reply gets the sender's own values back; a reply that would carry an IBAN, a "      \
+      "card number or a placeholder the message did not have is not sent automatically.")          \
     X(max_history_messages, UINT, "10", 0, 1000, NULL,                                             \
       "The most earlier messages of the conversation sent to the model with a new one, the "       \
       "newest kept; together with the new message's text within max_input_chars. 0 sends none.")   \
@@ -207,12 +214,24 @@
     X(persona, STRING,                                                                             \
       "You are the courteous customer service assistant of this mailbox. Answer briefly and "      \
       "factually; never promise what you cannot know.",                                            \
-      0, 0, NULL, "Who the model speaks as when it writes replies for this mailbox.")              \
+      0, 0, NULL,                                                                                  \
+      "Who the model speaks as when it writes replies for this mailbox: the opening of its "       \
+      "instructions, before the intents and their descriptions.")                                  \
+    X(persona_file, PATH, "", 0, 0, NULL,                                                          \
+      "A file whose text is the persona, for long instructions: read when the configuration "      \
+      "is loaded, at most 32 kB of UTF-8. Setting both persona and persona_file is an error.")     \
+    X(language, STRING, "auto", 0, 0, NULL,                                                        \
+      "The language of the replies: auto answers in the sender's language; a language tag "        \
+      "(de, en-GB, pt-BR) answers in that language whatever the sender wrote.")                    \
     X(intents, LIST, "send_info, create_account, speak_to_human, unknown", 0, 0, NULL,             \
       "The closed list of intents for this mailbox; each is an [intent NAME] group or one of "     \
       "the defaults. unknown is always added.")                                                    \
-    X(mode, ENUM, "auto", 0, 0, "auto|draft|off",                                                  \
-      "auto sends replies, draft sends them to escalate_to for approval, off records only.")       \
+    X(mode, ENUM, "auto", 0, 0, "auto|draft|off|shadow",                                           \
+      "auto sends replies, draft sends them to escalate_to for approval, off records only. "       \
+      "shadow classifies and composes every mail exactly as auto would and sends nothing: "        \
+      "replies, escalations and webhooks are recorded with what would have left (mailtriagectl "   \
+      "show). Shadow mails do not count for reply_interval nor the loop caps, which count mail "   \
+      "sent: a shadow week shows what auto would send to each new sender.")                        \
     X(escalate_to, ADDRESS, "", 0, 0, NULL,                                                        \
       "The human address that receives escalations and drafts. Required unless mode is off.")      \
     X(reply_interval, DURATION, "7d", 0, 31536000, NULL,                                           \
@@ -241,7 +260,9 @@
       "them elsewhere, e.g. under /etc/mailtriage/knowledge.")
 
 #define CONFIG_INTENT_KEYS(X)                                                                      \
-    X(description, STRING, "", 0, 0, NULL, "What the sender wants, told to the model.")            \
+    X(description, STRING, "", 0, 0, NULL,                                                         \
+      "What the sender wants, told to the model beside the intent's name in the list it "          \
+      "chooses from (after the mailbox's persona).")                                               \
     X(action, ENUM, "escalate", 0, 0, "reply|escalate|draft|webhook|none",                         \
       "What is done with a message of this intent.")                                               \
     X(template, PATH, "", 0, 0, NULL,                                                              \
@@ -255,6 +276,10 @@
     X(keywords, LIST, "", 0, 0, NULL,                                                              \
       "Words that select this intent in the builtin classifier (case-insensitive).")               \
     X(webhook_url, STRING, "", 0, 0, NULL,                                                         \
-      "Where action webhook POSTs a JSON record of the message (http or https).")
+      "Where action webhook POSTs a JSON record of the message (http or https).")                  \
+    X(webhook_secret_file, PATH, "", 0, 0, NULL,                                                   \
+      "A file holding the secret that signs each POST to webhook_url (X-Mailtriage-Signature: "    \
+      "t=TIME,v1=HMAC-SHA256 of TIME.BODY); empty sends it unsigned. Keep it readable by "         \
+      "mailtriage only: no program starts with a secret file every user can read.")
 
 #endif

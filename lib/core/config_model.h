@@ -29,13 +29,14 @@
 /* Choices of the ENUM keys, in the order of their declaration in config_keys.h. */
 enum config_provider { CONFIG_PROVIDER_OPENAI, CONFIG_PROVIDER_BUILTIN };
 enum config_over_budget { CONFIG_OVER_BUDGET_WAIT, CONFIG_OVER_BUDGET_FALLBACK };
+enum config_redact { CONFIG_REDACT_NONE, CONFIG_REDACT_PII };
 enum config_on_error { CONFIG_ON_ERROR_ACCEPT, CONFIG_ON_ERROR_TEMPFAIL };
 enum config_require_auth {
     CONFIG_REQUIRE_AUTH_NONE,
     CONFIG_REQUIRE_AUTH_SPF_OR_DKIM,
     CONFIG_REQUIRE_AUTH_DMARC
 };
-enum config_mode { CONFIG_MODE_AUTO, CONFIG_MODE_DRAFT, CONFIG_MODE_OFF };
+enum config_mode { CONFIG_MODE_AUTO, CONFIG_MODE_DRAFT, CONFIG_MODE_OFF, CONFIG_MODE_SHADOW };
 enum config_intake { CONFIG_INTAKE_ANY, CONFIG_INTAKE_MILTER, CONFIG_INTAKE_PIPE };
 enum config_action {
     CONFIG_ACTION_REPLY,
@@ -69,6 +70,7 @@ struct config_intent {
     CONFIG_INTENT_KEYS(CONFIG_FIELD)
     char *template_text;      /* the template's contents, read and checked at load time */
     char *template_html_text; /* likewise, the HTML template */
+    char *webhook_secret;     /* read from webhook_secret_file, NULL when none */
 };
 
 struct config {

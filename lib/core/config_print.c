@@ -76,6 +76,23 @@ void config_print_defaults(GString *out)
         config_print_group_defaults(out, &config_print_groups[i]);
 }
 
+/* VALUE on one line as GKeyFile reads it back: a persona from its file or a signature with \n
+ * holds line breaks. */
+static void config_print_escaped(GString *out, const char *value)
+{
+    for (const char *p = value; *p != '\0'; p++) {
+        if (*p == '\n')
+            g_string_append(out, "\\n");
+        else if (*p == '\r')
+            g_string_append(out, "\\r");
+        else if (*p == '\\')
+            g_string_append(out, "\\\\");
+        else
+            g_string_append_c(out, *p);
+    }
+    g_string_append_c(out, '\n');
+}
+
 static void config_print_values(GString *out, const char *header, const struct config_key *keys,
                                 const void *base)
 {
@@ -89,7 +106,8 @@ static void config_print_values(GString *out, const char *header, const struct c
             g_free(value);
             value = shown;
         }
-        g_string_append_printf(out, "%s = %s\n", key->name, value);
+        g_string_append_printf(out, "%s = ", key->name);
+        config_print_escaped(out, value);
         g_free(value);
     }
     g_string_append_c(out, '\n');

@@ -156,7 +156,7 @@ void decide_action(const struct config *cfg, const struct config_mailbox *mailbo
                    const struct policy_decision *policy,
                    const struct classification *classification, struct decide_plan *plan_r)
 {
-    struct decide_plan plan = {NULL, STORE_ACTION_NONE, NULL};
+    struct decide_plan plan = {NULL, STORE_ACTION_NONE, NULL, FALSE};
     enum policy_verdict verdict = policy->verdict;
     if (verdict == POLICY_AUTOMATED || verdict == POLICY_REFUSED ||
         (verdict == POLICY_HELD_BACK && !mailbox->escalate_suppressed))
@@ -178,6 +178,7 @@ void decide_action(const struct config *cfg, const struct config_mailbox *mailbo
         decide_by_intent(mailbox, classification, &plan);
         decide_refuse_empty_reply(classification, &plan);
     }
+    plan.shadow = mailbox->mode == CONFIG_MODE_SHADOW && plan.action != STORE_ACTION_NONE;
     *plan_r = plan;
 }
 

@@ -14,6 +14,8 @@
  * {{reply}}) is escalated instead.
  * The model writes the reply only when decide_needs_reply() says the plan uses it: until then
  * the rule waits, and it applies to the text once written.
+ * A mailbox in mode shadow gets the plan of mode auto, marked shadow: the same action and reason,
+ * performed as a record only.
  */
 #ifndef MAILTRIAGE_DECIDE_H
 #define MAILTRIAGE_DECIDE_H
@@ -30,6 +32,9 @@ struct decide_plan {
     const struct config_intent *intent; /* NULL when no intent's rule decided */
     enum store_action_kind action;
     char *reason;
+    /* Mailbox mode shadow: the action is composed as mode auto would and recorded, and nothing
+     * leaves (action.h). Never set for STORE_ACTION_NONE. */
+    gboolean shadow;
 };
 
 /* A reply that the other rules let go (verdict REPLY) is held back (POLICY_HELD_BACK, with the

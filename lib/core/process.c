@@ -472,6 +472,12 @@ static struct process_step process_act(struct process_context *ctx, const struct
         process_outcome(run, "%s", outcome->earlier);
     else if (plan->action == STORE_ACTION_NONE)
         process_step_note(ctx, row->id, LOG_LEVEL_INFO, "%s", plan->reason);
+    else if (outcome->shadow)
+        process_step_note(ctx, row->id, LOG_LEVEL_INFO,
+                          "mode shadow: the %s to <%s> was composed and recorded, not sent",
+                          store_action_kind_name(plan->action),
+                          plan->action == STORE_ACTION_WEBHOOK ? outcome->recipient
+                                                               : log_addr(outcome->recipient, buf));
     else if (plan->action == STORE_ACTION_WEBHOOK)
         process_step_note(ctx, row->id, LOG_LEVEL_INFO, "webhook posted to %s",
                           plan->intent->webhook_url);
@@ -670,7 +676,10 @@ static void process_summary(const struct queue_row *row, const struct process_ru
         .action = run->decided ? store_action_kind_name(run->decision.action) : NULL,
         .recipient = a->recipient,
         .message_id = a->message_id,
-        .status = result == PROCESS_DONE && !a->sent ? "skipped" : statuses[result],
+        .status = result != PROCESS_DONE ? statuses[result]
+                  : a->shadow            ? "shadow"
+                  : !a->sent             ? "skipped"
+                                         : statuses[result],
         .delay_us = clock_now_us() - row->received_at * G_USEC_PER_SEC,
         .llm_us = run->llm_us,
         .send_us = a->send_us,

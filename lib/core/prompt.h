@@ -12,7 +12,12 @@
  * all required, nothing else). prompt_build_reply() makes the second: the same system text
  * and messages, so that the first request is a prefix of it, then the classification the model
  * gave as an assistant message and a user message asking for the reply, and the schema
- * {"reply"}. A provider only puts these into its own wire format.
+ * {"reply"}. The new message's body is followed by the text of its small text attachments
+ * within the same budget, marked as theirs (disclose.h). With [llm] redact = pii every part of
+ * the message (From, subject, text, attachments' names and text) goes through one map of
+ * placeholders, kept as pii: the step that sends what the model wrote asks
+ * pii_reply_is_safe() of it and pii_restore()s it (pii.h). A provider only puts these into its
+ * own wire format.
  */
 #ifndef MAILTRIAGE_PROMPT_H
 #define MAILTRIAGE_PROMPT_H
@@ -22,6 +27,7 @@
 
 #include "classification.h"
 #include "llm_provider.h"
+#include "pii.h"
 
 /* Who speaks a message; prompt_role_name() gives the chat-completion word ("user"). */
 enum prompt_role { PROMPT_ROLE_USER, PROMPT_ROLE_ASSISTANT };
@@ -36,6 +42,7 @@ struct prompt {
     GPtrArray *messages;     /* of struct prompt_message *; the new message last */
     json_object *schema;     /* owned: json_object_get() it to keep it beyond prompt_free() */
     const char *schema_name; /* the schema's name for json_schema structured output */
+    struct pii_map *pii;     /* [llm] redact = pii: what the placeholders stand for; else NULL */
 };
 
 struct prompt *prompt_build(const struct llm_request *request);

@@ -15,6 +15,9 @@
 /* As the CHECK of messages.state in sql/001-initial.sql. */
 const char *const report_message_states[] = {"queued", "working", "done", "failed", "held", NULL};
 
+/* An action's state as shown: a shadow action (migration 009) is recorded as skipped. */
+#define REPORT_ACTION_STATE "CASE WHEN shadow THEN 'shadow' ELSE state END"
+
 static const char report_count_sql[] =
     "SELECT count(*) FROM messages WHERE (?1 IS NULL OR state = ?1)";
 static const char report_list_sql[] =
@@ -22,8 +25,8 @@ static const char report_list_sql[] =
     " m.from_addr, m.subject, m.message_id, m.last_error,"
     " (SELECT intent FROM classifications c WHERE c.message = m.id ORDER BY c.id DESC LIMIT 1)"
     "   AS intent,"
-    " (SELECT kind || ' ' || state FROM actions a WHERE a.message = m.id ORDER BY a.id DESC"
-    "   LIMIT 1) AS action"
+    " (SELECT kind || ' ' || " REPORT_ACTION_STATE " FROM actions a WHERE a.message = m.id"
+    "   ORDER BY a.id DESC LIMIT 1) AS action"
     " FROM messages m WHERE (?1 IS NULL OR m.state = ?1) ORDER BY m.id DESC LIMIT ?2";
 
 static const char report_message_sql[] =
@@ -36,9 +39,9 @@ static const char report_classification_sql[] =
     " prompt_tokens, completion_tokens, reply_error, reply_latency_ms, reply_prompt_tokens,"
     " reply_completion_tokens FROM classifications WHERE message = ?1 ORDER BY id DESC LIMIT 1";
 static const char report_actions_sql[] =
-    "SELECT kind, state, reason, recipient, envelope_sender,"
-    " outgoing_message_id AS message_id, sendmail_status, error, created_at, sent_at"
-    " FROM actions WHERE message = ?1 ORDER BY id";
+    "SELECT kind, " REPORT_ACTION_STATE " AS state, reason, recipient, envelope_sender,"
+    " outgoing_message_id AS message_id, sendmail_status, error, created_at, sent_at,"
+    " CAST(shadow_text AS TEXT) AS shadow_text FROM actions WHERE message = ?1 ORDER BY id";
 static const char report_events_sql[] =
     "SELECT time, level, text FROM events WHERE message = ?1 ORDER BY id";
 
@@ -50,8 +53,9 @@ static json_object *report_column(sqlite3_stmt *stmt, int i)
         return json_object_new_int64(sqlite3_column_int64(stmt, i));
     case SQLITE_FLOAT:
         return json_object_new_double(sqlite3_column_double(stmt, i));
-    case SQLITE_TEXT:
-        return json_object_new_string((const char *)sqlite3_column_text(stmt, i));
+    case SQLITE_TEXT: /* with any NUL bytes it holds (a shadow escalation's original) */
+        return json_object_new_string_len((const char *)sqlite3_column_text(stmt, i),
+                                          sqlite3_column_bytes(stmt, i));
     default:
         return NULL;
     }

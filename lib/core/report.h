@@ -31,7 +31,8 @@ struct report_filter {
 /* The messages that pass FILTER, newest first, at most LIMIT of them (0: all), as an array in
  * *ROWS_R of objects with the keys id, state, attempts, received_at, mailbox, envelope_from
  * (NULL unknown, "" the null sender), from_addr, subject, message_id, last_error, intent (of the
- * latest classification) and action (of the latest action, "KIND STATE"). *TOTAL_R is how many
+ * latest classification) and action (of the latest action, "KIND STATE", STATE shadow for a
+ * shadow action, which the database records as skipped with shadow = 1). *TOTAL_R is how many
  * pass FILTER, LIMIT aside. */
 int report_list_messages(sqlite3 *db, const struct report_filter *filter, gint64 limit,
                          json_object **rows_r, gint64 *total_r,
@@ -46,7 +47,9 @@ int report_list_messages(sqlite3 *db, const struct report_filter *filter, gint64
  * completion_tokens, reply_error, reply_latency_ms, reply_prompt_tokens,
  * reply_completion_tokens (of the request for the reply text, 0 when none was made); actions,
  * oldest first: kind, state, reason, recipient, envelope_sender, message_id (of the mail we sent),
- * sendmail_status, error, created_at, sent_at; events, oldest first: time, level, text. */
+ * sendmail_status, error, created_at, sent_at, shadow_text (state shadow: what would
+ * have left, the mail or the webhook's body; null otherwise or once retention emptied it);
+ * events, oldest first: time, level, text. */
 int report_show_message(sqlite3 *db, gint64 id, json_object **message_r,
                         char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 

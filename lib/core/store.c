@@ -152,6 +152,28 @@ int store_action_add(sqlite3 *db, gint64 message, const struct store_action *act
     return status;
 }
 
+int store_action_add_shadow(sqlite3 *db, gint64 message, const struct store_action *action,
+                            const char *text, size_t len, char **error_r)
+{
+    sqlite3_stmt *stmt =
+        db_prepare(db,
+                   "INSERT INTO actions (message, kind, reason, state, recipient, envelope_sender,"
+                   " outgoing_message_id, created_at, shadow, shadow_text)"
+                   " VALUES (?1, ?2, ?3, 'skipped', ?4, ?5, ?6, ?7, 1, ?8)",
+                   error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, message);
+    db_bind_text(stmt, 2, store_kind_names[action->kind]);
+    db_bind_text(stmt, 3, action->reason);
+    db_bind_text(stmt, 4, action->recipient);
+    db_bind_text(stmt, 5, action->envelope_sender);
+    db_bind_text(stmt, 6, action->outgoing_message_id);
+    sqlite3_bind_int64(stmt, 7, clock_now());
+    sqlite3_bind_blob64(stmt, 8, text, len, SQLITE_TRANSIENT);
+    return store_finish_statement(db, stmt, "record shadow action", error_r);
+}
+
 int store_action_start(sqlite3 *db, gint64 action, char **error_r)
 {
     sqlite3_stmt *stmt = db_prepare(

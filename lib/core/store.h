@@ -56,6 +56,11 @@ struct store_action {
 int store_action_add(sqlite3 *db, gint64 message, const struct store_action *action,
                      enum store_action_state state, gint64 *id_r,
                      char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Record ACTION as a shadow (mailbox mode shadow: nothing was sent): state skipped, shadow set,
+ * and TEXT (LEN bytes, which may hold NUL bytes) what would have left: the mail as sendmail
+ * would have read it, or the webhook's body. */
+int store_action_add_shadow(sqlite3 *db, gint64 message, const struct store_action *action,
+                            const char *text, size_t len, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* Pending ACTION starts now: sendmail or the webhook runs next (started_at is set). */
 int store_action_start(sqlite3 *db, gint64 action, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* SENDMAIL_STATUS < 0 when no program ran. */

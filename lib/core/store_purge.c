@@ -107,6 +107,9 @@ int store_purge_bodies(sqlite3 *db, gint64 before, int limit, struct store_purge
         " AND text != ''",
         "UPDATE staff_messages SET raw = NULL WHERE received_at < ?2 AND processed_at IS NOT NULL"
         " AND raw IS NOT NULL",
+        /* What a shadow action would have sent holds the reply, or the original attached. */
+        "UPDATE actions SET shadow_text = NULL WHERE message" STORE_PURGE_IN_SET
+        " AND shadow_text IS NOT NULL",
     };
     struct store_purge_counts saved = *counts_r;
     gint64 *const changes[] = {NULL,
@@ -115,7 +118,8 @@ int store_purge_bodies(sqlite3 *db, gint64 before, int limit, struct store_purge
                                &counts_r->classifications,
                                &counts_r->entries,
                                &counts_r->entries,
-                               &counts_r->staff};
+                               &counts_r->staff,
+                               NULL};
     int status = store_purge_begin(db, error_r);
     if (status != DB_OK)
         return status;

@@ -32,9 +32,10 @@ struct store_purge_counts {
 
 /* The content of up to LIMIT settled messages received before BEFORE (Unix seconds): the
  * message as received (messages.raw becomes NULL), the text of their drafts that are no longer
- * waiting (''), the reply and raw_answer of their classifications (NULL) and the text of their
- * conversation entries (''); also the text of what a person wrote (human entries, staff
- * messages folded) before BEFORE. Added to *COUNTS_R. */
+ * waiting (''), the reply and raw_answer of their classifications (NULL), the text of their
+ * conversation entries ('') and what their shadow actions would have sent (NULL); also the text
+ * of what a person wrote (human entries, staff messages folded) before BEFORE. Added to
+ * *COUNTS_R (shadow actions are not counted). */
 int store_purge_bodies(sqlite3 *db, gint64 before, int limit, struct store_purge_counts *counts_r,
                        char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* Up to LIMIT settled messages received before BEFORE, deleted with their classifications,

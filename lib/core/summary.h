@@ -6,8 +6,9 @@
  *
  * The MTA's queue id leads where there is one (else ours); every address goes through
  * log_addr() (masking), <> is the null sender, - a field that does not apply; delays are
- * seconds with one or two decimals; status is sent, skipped, deferred, failed, held or lost; the
- * reason is cleaned (valid UTF-8, no control characters, no double quotes) and capped.
+ * seconds with one or two decimals; status is sent, skipped, shadow (mode shadow: composed and
+ * recorded, not sent), deferred, failed, held or lost; the reason is cleaned (valid UTF-8, no
+ * control characters, no double quotes) and capped.
  */
 #ifndef MAILTRIAGE_SUMMARY_H
 #define MAILTRIAGE_SUMMARY_H
@@ -26,7 +27,7 @@ struct summary {
     const char *action;     /* NULL: none decided */
     const char *recipient;  /* NULL: nothing sent */
     const char *message_id; /* without angle brackets, NULL: none */
-    const char *status;     /* sent skipped deferred failed held lost */
+    const char *status;     /* sent skipped shadow deferred failed held lost */
     gint64 delay_us;        /* since the message was received */
     gint64 llm_us, send_us; /* -1: none in this attempt */
     const char *reason;     /* NULL: none */

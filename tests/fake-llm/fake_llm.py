@@ -2,6 +2,7 @@
 """Fake OpenAI-compatible LLM server for the mailtriage test suite.
 
 Usage: fake_llm.py --port-file FILE [--port N] [--log FILE] [--pid-file FILE]
+                   [--hook-secret-file FILE]
 
 Listens on 127.0.0.1 (port 0, the default, picks a free one) and writes the
 port to --port-file once it is listening; the file appears atomically, so a
@@ -14,6 +15,14 @@ One instance serves every test: the first path segment picks a behaviour.
     GET  /health                         200 "ok"
     POST /hook[/STATUS]                  a webhook receiver: logs the JSON body, answers
                                          STATUS (default 200)
+    POST /signed-hook[/N]                a receiver of signed webhooks: checks
+                                         X-Mailtriage-Signature (t=T,v1=HMAC-SHA256 of
+                                         "T.BODY") against the secret of
+                                         --hook-secret-file and X-Mailtriage-Timestamp
+                                         against t, answers 401 when they do not match;
+                                         of the matching deliveries to this exact path the
+                                         first N get 500, later ones 200. Logged with
+                                         "signature_ok" true or false.
     POST /switch/NAME/MODE               from now on, requests to mode switch-NAME behave
                                          as MODE (any mode below but switch-*); answers
                                          200 {"switch": NAME, "mode": MODE}, 404 for a
@@ -103,6 +112,8 @@ the server are logged there as {"time", "error"}, never on stderr.
 """
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -125,6 +136,7 @@ WAIT_STEP_SECONDS = 0.25
 
 CHAT_PATH_RE = re.compile(r"(?:/([^/]+))?/v1/chat/completions")
 HOOK_PATH_RE = re.compile(r"/hook(?:/([1-5][0-9][0-9]))?")
+SIGNED_HOOK_PATH_RE = re.compile(r"/signed-hook(?:/([0-9]+))?")
 SCHEMA_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SLOW_MODE_RE = re.compile(r"slow-(\d+(?:\.\d*)?|\.\d+)")
 FLAKY_MODE_RE = re.compile(r"flaky-(\d+)")
@@ -540,6 +552,11 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             self.send_json(200, {"switch": name, "mode": target})
             return
 
+        signed = SIGNED_HOOK_PATH_RE.fullmatch(urlsplit(self.path).path)
+        if signed:
+            self.signed_hook(raw, body, int(signed.group(1) or 0))
+            return
+
         hook = HOOK_PATH_RE.fullmatch(urlsplit(self.path).path)
         if hook:
             # A webhook receiver (action webhook): record, answer the status the path names.
@@ -565,6 +582,35 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
             self.send_json(400, error_body(str(e), "invalid_request_error"))
             return
         behaviour(self, request)
+
+    def signature_matches(self, raw):
+        """Does the request carry a valid signature of raw with the hook secret?"""
+        secret = self.server.hook_secret
+        signature = self.headers.get("X-Mailtriage-Signature") or ""
+        fields = dict(part.split("=", 1) for part in signature.split(",")
+                      if "=" in part)
+        stamp = fields.get("t", "")
+        if secret is None or not stamp.isdigit() or "v1" not in fields:
+            return False
+        if self.headers.get("X-Mailtriage-Timestamp") != stamp:
+            return False
+        expected = hmac.new(secret, stamp.encode() + b"." + raw,
+                            hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, fields["v1"])
+
+    def signed_hook(self, raw, body, failures):
+        ok = self.signature_matches(raw)
+        self.server.request_log.write({
+            "path": self.path, "mode": "signed-hook", "signature_ok": ok,
+            "signature": self.headers.get("X-Mailtriage-Signature"),
+            "timestamp": self.headers.get("X-Mailtriage-Timestamp"),
+            "body": body})
+        if not ok:
+            self.send_json(401, {"ok": False, "error": "bad signature"})
+        elif self.server.count_request(self.path) <= failures:
+            self.send_json(500, {"ok": False, "error": "try again"})
+        else:
+            self.send_json(200, {"ok": True})
 
     def send_not_found(self):
         self.send_json(404, error_body(
@@ -778,9 +824,10 @@ class FakeLLMServer(ThreadingHTTPServer):
     # Hanging handlers must not hold up shutdown.
     block_on_close = False
 
-    def __init__(self, port, request_log):
+    def __init__(self, port, request_log, hook_secret=None):
         super().__init__(("127.0.0.1", port), FakeLLMHandler)
         self.request_log = request_log
+        self.hook_secret = hook_secret
         self._lock = threading.Lock()
         self._completions = 0
         self._requests_by_mode = {}
@@ -839,12 +886,18 @@ def main():
                         help="port to bind on 127.0.0.1 (0: any free port)")
     parser.add_argument("--log", help="append one JSON line per request here")
     parser.add_argument("--pid-file", help="write the process id here")
+    parser.add_argument("--hook-secret-file",
+                        help="the secret that /signed-hook checks signatures with")
     args = parser.parse_args()
+    hook_secret = None
+    if args.hook_secret_file:
+        with open(args.hook_secret_file, "rb") as f:
+            hook_secret = f.read().strip()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     request_log = RequestLog(args.log)
-    server = FakeLLMServer(args.port, request_log)
+    server = FakeLLMServer(args.port, request_log, hook_secret)
     try:
         if args.pid_file:
             write_atomically(args.pid_file, f"{os.getpid()}\n")

@@ -602,6 +602,48 @@ static void test_file_missing_template_said_once(struct fixture *fx, gconstpoint
     g_free(path);
 }
 
+/* The layout with LINES added to its [mailbox] group, which comes last. */
+static char *write_config_with_mailbox_lines(const struct fixture *fx, const char *lines)
+{
+    char *path = write_config(fx, &good_layout);
+    char *text = NULL;
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    char *more = g_strconcat(text, lines, NULL);
+    char *expanded = expand(fx, more, fx->user->name);
+    g_free(testutil_write(fx->dir, "mailtriage.conf", expanded));
+    g_free(expanded);
+    g_free(more);
+    g_free(text);
+    return path;
+}
+
+/* A mailbox's persona_file must be readable: said once, not again by config_load(). */
+static void test_file_persona_file_readable(struct fixture *fx, gconstpointer data)
+{
+    char *path = write_config_with_mailbox_lines(fx, "persona_file = @DIR@/persona.txt\n");
+    struct config *cfg = NULL;
+    char *text = check_file(fx, path, NULL, FALSE, &cfg);
+    char *expected = expand(fx,
+                            "error: [mailbox support@example.org] persona_file: "
+                            "@DIR@/persona.txt does not exist\n",
+                            fx->user->name);
+    g_assert_cmpstr(text, ==, expected);
+    config_unref(cfg);
+    g_free(expected);
+    g_free(text);
+    fixture_file(fx, "persona.txt", "You are Ann.\n", 0200);
+    text = check_file(fx, path, NULL, FALSE, &cfg);
+    expected = expand(fx,
+                      "error: [mailbox support@example.org] persona_file: @DIR@/persona.txt is "
+                      "not readable by @USER@\n",
+                      fx->user->name);
+    g_assert_cmpstr(text, ==, expected);
+    config_unref(cfg);
+    g_free(expected);
+    g_free(text);
+    g_free(path);
+}
+
 static void test_file_unknown_user_option(struct fixture *fx, gconstpointer data)
 {
     char *path = write_config(fx, &good_layout);
@@ -789,6 +831,7 @@ int main(int argc, char **argv)
         {"/config_check/file/reports_template_contents_too",
          test_file_reports_template_contents_too},
         {"/config_check/file/missing_template_said_once", test_file_missing_template_said_once},
+        {"/config_check/file/persona_file_readable", test_file_persona_file_readable},
         {"/config_check/file/unknown_user_option", test_file_unknown_user_option},
         {"/config_check/file/user_option_wins", test_file_user_option_wins},
         {"/config_check/acl_denial_is_a_warning", test_acl_denial_is_a_warning},

@@ -161,7 +161,7 @@ static const struct error_case error_cases[] = {
     REJECT("bool_rejects_maybe", "[daemon]\n\nmask_addresses = maybe\n" MAILBOX,
            "@FILE@:3: [daemon] mask_addresses must be yes or no"),
     REJECT("enum_rejects_maybe", MAILBOX "mode = maybe\n",
-           "@FILE@:3: [mailbox support@example.org] mode must be one of auto|draft|off"),
+           "@FILE@:3: [mailbox support@example.org] mode must be one of auto|draft|off|shadow"),
     REJECT("enum_rejects_unknown_log_level", "[daemon]\nlog_level = verbose\n" MAILBOX,
            "@FILE@:2: [daemon] log_level must be one of debug|info|warning|error"),
     REJECT("duration_rejects_unknown_suffix", MAILBOX "reply_interval = 7x\n",
@@ -316,6 +316,27 @@ static const struct error_case error_cases[] = {
         "intents = refund\n",
         "@FILE@:3: [intent refund] template @DIR@/refund.txt: line 1: \"{{\" without \"}}\"",
         "refund.txt", "Hello {{sender_name,\n"),
+    REJECT_WITH_FILE("persona_and_persona_file_rejected",
+                     MAILBOX "persona = You are Bob.\npersona_file = @DIR@/persona.txt\n",
+                     "@FILE@:4: [mailbox support@example.org] persona and persona_file are both "
+                     "set: keep one",
+                     "persona.txt", "You are Ann.\n"),
+    REJECT_WITH_FILE("persona_file_not_utf8_rejected", MAILBOX "persona_file = @DIR@/persona.txt\n",
+                     "@FILE@:3: [mailbox support@example.org] persona_file: @DIR@/persona.txt is "
+                     "not UTF-8 text",
+                     "persona.txt", "You are \xe9ric, latin-1.\n"),
+    REJECT("language_word_rejected", MAILBOX "language = english\n",
+           "@FILE@:3: [mailbox support@example.org] language \"english\" is neither auto nor a "
+           "language tag such as de or en-GB"),
+    REJECT("language_underscore_rejected", MAILBOX "language = de_DE\n",
+           "@FILE@:3: [mailbox support@example.org] language \"de_DE\" is neither auto nor a "
+           "language tag such as de or en-GB"),
+    REJECT("language_trailing_dash_rejected", MAILBOX "language = de-\n",
+           "@FILE@:3: [mailbox support@example.org] language \"de-\" is neither auto nor a "
+           "language tag such as de or en-GB"),
+    REJECT("language_two_regions_rejected", MAILBOX "language = en-GB-US\n",
+           "@FILE@:3: [mailbox support@example.org] language \"en-GB-US\" is neither auto nor a "
+           "language tag such as de or en-GB"),
     REJECT_WITH_FILE("api_key_file_empty_rejected", "[llm]\napi_key_file = @DIR@/key\n" MAILBOX,
                      "@FILE@:2: [llm] api_key_file @DIR@/key must hold one key on one line", "key",
                      " \n\n"),
@@ -434,6 +455,17 @@ static const struct value_case value_cases[] = {
     {"user_and_group_names_accepted",
      "[daemon]\nuser = _mailtriage\nsocket_group = mail.users-1\n" MAILBOX,
      "\nsocket_group = mail.users-1\nuser = _mailtriage\n"},
+    {"language_defaults_to_auto", MAILBOX, "\nlanguage = auto\n"},
+    {"language_tag_accepted", MAILBOX "language = de\n", "\nlanguage = de\n"},
+    {"language_with_region_accepted", MAILBOX "language = en-GB\n", "\nlanguage = en-GB\n"},
+    {"language_with_script_and_region_accepted", MAILBOX "language = zh-Hant-TW\n",
+     "\nlanguage = zh-Hant-TW\n"},
+    {"language_with_numeric_region_accepted", MAILBOX "language = es-419\n",
+     "\nlanguage = es-419\n"},
+    {"language_with_variant_accepted", MAILBOX "language = de-CH-1996\n",
+     "\nlanguage = de-CH-1996\n"},
+    {"signature_line_breaks_shown_escaped", MAILBOX "signature = Ann\\nSupport\n",
+     "\nsignature = Ann\\nSupport\n"},
     {"openai_with_url_and_model_accepted",
      "[llm]\nprovider = openai\nurl = https://llm.example.org/v1\nmodel = llama3\n" MAILBOX,
      "\nprovider = openai\nurl = https://llm.example.org/v1\nmodel = llama3\n"},
@@ -599,6 +631,52 @@ static void test_api_key_read_and_stripped(struct fixture *fx, gconstpointer dat
 
     g_assert_cmpstr(cfg->api_key, ==, "sk-test-123");
     config_unref(cfg);
+}
+
+/* persona_file becomes the persona, its line breaks kept and its ends stripped. */
+static void test_persona_file_read(struct fixture *fx, gconstpointer data)
+{
+    g_free(testutil_write(fx->dir, "persona.txt", "\nYou are Ann of Example.\n\nBe brief.\n"));
+    struct config *cfg = load_ok(fx, MAILBOX "persona_file = @DIR@/persona.txt\n");
+    const struct config_mailbox *mailbox = config_mailbox_find(cfg, "support@example.org");
+    g_assert_cmpstr(mailbox->persona, ==, "You are Ann of Example.\n\nBe brief.");
+    GString *out = g_string_new(NULL);
+    config_print(cfg, out);
+    assert_contains(out->str, "\npersona = You are Ann of Example.\\n\\nBe brief.\n");
+    g_string_free(out, TRUE);
+    config_unref(cfg);
+}
+
+/* At most 32 kB: 32768 bytes are taken, one more is refused. */
+static void test_persona_file_capped(struct fixture *fx, gconstpointer data)
+{
+    char *text = g_strnfill(32 * 1024, 'a');
+    g_free(testutil_write(fx->dir, "persona.txt", text));
+    struct config *cfg = load_ok(fx, MAILBOX "persona_file = @DIR@/persona.txt\n");
+    g_assert_cmpuint(strlen(config_mailbox_find(cfg, "support@example.org")->persona), ==,
+                     32 * 1024);
+    config_unref(cfg);
+    /* A directory (or a FIFO, which would block the load) is no persona. */
+    char *dir = g_build_filename(fx->dir, "persona.d", NULL);
+    g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
+    char *error = load_error(fx, MAILBOX "persona_file = @DIR@/persona.d\n");
+    char *expected = expand(fx, "@FILE@:3: [mailbox support@example.org] persona_file: "
+                                "@DIR@/persona.d is not a regular file");
+    g_assert_cmpstr(error, ==, expected);
+    g_free(expected);
+    g_free(error);
+    g_rmdir(dir);
+    g_free(dir);
+    char *more = g_strconcat(text, "a", NULL);
+    g_free(testutil_write(fx->dir, "persona.txt", more));
+    error = load_error(fx, MAILBOX "persona_file = @DIR@/persona.txt\n");
+    expected = expand(fx, "@FILE@:3: [mailbox support@example.org] persona_file: "
+                          "@DIR@/persona.txt is larger than 32768 bytes");
+    g_assert_cmpstr(error, ==, expected);
+    g_free(expected);
+    g_free(error);
+    g_free(more);
+    g_free(text);
 }
 
 static void test_hostname_from_daemon_group(struct fixture *fx, gconstpointer data)
@@ -832,7 +910,7 @@ static void test_print_man_has_every_key(void)
         ".SS [intent NAME]\n",
         ".TP\n.B workers\n(number, default \\(lq4\\(rq)\n",
         ".B mask_addresses\n(yes|no, default \\(lqfalse\\(rq)\n",
-        ".B mode\n(auto|draft|off, default \\(lqauto\\(rq)\n",
+        ".B mode\n(auto|draft|off|shadow, default \\(lqauto\\(rq)\n",
         ".B max_message_size\n(size, default \\(lq10M\\(rq)\n",
         "OpenAI\\-compatible",
     };
@@ -897,6 +975,8 @@ int main(int argc, char **argv)
         g_free(path);
     }
     add_fixture_test("/config/template_missing_rejected", NULL, test_template_missing_rejected);
+    add_fixture_test("/config/persona_file_read", NULL, test_persona_file_read);
+    add_fixture_test("/config/persona_file_capped", NULL, test_persona_file_capped);
     add_fixture_test("/config/api_key_file_missing_rejected", NULL,
                      test_api_key_file_missing_rejected);
     add_fixture_test("/config/missing_file_rejected", NULL, test_missing_file_rejected);

@@ -49,6 +49,10 @@ static const char decide_ini_format[] = "[daemon]\n"
                                         "intents = framed, own_template, fixed, proposal, hook, "
                                         "quiet\n"
                                         "escalate_to = staff@example.org\n"
+                                        "[mailbox shadow@example.org]\n"
+                                        "mode = shadow\n"
+                                        "intents = framed, own_template, proposal, hook, quiet\n"
+                                        "escalate_to = staff@example.org\n"
                                         "[mailbox draft@example.org]\n"
                                         "mode = draft\n"
                                         "intents = framed, own_template, proposal\n"
@@ -292,6 +296,47 @@ static void test_decide_reply(gconstpointer data)
     decide_fixture_close(&fx);
 }
 
+/* Mode shadow decides as mode auto, for every row of auto@example.org, and marks the plan shadow
+ * unless it is no action. */
+static void test_decide_shadow(void)
+{
+    struct decide_fixture fx;
+    decide_fixture_open(&fx);
+    const struct config_mailbox *automatic = config_mailbox_find(fx.cfg, "auto@example.org");
+    const struct config_mailbox *shadow = config_mailbox_find(fx.cfg, "shadow@example.org");
+    g_assert_nonnull(shadow);
+    guint compared = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(decide_cases); i++) {
+        const struct decide_case *c = &decide_cases[i];
+        if (strcmp(c->mailbox, "auto@example.org") != 0)
+            continue;
+        struct policy_decision policy = {c->verdict, NULL, FALSE};
+        if (c->verdict != POLICY_REPLY)
+            policy.reason = g_strdup("the policy's reason");
+        struct classification classification = {.provider = (char *)c->provider,
+                                                .intent = (char *)c->intent,
+                                                .confidence = 0.9,
+                                                .valid = TRUE,
+                                                .reply = (char *)c->reply};
+        const struct classification *given = c->provider != NULL ? &classification : NULL;
+        struct decide_plan as_auto, as_shadow;
+        decide_action(fx.cfg, automatic, &policy, given, &as_auto);
+        decide_action(fx.cfg, shadow, &policy, given, &as_shadow);
+        g_test_message("%s", c->name);
+        g_assert_cmpint(as_shadow.action, ==, as_auto.action);
+        g_assert_cmpstr(as_shadow.reason, ==, as_auto.reason);
+        g_assert_true(as_shadow.intent == as_auto.intent);
+        g_assert_false(as_auto.shadow);
+        g_assert_cmpint(as_shadow.shadow, ==, as_auto.action != STORE_ACTION_NONE);
+        decide_plan_clear(&as_auto);
+        decide_plan_clear(&as_shadow);
+        policy_decision_clear(&policy);
+        compared++;
+    }
+    g_assert_cmpuint(compared, >=, 15);
+    decide_fixture_close(&fx);
+}
+
 struct decide_history_case {
     const char *name;
     enum policy_verdict verdict; /* of the rules before the history */
@@ -338,6 +383,8 @@ static const struct decide_history_case decide_history_cases[] = {
     {"total_loop_cap_reached", POLICY_REPLY, FALSE, "every@example.org",
      HISTORY(FALSE, FALSE, 2, 30), POLICY_HELD_BACK,
      "loop cap: 30 automatic replies to this address within loop_window", STORE_ACTION_ESCALATE},
+    {"shadow_mailbox_escalates_held_back_mail_in_shadow", POLICY_REPLY, FALSE, "shadow@example.org",
+     HISTORY(FALSE, TRUE, 1, 1), POLICY_HELD_BACK, "reply_interval", STORE_ACTION_ESCALATE},
     {"allow_listed_sender_skips_the_history", POLICY_REPLY, TRUE, "auto@example.org",
      HISTORY(TRUE, TRUE, 50, 50), POLICY_REPLY, NULL, STORE_ACTION_REPLY},
     {"automated_mail_keeps_its_own_reason", POLICY_AUTOMATED, FALSE, "auto@example.org",
@@ -426,6 +473,7 @@ static const struct decide_classify_case decide_classify_cases[] = {
      TRUE},
     {"classify_suppressed_classifies_automated_mail", POLICY_AUTOMATED, "auto@example.org", TRUE,
      TRUE},
+    {"mode_shadow_is_classified_as_auto", POLICY_REPLY, "shadow@example.org", FALSE, TRUE},
     {"mode_off_is_never_classified", POLICY_REPLY, "off@example.org", FALSE, FALSE},
     {"mode_off_is_never_classified_even_with_classify_suppressed", POLICY_REPLY, "off@example.org",
      TRUE, FALSE},
@@ -461,6 +509,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, &decide_reply_cases[i], test_decide_reply);
         g_free(path);
     }
+    g_test_add_func("/decide/shadow_decides_as_auto", test_decide_shadow);
     for (size_t i = 0; i < G_N_ELEMENTS(decide_history_cases); i++) {
         char *path = g_strdup_printf("/decide/history/%s", decide_history_cases[i].name);
         g_test_add_data_func(path, &decide_history_cases[i], test_decide_history);

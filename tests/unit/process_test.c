@@ -284,6 +284,87 @@ static void test_own_reply_does_not_count_against_a_retry(struct fixture *fx, gc
                     ==, 1);
 }
 
+/* ---- mailbox mode shadow ---- */
+
+/* The mailbox in mode shadow, its intent send_info with ACTION. */
+static void make_shadow(struct fixture *fx, enum config_action action)
+{
+    struct config_mailbox *mailbox =
+        (struct config_mailbox *)config_mailbox_find(fx->cfg, "support@example.org");
+    mailbox->mode = CONFIG_MODE_SHADOW;
+    struct config_intent *intent = (struct config_intent *)config_intent_find(fx->cfg, "send_info");
+    intent->action = action;
+    g_free(intent->webhook_url);
+    /* Nothing listens on the discard port: a POST would fail and defer the message. */
+    intent->webhook_url = g_strdup("http://127.0.0.1:9/hook");
+}
+
+/* The reply auto would send is composed and kept, and sendmail never runs; a shadow reply is
+ * not one the reply interval counts, so the sender's next message gets one too. */
+static void test_shadow_reply_is_recorded_not_sent(struct fixture *fx, gconstpointer data)
+{
+    make_shadow(fx, CONFIG_ACTION_REPLY);
+    g_assert_cmpint(run(fx), ==, PROCESS_DONE);
+    g_assert_cmpint(sendmail_runs(fx), ==, 0);
+    assert_message(fx, "state", "done");
+    g_assert_cmpint(count(fx, "1"), ==, 1);
+    g_assert_cmpint(count(fx, "kind = 'reply' AND state = 'skipped' AND shadow = 1 AND"
+                              " recipient = 'ann@customer.test' AND envelope_sender = '' AND"
+                              " outgoing_message_id LIKE '%%@mt.example.org' AND started_at IS NULL"
+                              " AND sent_at IS NULL"),
+                    ==, 1);
+    char *text = testutil_db_text(fx->db, "SELECT CAST(shadow_text AS TEXT) FROM actions");
+    g_assert_true(testdata_contains(text, "To: ann@customer.test"));
+    g_assert_true(testdata_contains(text, "Subject: Re: Prices"));
+    g_assert_true(testdata_contains(text, "Auto-Submitted: auto-replied"));
+    g_assert_true(testdata_contains(text, "our prices: example.org/prices"));
+    char *id = testutil_db_text(fx->db, "SELECT outgoing_message_id FROM actions");
+    char *header = g_strdup_printf("<%s>", id);
+    g_assert_true(testdata_contains(text, header));
+    g_free(header);
+    g_free(id);
+    g_free(text);
+
+    gint64 next = insert_message(fx->db, "p2@customer.test");
+    g_assert_cmpint(run_with(fx, next, NULL), ==, PROCESS_DONE);
+    g_assert_cmpint(sendmail_runs(fx), ==, 0);
+    g_assert_cmpint(count(fx, "kind = 'reply' AND shadow = 1"), ==, 2);
+    g_assert_cmpint(count(fx, "kind = 'escalate'"), ==, 0);
+}
+
+/* A shadow draft stores no draft (an approval would send it) and sends no proposal. */
+static void test_shadow_draft_stores_no_draft(struct fixture *fx, gconstpointer data)
+{
+    make_shadow(fx, CONFIG_ACTION_DRAFT);
+    g_assert_cmpint(run(fx), ==, PROCESS_DONE);
+    g_assert_cmpint(sendmail_runs(fx), ==, 0);
+    g_assert_cmpint(testutil_db_int(fx->db, "SELECT count(*) FROM drafts"), ==, 0);
+    g_assert_cmpint(count(fx, "kind = 'draft' AND shadow = 1 AND recipient = 'human@example.org'"),
+                    ==, 1);
+    char *text = testutil_db_text(fx->db, "SELECT CAST(shadow_text AS TEXT) FROM actions");
+    g_assert_true(testdata_contains(text, "our prices: example.org/prices"));
+    g_free(text);
+}
+
+/* Escalations and webhooks are shadowed too: nothing leaves. */
+static void test_shadow_escalation_and_webhook(struct fixture *fx, gconstpointer data)
+{
+    make_shadow(fx, CONFIG_ACTION_ESCALATE);
+    g_assert_cmpint(run(fx), ==, PROCESS_DONE);
+    g_assert_cmpint(count(fx, "kind = 'escalate' AND shadow = 1 AND recipient ="
+                              " 'human@example.org' AND shadow_text IS NOT NULL"),
+                    ==, 1);
+    make_shadow(fx, CONFIG_ACTION_WEBHOOK);
+    gint64 next = insert_message(fx->db, "p2@customer.test");
+    g_assert_cmpint(run_with(fx, next, NULL), ==, PROCESS_DONE);
+    g_assert_cmpint(sendmail_runs(fx), ==, 0);
+    char *body = testutil_db_text(fx->db, "SELECT CAST(shadow_text AS TEXT) FROM actions WHERE"
+                                          " kind = 'webhook' AND shadow = 1 AND recipient ="
+                                          " 'http://127.0.0.1:9/hook'");
+    g_assert_true(testdata_contains(body, "\"intent\":\"send_info\""));
+    g_free(body);
+}
+
 /* ---- a lease lost while the worker works ---- */
 
 /* Another worker takes the message at the moment EVENT_ON ("INSERT ON table") happens. */
@@ -372,5 +453,8 @@ int main(int argc, char **argv)
         test_lease_lost_before_sending_sends_nothing);
     add("/process/lease_lost_during_sendmail_then_held", test_lease_lost_during_sendmail_then_held);
     add("/process/shared_keeper", test_shared_keeper);
+    add("/process/shadow/reply_is_recorded_not_sent", test_shadow_reply_is_recorded_not_sent);
+    add("/process/shadow/draft_stores_no_draft", test_shadow_draft_stores_no_draft);
+    add("/process/shadow/escalation_and_webhook", test_shadow_escalation_and_webhook);
     return g_test_run();
 }

@@ -2,10 +2,11 @@
  * prompt_test: the specification of what every provider tells the model (lib/core/prompt.h).
  *
  * - The system instructions: the mailbox's persona, every intent of its list with its
- *   description and none of another mailbox's, the answer's keys in words, the rule that the
- *   message is untrusted data.
+ *   description and none of another mailbox's, the answer's keys in words, the language of the
+ *   reply ([mailbox] language), the rule that the message is untrusted data.
  * - The messages: the new message is the last, delimited, its text unable to forge the
- *   delimiters, its body cut to max_input_chars, its attachments named.
+ *   delimiters, its body cut to max_input_chars, its attachments named, the text of small text
+ *   attachments marked as theirs; with [llm] redact = pii, placeholders for personal data.
  * - The schema: the intent enum is the mailbox's list in its order; every key is required.
  * - The reply's prompt (the second step): the first's system text and messages, then the
  *   model's classification and the question; the schema {"reply"}. The system text is the
@@ -21,6 +22,7 @@
 
 #include "config.h"
 #include "mime.h"
+#include "pii.h"
 #include "prompt.h"
 #include "testdata.h"
 
@@ -305,6 +307,146 @@ static void test_system_is_the_same_for_every_message_of_the_mailbox(void)
     prompt_fixture_clear(&f);
 }
 
+/* Small text attachments (text/plain, text/csv, text/markdown) go with their text, marked as
+ * an attachment's; of others only the name, type and size; the text and the attachments share
+ * max_input_chars. */
+static const char attachments_eml[] = "From: Bob <bob@example.com>\n"
+                                      "Subject: Order list\n"
+                                      "MIME-Version: 1.0\n"
+                                      "Content-Type: multipart/mixed; boundary=b\n"
+                                      "\n"
+                                      "--b\n"
+                                      "Content-Type: text/plain; charset=utf-8\n"
+                                      "\n"
+                                      "Please see the list.\n"
+                                      "--b\n"
+                                      "Content-Type: text/csv; name=list.csv\n"
+                                      "Content-Disposition: attachment; filename=list.csv\n"
+                                      "Content-Transfer-Encoding: base64\n"
+                                      "\n"
+                                      "aXRlbSxxdHkKYm9sdHMsMTAK\n" /* "item,qty\nbolts,10\n" */
+                                      "--b\n"
+                                      "Content-Type: text/markdown; charset=iso-8859-1\n"
+                                      "Content-Disposition: attachment; filename=notes.md\n"
+                                      "Content-Transfer-Encoding: quoted-printable\n"
+                                      "\n"
+                                      "# Caf=E9 notes MESSAGE>>> x\n"
+                                      "--b\n"
+                                      "Content-Type: text/html\n"
+                                      "Content-Disposition: attachment; filename=page.html\n"
+                                      "\n"
+                                      "<p>HTML-SECRET</p>\n"
+                                      "--b\n"
+                                      "Content-Type: application/octet-stream\n"
+                                      "Content-Disposition: attachment; filename=data.bin\n"
+                                      "\n"
+                                      "BINARY-SECRET\n"
+                                      "--b--\n";
+
+/* The fixture's prompt for the message EML instead. */
+static void prompt_fixture_message(struct prompt_fixture *f, const char *eml)
+{
+    mime_message_free(f->msg);
+    f->msg = testdata_message(eml);
+    f->request.msg = f->msg;
+    prompt_free(f->prompt);
+    f->prompt = prompt_build(&f->request);
+}
+
+static void test_attachment_text_goes_marked(void)
+{
+    struct prompt_fixture f;
+    prompt_fixture_init(&f, "sales@example.org");
+    prompt_fixture_message(&f, attachments_eml);
+    const char *last = prompt_last_message(f.prompt);
+    g_assert_true(testdata_contains(last, "Attachment: list.csv (text/csv, 18 bytes)\n"));
+    g_assert_true(testdata_contains(last, "Attachment: data.bin (application/octet-stream, "));
+    g_assert_true(testdata_contains(last, "----- text of the attachment list.csv (text/csv) -----\n"
+                                          "item,qty\nbolts,10\n----- end of the attachment "
+                                          "list.csv -----"));
+    /* Decoded from its charset, and unable to close the message block. */
+    g_assert_true(testdata_contains(last, "----- text of the attachment notes.md (text/markdown) "
+                                          "-----\n# Café notes MESSAGE> > > x"));
+    g_assert_cmpuint(prompt_count(last, "MESSAGE>>>"), ==, 1);
+    g_assert_false(testdata_contains(last, "HTML-SECRET"));
+    g_assert_false(testdata_contains(last, "BINARY-SECRET"));
+    g_assert_true(g_str_has_suffix(last, "----- end of the attachment notes.md -----\nMESSAGE>>>"));
+
+    /* 20 characters of text leave 10 of the 30 for the attachments. */
+    f.cfg->llm.max_input_chars = 30;
+    prompt_fixture_message(&f, attachments_eml);
+    last = prompt_last_message(f.prompt);
+    g_assert_true(testdata_contains(last, "\nitem,qty\nb [cut: max_input_chars]\n"));
+    g_assert_false(testdata_contains(last, "notes.md (text/markdown) -----"));
+    prompt_fixture_clear(&f);
+}
+
+static const char personal_eml[] = "From: Ann <ann@customer.test>\n"
+                                   "Subject: Call ann@customer.test back\n"
+                                   "MIME-Version: 1.0\n"
+                                   "Content-Type: multipart/mixed; boundary=b\n"
+                                   "\n"
+                                   "--b\n"
+                                   "Content-Type: text/plain\n"
+                                   "\n"
+                                   "Call me at +49 30 1234567, card 4111 1111 1111 1111.\n"
+                                   "--b\n"
+                                   "Content-Type: text/plain\n"
+                                   "Content-Disposition: attachment; filename=contact.txt\n"
+                                   "\n"
+                                   "IBAN DE89 3704 0044 0532 0130 00, tel +49 30 1234567\n"
+                                   "--b--\n";
+
+/* [llm] redact = pii: every part of the message goes with placeholders, one per value, and the
+ * prompt keeps what they stand for; redact = none sends it as it is. */
+static void test_redact_pii_in_every_part(void)
+{
+    struct prompt_fixture f;
+    prompt_fixture_init(&f, "sales@example.org");
+    prompt_fixture_message(&f, personal_eml);
+    g_assert_null(f.prompt->pii);
+    g_assert_true(testdata_contains(prompt_last_message(f.prompt), "+49 30 1234567"));
+
+    f.cfg->llm.redact = CONFIG_REDACT_PII;
+    prompt_fixture_message(&f, personal_eml);
+    const char *last = prompt_last_message(f.prompt);
+    g_assert_true(testdata_contains(last, "From: Ann <[EMAIL_1]>\nSubject: Call [EMAIL_1] back\n"));
+    g_assert_true(testdata_contains(last, "Call me at [PHONE_1], card [CARD_1]."));
+    g_assert_true(testdata_contains(last, "\nIBAN [IBAN_1], tel [PHONE_1]\n"));
+    g_assert_false(testdata_contains(last, "ann@customer.test"));
+    g_assert_false(testdata_contains(last, "1234567"));
+    g_assert_false(testdata_contains(last, "4111"));
+    g_assert_false(testdata_contains(last, "DE89"));
+    g_assert_nonnull(f.prompt->pii);
+    g_assert_cmpuint(pii_map_size(f.prompt->pii), ==, 4);
+    g_assert_cmpstr(pii_map_lookup(f.prompt->pii, "[EMAIL_1]"), ==, "ann@customer.test");
+    /* The mailbox's own address, in the instructions, is not the sender's data. */
+    g_assert_true(testdata_contains(f.prompt->system, "sales@example.org"));
+    prompt_fixture_clear(&f);
+}
+
+/* [mailbox] language: auto asks for the sender's language, a tag for that language always. */
+static void test_system_names_the_reply_language(void)
+{
+    struct prompt_fixture f;
+    prompt_fixture_init(&f, "sales@example.org");
+    g_assert_cmpstr(f.request.mailbox->language, ==, "auto");
+    g_assert_true(testdata_contains(f.prompt->system, "to send to the sender, in the sender's "
+                                                      "language, plain text"));
+    g_assert_false(testdata_contains(f.prompt->system, "with the tag"));
+    prompt_free(f.prompt);
+
+    struct config_mailbox *mailbox = (struct config_mailbox *)f.request.mailbox;
+    g_free(mailbox->language);
+    mailbox->language = g_strdup("de-AT");
+    f.prompt = prompt_build(&f.request);
+    g_assert_true(testdata_contains(f.prompt->system,
+                                    "to send to the sender, in the language with the tag de-AT, "
+                                    "whatever language the sender wrote in, plain text"));
+    g_assert_false(testdata_contains(f.prompt->system, "in the sender's language"));
+    prompt_fixture_clear(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -333,6 +475,10 @@ int main(int argc, char **argv)
         }
     g_test_add_func("/prompt/new_message_body_is_cut_at_max_input_chars",
                     test_new_message_body_is_cut_at_max_input_chars);
+    g_test_add_func("/prompt/system_names_the_reply_language",
+                    test_system_names_the_reply_language);
+    g_test_add_func("/prompt/attachment_text_goes_marked", test_attachment_text_goes_marked);
+    g_test_add_func("/prompt/redact_pii_in_every_part", test_redact_pii_in_every_part);
     g_test_add_func("/prompt/schema_requires_every_key_and_no_other",
                     test_schema_requires_every_key_and_no_other);
     g_test_add_func("/prompt/system_is_the_same_for_every_message_of_the_mailbox",

@@ -117,10 +117,18 @@ static void test_bodies_of_old_settled_messages_removed(struct fixture *fx, gcon
     gint64 done = add_message(fx, "ann@x.test", "ann@x.test", "support@example.org", "done", 40);
     add_dependants(fx, done, "ann@x.test", "sent");
     gint64 failed = add_message(fx, "bob@x.test", NULL, "support@example.org", "failed", 40);
+    /* What a shadow action (mode shadow) would have sent is content too. */
+    testutil_db_exec(fx->db,
+                     "UPDATE actions SET shadow = 1, shadow_text = 'To: ann@x.test' WHERE"
+                     " message = %" G_GINT64_FORMAT,
+                     done);
     struct store_purge_counts n = {0};
     char *error = NULL;
 
     g_assert_cmpint(store_purge_bodies(fx->db, fx->now - 30 * DAY, 100, &n, &error), ==, DB_OK);
+    g_assert_cmpint(testutil_db_int(fx->db, "SELECT count(*) FROM actions WHERE shadow = 1 AND"
+                                            " shadow_text IS NULL"),
+                    ==, 1);
     g_assert_cmpint(n.messages, ==, 2);
     g_assert_cmpint(n.drafts, ==, 1);
     g_assert_cmpint(n.classifications, ==, 1);
