@@ -42,7 +42,7 @@
     X(workers, UINT, "4", 1, 256, NULL,                                                            \
       "Worker threads that process the queue, each with its own database connection.")             \
     X(worker_nice, UINT, "10", 0, 19, NULL,                                                        \
-      "How much lower the workers' CPU priority is than the milter's (a nice increment): on a "   \
+      "How much lower the workers' CPU priority is than the milter's (a nice increment): on a "    \
       "busy host the MTA and the recording of its mail come first, and the backlog drains in "     \
       "the time left. 0 runs them at the daemon's own priority.")                                  \
     X(log_level, ENUM, "info", 0, 0, "debug|info|warning|error",                                   \
