@@ -367,7 +367,10 @@ class LoadStats:
 
     @contextlib.contextmanager
     def serving(self, body):
-        """Count one chat request for as long as the block serves it."""
+        """Count one chat request as in flight until the block ends or calls the function
+        it is given, whichever is first: the handler calls it just before it writes the
+        last bytes of its answer, since the client may send its next request (and count it)
+        as soon as it has them."""
         response_format = body.get("response_format")
         json_schema = (response_format.get("json_schema")
                        if isinstance(response_format, dict) else None)
@@ -380,11 +383,18 @@ class LoadStats:
             self._counts["reply_asked"] += 1 if asks_reply else 0
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
-        try:
-            yield
-        finally:
+        answered = False
+
+        def finish():
+            nonlocal answered
             with self._lock:
-                self._in_flight -= 1
+                if not answered:
+                    answered = True
+                    self._in_flight -= 1
+        try:
+            yield finish
+        finally:
+            finish()
 
     def snapshot(self):
         with self._lock:
@@ -404,6 +414,8 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
     # Headers and body go out as two writes: without TCP_NODELAY the body waits for the
     # client's delayed ACK (about 40 ms), which caps a client at some 25 requests a second.
     disable_nagle_algorithm = True
+    # LoadStats.serving()'s function while a chat request is served.
+    finish_in_flight = None
     # Frees the thread of an idle keep-alive connection or a stalled reader.
     timeout = 60
 
@@ -435,6 +447,8 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
+        if self.finish_in_flight is not None:
+            self.finish_in_flight()
         self.wfile.write(body)
 
     def send_json(self, status, value, headers=()):
@@ -603,8 +617,11 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         except BadRequest as e:
             self.send_json(400, error_body(str(e), "invalid_request_error"))
             return
-        with self.server.load_stats.serving(body):
-            behaviour(self, request)
+        with self.server.load_stats.serving(body) as self.finish_in_flight:
+            try:
+                behaviour(self, request)
+            finally:
+                self.finish_in_flight = None
 
     def send_not_found(self):
         self.send_json(404, error_body(
