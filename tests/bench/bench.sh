@@ -29,11 +29,6 @@ fail() {
 for tool in /usr/sbin/postfix /usr/sbin/smtp-source /usr/bin/time python3 sqlite3 setpriv; do
 	command -v "$tool" >/dev/null || fail "$tool is missing (contrib/quickstart.sh installs it)"
 done
-for program in milter/mailtriaged pipe/mailtriage-pipe ctl/mailtriagectl tests/bench/accept_milter \
-	tests/bench/sink_sendmail tests/bench/fill_queue tests/bench/llm_load; do
-	[ -x "$BENCH_BUILD/$program" ] || fail "$BENCH_BUILD/$program is not built"
-done
-
 # A sanitizer build runs several times slower: its figures would say nothing.
 sanitized=
 if grep -q '^SANITIZE_CFLAGS = .*-fsanitize' "$BENCH_BUILD/Makefile" 2>/dev/null ||
@@ -44,6 +39,11 @@ if [ -n "$sanitized" ] && [ "${MAILTRIAGE_BENCH_SANITIZED:-0}" != 1 ]; then
 	fail "the programs were built with sanitizers (--enable-asan or --enable-fuzz), which make them several times slower; configure without them (./configure --enable-werror, the default CFLAGS -O2) and make bench again (MAILTRIAGE_BENCH_SANITIZED=1 measures anyway)"
 fi
 export BENCH_SANITIZED=${sanitized:-no}
+for program in milter/mailtriaged pipe/mailtriage-pipe ctl/mailtriagectl tests/bench/accept_milter \
+	tests/bench/sink_sendmail tests/bench/fill_queue tests/bench/llm_load; do
+	[ -x "$BENCH_BUILD/$program" ] || fail "$BENCH_BUILD/$program is not built"
+done
+
 
 # shellcheck source=../e2e/postfix-env.sh
 . "$BENCH_SRC/tests/e2e/postfix-env.sh"
