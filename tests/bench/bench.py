@@ -35,7 +35,7 @@ SCALE = float(ENV.get("BENCH_SCALE", "1"))
 MTA_MESSAGES = {s: max(10, int(n * SCALE)) for s, n in ((10, 2000), (1, 500), (50, 500))}
 PIPE_MESSAGES = max(10, int(1000 * SCALE))
 BACKLOG = max(1000, int(20000 * SCALE))
-BACKLOG_LIMIT = 240  # seconds the backlog may take to drain before the run is cut
+BACKLOG_LIMIT = 300  # seconds the backlog may take to drain before the run is cut
 BIG_BYTES = 25 * MB
 # Workers: latency (s) -> (steady window s, warm-up s after the first message done, reps).
 WORKER_LATENCIES = {0.0: (4.0, 1.0, REPS), 0.2: (5.0, 1.5, REPS), 1.0: (6.0, 2.5, 2)}
@@ -335,17 +335,24 @@ def bench_ceiling(results, answered):
 def steady_rate(samples, warmup, window, tail):
     """Messages per second over at most WINDOW s of SAMPLES ((time, processed) about every
     50 ms), starting WARMUP s after the first message was done and ending before TAIL were
-    done. At a high latency the messages finish in bursts (all max_concurrency requests end
-    together): the window then runs from the last quiet sample before one burst to the last
-    quiet sample before a later one, so that whole bursts are counted; without quiet samples
-    (a continuous flow) it runs between its first and last samples. Returns (rate, seconds)."""
+    done. At a high latency the messages finish in bursts (the requests in flight end
+    together, in sub-bursts a few ms apart): the window then runs from the end of one long
+    quiet spell (no message done for at least half the longest spell seen) to the end of a
+    later one, so that whole bursts are counted; in a continuous flow it runs between the
+    window's first and last samples. Returns (rate, seconds)."""
     first = next((t for t, n in samples if n > 0), None)
     if first is None:
         return None, 0
     inside = [(t, n) for t, n in samples
               if first + warmup <= t <= first + warmup + window and n <= tail]
-    quiet = [inside[i] for i in range(1, len(inside) - 1)
-             if inside[i - 1][1] == inside[i][1] < inside[i + 1][1]]
+    spells = []  # (index of the last quiet sample before a rise, samples it lasted)
+    length = 0
+    for i in range(1, len(inside) - 1):
+        length = length + 1 if inside[i][1] == inside[i - 1][1] else 0
+        if inside[i + 1][1] > inside[i][1]:
+            spells.append((i, length))
+    longest = max((n for _, n in spells), default=0)
+    quiet = [inside[i] for i, n in spells if longest >= 2 and n >= longest / 2]
     ends = quiet if len(quiet) >= 2 and quiet[-1][0] - quiet[0][0] >= window / 2 else inside
     if len(ends) < 2 or ends[-1][0] - ends[0][0] < 1.0:
         return None, 0
