@@ -32,9 +32,10 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
+# time (GNU time) measures the peak memory of mailtriage-pipe in `make bench`.
 PACKAGES="autoconf automake make gcc pkg-config libgmime-3.0-dev libglib2.0-dev
 libcurl4-openssl-dev libjson-c-dev libsqlite3-dev sqlite3 libmilter-dev miltertest
-postfix swaks python3 ca-certificates util-linux passwd systemd"
+postfix swaks python3 ca-certificates util-linux passwd systemd time"
 # check also builds with clang (its sanitizers and libFuzzer) and runs valgrind.
 CHECK_PACKAGES="clang libclang-rt-14-dev valgrind"
 # What the clang build runs: everything but the suites that start a Postfix.

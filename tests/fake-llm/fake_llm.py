@@ -27,6 +27,8 @@ One instance serves every test: the first path segment picks a behaviour.
                                          as MODE (any mode below but switch-*); answers
                                          200 {"switch": NAME, "mode": MODE}, 404 for a
                                          MODE that does not exist
+    GET  /stats                          the load counters below, as JSON
+    POST /stats/reset                    zero them; answers 200 with the counters zeroed
 
 A test points its llm url at http://127.0.0.1:PORT/MODE/v1.
 
@@ -106,12 +108,24 @@ request's enum only, in this order:
     human person someone speak call me manager        -> speak_to_human
 otherwise "unknown" if the enum has it, else the enum's last entry.
 
+Load counters (GET /stats, for the benchmark, tests/bench): "requests", the
+chat completion requests that reached a mode (validated); "in_flight", those
+being served now, a slow mode's wait included; "max_in_flight", the most at
+once; "prompt_tokens" and "completion_tokens", the usage summed over every
+completion answered; "reply_asked", the requests whose response_format schema
+has a "reply" property (the model is asked to write a reply); "connections",
+the TCP connections accepted. A reset zeroes them, but max_in_flight restarts
+from the requests in flight at that moment. The server sets TCP_NODELAY (an
+answer written as headers, then body, would otherwise wait for the client's
+delayed ACK, about 40 ms) and a listen backlog of 128.
+
 --log gets one JSON line per request: time, path, mode, authorization (the
 header or null) and body (the parsed request JSON or null); failures inside
 the server are logged there as {"time", "error"}, never on stderr.
 """
 
 import argparse
+import contextlib
 import hashlib
 import hmac
 import json
@@ -398,14 +412,92 @@ class RequestLog:
                 self._file = None
 
 
+class LoadStats:
+    """The load counters of GET /stats (see the file comment), for all threads."""
+
+    COUNTERS = ("requests", "prompt_tokens", "completion_tokens",
+                "reply_asked", "connections")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._max_in_flight = 0
+        self._counts = dict.fromkeys(self.COUNTERS, 0)
+
+    def _add(self, name, amount=1):
+        with self._lock:
+            self._counts[name] += amount
+
+    def connection(self):
+        self._add("connections")
+
+    def usage(self, usage):
+        """Add a completion's usage (a dict with the token counts)."""
+        with self._lock:
+            for name in ("prompt_tokens", "completion_tokens"):
+                value = usage.get(name)
+                if isinstance(value, int):
+                    self._counts[name] += value
+
+    @contextlib.contextmanager
+    def serving(self, body):
+        """Count one chat request as in flight until the block ends or calls the function
+        it is given, whichever is first: the handler calls it just before it writes the
+        last bytes of its answer, since the client may send its next request (and count it)
+        as soon as it has them."""
+        response_format = body.get("response_format")
+        json_schema = (response_format.get("json_schema")
+                       if isinstance(response_format, dict) else None)
+        schema = (json_schema.get("schema")
+                  if isinstance(json_schema, dict) else None)
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        asks_reply = isinstance(properties, dict) and "reply" in properties
+        with self._lock:
+            self._counts["requests"] += 1
+            self._counts["reply_asked"] += 1 if asks_reply else 0
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        answered = False
+
+        def finish():
+            nonlocal answered
+            with self._lock:
+                if not answered:
+                    answered = True
+                    self._in_flight -= 1
+        try:
+            yield finish
+        finally:
+            finish()
+
+    def snapshot(self):
+        with self._lock:
+            return {**self._counts, "in_flight": self._in_flight,
+                    "max_in_flight": self._max_in_flight}
+
+    def reset(self):
+        with self._lock:
+            self._counts = dict.fromkeys(self.COUNTERS, 0)
+            self._max_in_flight = self._in_flight
+
+
 class FakeLLMHandler(BaseHTTPRequestHandler):
     # HTTP/1.1 so that clients can keep connections alive across requests.
     protocol_version = "HTTP/1.1"
     server_version = "fake-llm/1"
+    # Headers and body go out as two writes: without TCP_NODELAY the body waits for the
+    # client's delayed ACK (about 40 ms), which caps a client at some 25 requests a second.
+    disable_nagle_algorithm = True
+    # LoadStats.serving()'s function while a chat request is served.
+    finish_in_flight = None
     # Frees the thread of an idle keep-alive connection or a stalled reader.
     timeout = 60
 
     # ---- plumbing -------------------------------------------------------
+
+    def setup(self):
+        super().setup()
+        self.server.load_stats.connection()
 
     def log_message(self, format, *args):
         """Keep stderr quiet; requests are logged to --log instead."""
@@ -429,9 +521,13 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
+        if self.finish_in_flight is not None:
+            self.finish_in_flight()
         self.wfile.write(body)
 
     def send_json(self, status, value, headers=()):
+        if isinstance(value, dict) and isinstance(value.get("usage"), dict):
+            self.server.load_stats.usage(value["usage"])
         self.send_body(status, to_json(value).encode("utf-8"),
                        "application/json", headers)
 
@@ -521,10 +617,29 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         self.record(None, None)
         if path == "/health":
             self.send_body(200, b"ok", "text/plain")
+        elif path == "/stats":
+            self.send_json(200, self.server.load_stats.snapshot())
         else:
             self.send_not_found()
 
+    def route_stats_reset(self):
+        """POST /stats/reset, with or without a (small, ignored) body."""
+        self.record("stats", None)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= 65536:
+            self.close_connection = True
+        elif length:
+            self.rfile.read(length)
+        self.server.load_stats.reset()
+        self.send_json(200, self.server.load_stats.snapshot())
+
     def route_post(self):
+        if urlsplit(self.path).path == "/stats/reset":
+            self.route_stats_reset()
+            return
         try:
             length = self.declared_length()
         except BadRequest as e:
@@ -581,7 +696,11 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         except BadRequest as e:
             self.send_json(400, error_body(str(e), "invalid_request_error"))
             return
-        behaviour(self, request)
+        with self.server.load_stats.serving(body) as self.finish_in_flight:
+            try:
+                behaviour(self, request)
+            finally:
+                self.finish_in_flight = None
 
     def signature_matches(self, raw):
         """Does the request carry a valid signature of raw with the hook secret?"""
@@ -823,11 +942,14 @@ class FakeLLMServer(ThreadingHTTPServer):
     daemon_threads = True
     # Hanging handlers must not hold up shutdown.
     block_on_close = False
+    # socketserver's default of 5 drops the SYNs of 64 clients connecting at once.
+    request_queue_size = 128
 
     def __init__(self, port, request_log, hook_secret=None):
         super().__init__(("127.0.0.1", port), FakeLLMHandler)
         self.request_log = request_log
         self.hook_secret = hook_secret
+        self.load_stats = LoadStats()
         self._lock = threading.Lock()
         self._completions = 0
         self._requests_by_mode = {}

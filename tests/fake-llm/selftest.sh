@@ -449,6 +449,72 @@ check "switch: an unknown mode is 404" expect 'status == 404'
 post /switch/s1/switch-s2 '{}'
 check "switch: a switch cannot name a switch" expect 'status == 404'
 
+# ---- load counters (GET /stats, POST /stats/reset) ----------------------
+
+# stats: GET /stats into $tmp (doc is the counters).
+stats() {
+	curl -sS --max-time 5 -o "$tmp/body" -D "$tmp/headers" \
+		-w '%{http_code} %{time_total}' "$base/stats" \
+		>"$tmp/status" 2>"$tmp/curl.err"
+}
+
+post /stats/reset ''
+check "POST /stats/reset zeroes the counters" expect 'status == 200
+	and doc == {"requests": 0, "in_flight": 0, "max_in_flight": 0,
+	            "prompt_tokens": 0, "completion_tokens": 0,
+	            "reply_asked": 0, "connections": 0}'
+# usage: the prompt and completion tokens of the last answer, as "P C".
+usage() {
+	python3 -c 'import json, sys
+u = json.load(open(sys.argv[1]))["usage"]
+print(u["prompt_tokens"], u["completion_tokens"])' "$tmp/body"
+}
+prompt=0 completion=0
+with_reply=$(request 'price' |
+	sed 's/"properties":{"intent"/"properties":{"reply":{"type":"string"},"intent"/')
+for body in "$(request 'price please')" "$(request 'Please call me')" "$with_reply"; do
+	post $chat "$body"
+	read -r p c <<<"$(usage)"
+	prompt=$((prompt + p)) completion=$((completion + c))
+done
+post $chat '{"model":'
+post /nosuchmode$chat "$(request 'price')"
+stats
+check "stats: counts the valid chat requests only" expect 'status == 200
+	and doc["requests"] == 3 and doc["in_flight"] == 0
+	and doc["max_in_flight"] == 1'
+check "stats: sums the usage of the answers ($prompt, $completion)" expect "
+	doc['prompt_tokens'] == $prompt and doc['completion_tokens'] == $completion
+	and $prompt > 0 and $completion > 0"
+check "stats: reply_asked counts a schema with a reply property" \
+	expect 'doc["reply_asked"] == 1'
+check "stats: one connection per curl run" expect 'doc["connections"] == 6'
+
+slow_pids=
+for _ in 1 2 3; do
+	curl -sS --max-time 10 -o /dev/null -H 'Content-Type: application/json' \
+		--data-binary "$(request 'price')" "$base/slow-3$chat" 2>/dev/null &
+	slow_pids="$slow_pids $!"
+done
+# Bounded: the three are in flight for 3 s once they arrive.
+for _ in $(seq 20); do
+	stats
+	expect 'doc["in_flight"] == 3' && break
+	sleep 0.1
+done
+check "stats: requests in flight during a slow mode's wait" \
+	expect 'doc["in_flight"] == 3 and doc["max_in_flight"] == 3'
+post /stats/reset ''
+check "stats: a reset keeps the requests in flight as the maximum" \
+	expect 'doc["requests"] == 0 and doc["in_flight"] == 3
+	and doc["max_in_flight"] == 3'
+# shellcheck disable=SC2086 # the list of pids
+wait $slow_pids
+stats
+check "stats: in flight back to 0, the maximum kept" \
+	expect 'doc["in_flight"] == 0 and doc["max_in_flight"] == 3
+	and doc["requests"] == 0'
+
 # ---- log and shutdown ---------------------------------------------------
 
 check "log: one JSON object per request with the agreed fields" expect_log '
