@@ -79,6 +79,9 @@ static sqlite3 *pool_open_db(struct pool *pool, const char *who)
         int status = pool_db_open(cfg, &db, &error);
         gint64 wait = cfg->daemon.retry_base;
         config_unref(cfg);
+        /* A worker's bookkeeping is lazy (db.h): one fsync per mail sent, not one per step. */
+        if (status == DB_OK && (status = db_set_lazy(db, &error)) != DB_OK)
+            g_clear_pointer(&db, db_close);
         if (status == DB_OK)
             return db;
         log_error("%s: cannot open the database, retrying in %" G_GINT64_FORMAT "s: %s", who, wait,

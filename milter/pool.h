@@ -4,13 +4,15 @@
  * pool_start() starts [daemon] workers threads, each with its own database connection and
  * LLM client, that claim due messages and process them; they run worker_nice below the
  * daemon's CPU priority, since the milter's threads, which an SMTP client waits for, come
- * first (their write turn too: db_gate.h). It also starts one lease keeper (lease.h) that
- * renews the leases of the messages in the workers' hands every lease_time/3 while they work,
- * and one housekeeping thread that puts messages whose lease expired back in the queue and
- * applies [policy] retention (retention.h); it opens a connection for each round and closes
- * it after. Idle workers look for work every poll_interval, or at once after pool_wake().
- * pool_stop() asks every thread to stop: a worker finishes the message in hand (a sendmail
- * run included), or releases it to the queue if it was waiting on the LLM, and then the
+ * first (their write turn too: db_gate.h). Their connections are lazy (db.h: a power loss may
+ * take back their last steps, which are then done again; the write after which mail leaves is
+ * durable), so that a message costs one fsync when it sends mail and none when it does not. It also
+ * starts one lease keeper (lease.h) that renews the leases of the messages in the workers' hands
+ * every lease_time/3 while they work, and one housekeeping thread that puts messages whose lease
+ * expired back in the queue and applies [policy] retention (retention.h); it opens a connection for
+ * each round and closes it after. Idle workers look for work every poll_interval, or at once after
+ * pool_wake(). pool_stop() asks every thread to stop: a worker finishes the message in hand (a
+ * sendmail run included), or releases it to the queue if it was waiting on the LLM, and then the
  * threads are joined, the lease keeper last. The configuration is taken afresh for each
  * message, so pool_set_config() (a reload) applies to the next one. Call with signals
  * blocked: the threads inherit the mask. A thread whose database connection fails otherwise

@@ -126,7 +126,9 @@ static int action_begin(sqlite3 *db, const struct action_message *m,
     status = store_action_add(db, m->claim->id, action, STORE_ACTION_PENDING, action_id_r, error_r);
     if ((status = queue_lease_end(db, status, error_r)) != DB_OK)
         return status;
-    if ((status = queue_lease_begin(db, m->claim, error_r)) != DB_OK)
+    /* Durable on the workers' lazy connections too (db.h): once mail has left, no power loss
+     * may take back that it started. */
+    if ((status = queue_lease_begin_durable(db, m->claim, error_r)) != DB_OK)
         return status;
     return queue_lease_end(db, store_action_start(db, *action_id_r, error_r), error_r);
 }

@@ -256,15 +256,27 @@ int queue_lease_renew(sqlite3 *db, gint64 id, const char *lease, gint64 lease_se
                                lease, NULL, lease_seconds, error_r);
 }
 
-int queue_lease_begin(sqlite3 *db, const struct queue_row *row, char **error_r)
+static int queue_lease_begin_with(sqlite3 *db, const struct queue_row *row, gboolean durable,
+                                  char **error_r)
 {
-    int status = db_begin_immediate(db, error_r);
+    int status =
+        durable ? db_begin_immediate_durable(db, error_r) : db_begin_immediate(db, error_r);
     if (status != DB_OK)
         return status;
     status = queue_lease_renew(db, row->id, row->lease, row->lease_seconds, error_r);
     if (status != DB_OK)
         db_rollback(db);
     return status;
+}
+
+int queue_lease_begin(sqlite3 *db, const struct queue_row *row, char **error_r)
+{
+    return queue_lease_begin_with(db, row, FALSE, error_r);
+}
+
+int queue_lease_begin_durable(sqlite3 *db, const struct queue_row *row, char **error_r)
+{
+    return queue_lease_begin_with(db, row, TRUE, error_r);
 }
 
 int queue_lease_end(sqlite3 *db, int status, char **error_r)

@@ -94,6 +94,10 @@ int queue_lease_renew(sqlite3 *db, gint64 id, const char *lease, gint64 lease_se
  * QUEUE_LEASE_LOST, DB_BUSY or DB_ERROR says why. */
 int queue_lease_begin(sqlite3 *db, const struct queue_row *row,
                       char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* The same, its commit durable even on a lazy connection (db_begin_immediate_durable()): for
+ * the write after which mail leaves. */
+int queue_lease_begin_durable(sqlite3 *db, const struct queue_row *row,
+                              char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* End the transaction of queue_lease_begin() whose writes came to STATUS: committed when it is
  * DB_OK, else rolled back. Returns what became of it. */
 int queue_lease_end(sqlite3 *db, int status, char **error_r) G_GNUC_WARN_UNUSED_RESULT;

@@ -124,12 +124,25 @@ int db_begin_read(sqlite3 *db, char **error_r)
     return db_exec(db, "BEGIN DEFERRED", error_r);
 }
 
+/* The lazy connection whose current transaction db_begin_immediate_durable() made durable. */
+static _Thread_local sqlite3 *db_lazy_again;
+
+/* After a transaction of db_begin_immediate_durable(): lazy again. */
+static void db_restore_lazy(sqlite3 *db)
+{
+    if (db_lazy_again != db || db == NULL)
+        return;
+    db_lazy_again = NULL;
+    sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+}
+
 int db_commit(sqlite3 *db, char **error_r)
 {
     int status = db_exec(db, "COMMIT", error_r);
     if (status != DB_OK)
         db_rollback(db);
     db_gate_leave(db);
+    db_restore_lazy(db);
     return status;
 }
 
@@ -138,6 +151,39 @@ void db_rollback(sqlite3 *db)
     if (!sqlite3_get_autocommit(db))
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     db_gate_leave(db);
+    db_restore_lazy(db);
+}
+
+int db_set_lazy(sqlite3 *db, char **error_r)
+{
+    return db_exec(db, "PRAGMA synchronous = NORMAL", error_r);
+}
+
+/* PRAGMA synchronous of DB: 0 off, 1 normal, 2 full, 3 extra; -1 when it cannot be read. */
+static int db_synchronous(sqlite3 *db)
+{
+    sqlite3_stmt *stmt = NULL;
+    int level = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        level = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return level;
+}
+
+int db_begin_immediate_durable(sqlite3 *db, char **error_r)
+{
+    /* SQLite takes a new safety level only outside a transaction. */
+    if (db_synchronous(db) == 1) {
+        int status = db_exec(db, "PRAGMA synchronous = FULL", error_r);
+        if (status != DB_OK)
+            return status;
+        db_lazy_again = db;
+    }
+    int status = db_begin_immediate(db, error_r);
+    if (status != DB_OK)
+        db_restore_lazy(db);
+    return status;
 }
 
 sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql, char **error_r)

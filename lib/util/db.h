@@ -12,11 +12,11 @@
  * file is still the one at its path and still writable, and under the lock that no newer
  * program has upgraded it. The threads of one process take turns at the write lock
  * (db_gate.h: db_begin_immediate() waits for the turn, db_commit() and db_rollback() end it),
- * and a connection waits for other processes' locks up to its busy timeout. Errors an administrator can fix (locked past busy_timeout, disk
- * full, permissions, I/O errors, a damaged file) name the path and what to do.
- * db_open_existing() never creates the file (a mistyped path must not become an empty queue):
- * read-write it then does what db_open() does; read-only (SQLITE_OPEN_READONLY) it changes
- * nothing, neither journal mode nor schema, and takes only the schema this program knows.
+ * and a connection waits for other processes' locks up to its busy timeout. Errors an administrator
+ * can fix (locked past busy_timeout, disk full, permissions, I/O errors, a damaged file) name the
+ * path and what to do. db_open_existing() never creates the file (a mistyped path must not become
+ * an empty queue): read-write it then does what db_open() does; read-only (SQLITE_OPEN_READONLY) it
+ * changes nothing, neither journal mode nor schema, and takes only the schema this program knows.
  */
 #ifndef MAILTRIAGE_DB_H
 #define MAILTRIAGE_DB_H
@@ -59,6 +59,16 @@ int db_check_file(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* db_check_file(), BEGIN IMMEDIATE, then DB_ERROR (rolled back) when a newer program has
  * upgraded the schema. */
 int db_begin_immediate(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* Make DB lazy: its commits survive the crash of the process, as every commit in WAL mode does,
+ * but not the machine's (a power loss, a kernel crash) until the next durable commit or
+ * checkpoint (synchronous=NORMAL). The daemon's workers are lazy: what they lose so is done
+ * again, save the one write that must outlive the machine before mail leaves, which they begin
+ * with db_begin_immediate_durable(). Intake (the milter's writer, the pipe) is never lazy. */
+int db_set_lazy(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* db_begin_immediate(), whose commit is on the disk before it returns (synchronous=FULL) on a
+ * lazy connection too, and with it every commit before it; the connection is lazy again after
+ * db_commit() or db_rollback(). */
+int db_begin_immediate_durable(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* A read transaction (BEGIN DEFERRED): the reads up to db_commit() see one snapshot. */
 int db_begin_read(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 int db_commit(sqlite3 *db, char **error_r) G_GNUC_WARN_UNUSED_RESULT;

@@ -314,6 +314,40 @@ static void test_made_read_only_while_open_refuses_writes(struct fixture *fx, gc
     run_unprivileged(fx, made_read_only_while_open_refuses_writes);
 }
 
+/* ---- lazy connections ---- */
+
+static int synchronous_of(sqlite3 *db)
+{
+    return (int)testutil_db_int(db, "PRAGMA synchronous");
+}
+
+static void test_durable_transaction_of_a_lazy_connection(struct fixture *fx, gconstpointer data)
+{
+    sqlite3 *db = open_db(fx->path, BUSY_TIMEOUT_MS);
+    char *error = NULL;
+    g_assert_cmpint(synchronous_of(db), ==, 2); /* FULL: every connection opens durable */
+    g_assert_cmpint(db_set_lazy(db, &error), ==, DB_OK);
+    g_assert_cmpint(synchronous_of(db), ==, 1);
+    /* Durable for that transaction, lazy again after its commit and after a rollback. */
+    g_assert_cmpint(db_begin_immediate_durable(db, &error), ==, DB_OK);
+    g_assert_cmpint(synchronous_of(db), ==, 2);
+    g_assert_cmpint(db_commit(db, &error), ==, DB_OK);
+    g_assert_cmpint(synchronous_of(db), ==, 1);
+    g_assert_cmpint(db_begin_immediate_durable(db, &error), ==, DB_OK);
+    db_rollback(db);
+    g_assert_cmpint(synchronous_of(db), ==, 1);
+    /* An ordinary transaction leaves it lazy; a durable one of a durable connection, durable. */
+    g_assert_cmpint(db_begin_immediate(db, &error), ==, DB_OK);
+    g_assert_cmpint(db_commit(db, &error), ==, DB_OK);
+    g_assert_cmpint(synchronous_of(db), ==, 1);
+    sqlite3 *full = open_db(fx->path, BUSY_TIMEOUT_MS);
+    g_assert_cmpint(db_begin_immediate_durable(full, &error), ==, DB_OK);
+    g_assert_cmpint(db_commit(full, &error), ==, DB_OK);
+    g_assert_cmpint(synchronous_of(full), ==, 2);
+    db_close(full);
+    db_close(db);
+}
+
 /* ---- the write turn of one process's threads (db_gate.h) ---- */
 
 static void test_second_connection_of_a_thread_is_not_gated(struct fixture *fx, gconstpointer data)
@@ -420,6 +454,8 @@ int main(int argc, char **argv)
     add("/db/unwritable_file_refused_at_open", NULL, test_unwritable_file_refused_at_open);
     add("/db/made_read_only_while_open_refuses_writes", NULL,
         test_made_read_only_while_open_refuses_writes);
+    add("/db/lazy/durable_transaction_of_a_lazy_connection", NULL,
+        test_durable_transaction_of_a_lazy_connection);
     add("/db/gate/second_connection_of_a_thread_is_not_gated", NULL,
         test_second_connection_of_a_thread_is_not_gated);
     add("/db/gate/first_priority_goes_before_waiting_threads", NULL,
