@@ -65,14 +65,27 @@ static int pipe_read_message(struct intake_message *msg)
     }
 }
 
-/* The header fields the rows keep, from the message as parsed. */
+/* The length of TEXT's header section with the blank line after it (all of it when there is
+ * no body). */
+static size_t pipe_header_length(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++)
+        if (text[i] == '\n' &&
+            (text[i + 1] == '\n' || (text[i + 1] == '\r' && i + 2 < len && text[i + 2] == '\n')))
+            return i + (text[i + 1] == '\n' ? 2 : 3);
+    return len;
+}
+
+/* The header fields the rows keep, from the message's header section as parsed: the body, which
+ * may be most of 1 GiB, is not parsed here (the worker does). */
 static void pipe_take_headers(struct intake_message *msg)
 {
     struct mime_limits limits;
     mime_limits_default(&limits);
     struct mime_message *parsed = NULL;
     char *error = NULL;
-    if (mime_parse((const char *)msg->raw->data, msg->raw->len, &limits, &parsed, &error) < 0) {
+    const char *text = (const char *)msg->raw->data;
+    if (mime_parse(text, pipe_header_length(text, msg->raw->len), &limits, &parsed, &error) < 0) {
         /* Recorded all the same: the worker fails it visibly rather than the sender bouncing. */
         log_warn("recording a message that does not parse: %s", error);
         g_free(error);
