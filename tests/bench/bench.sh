@@ -147,7 +147,8 @@ done
 postfix -c "$PF_DIR/etc" check || fail "postfix check"
 pf_start || fail "Postfix did not start"
 
-python3 "$BENCH_SRC/tests/bench/bench.py"
+# -B: no __pycache__ in the source tree (bench.py imports benchlib.py).
+python3 -B "$BENCH_SRC/tests/bench/bench.py"
 status=$?
 [ "$status" = 0 ] && BENCH_OK=1
 exit "$status"
