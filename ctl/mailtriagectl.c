@@ -66,6 +66,7 @@
 #include "config_check.h"
 #include "config_print.h"
 #include "ctl.h"
+#include "ctl_compose.h"
 #include "ctl_conversation.h"
 #include "ctl_draft.h"
 #include "db.h"
@@ -633,6 +634,9 @@ static const struct command ctl_commands[] = {
      "Delete every trace of a correspondent: messages from or to ADDRESS, with their "
      "classifications, actions, drafts and events, its bounces",
      "ADDRESS", NULL, ctl_forget, COMMAND_WRITES, COMMAND_ADDRESS, NULL},
+    {"compose",
+     "Have the model write the first message of a conversation, and send it (or file a draft)", "",
+     ctl_compose_options, ctl_compose, COMMAND_WRITES, COMMAND_NO_ARGUMENTS, NULL},
     {"draft", "Replies that wait for a person's approval", "COMMAND", NULL, NULL,
      COMMAND_NO_DATABASE, COMMAND_NO_ARGUMENTS, ctl_draft_commands},
     {"conversation", "Conversations: their history, and who answers them", "COMMAND", NULL, NULL,
@@ -737,5 +741,6 @@ int main(int argc, char **argv)
     g_free(ctl_options.state);
     g_free(ctl_options.reason);
     g_free(ctl_options.mailbox);
+    ctl_compose_options_free();
     return status;
 }

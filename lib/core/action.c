@@ -7,6 +7,7 @@
 
 #include "action.h"
 #include "compose.h"
+#include "conversation.h"
 #include "conversation_join.h"
 #include "db.h"
 #include "draft.h"
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "queue.h"
 #include "store.h"
+#include "store_compose.h"
 #include "webhook.h"
 
 /* Times the outcome of a send is recorded again when the database is busy: the mail has gone,
@@ -372,12 +374,13 @@ int action_approve_draft(sqlite3 *db, const struct config *cfg, gint64 id, const
     int status = draft_begin_sending(db, id, who, &draft, error_r);
     if (status != DB_OK)
         return status;
-    /* An automatic reply: the null envelope sender, so that no bounce or vacation answers it. */
+    /* An automatic reply: the null envelope sender, so that no bounce or vacation answers it; a
+     * composed first message: the mailbox, so that its bounces come back (action_send_first()). */
     char *sendmail_error = NULL, *record_error = NULL;
     int exit_status = -1;
-    enum inject_status inject =
-        inject_message(cfg->sendmail.path, cfg->sendmail.timeout, "", draft->recipient, draft->text,
-                       strlen(draft->text), &exit_status, &sendmail_error);
+    enum inject_status inject = inject_message(
+        cfg->sendmail.path, cfg->sendmail.timeout, draft_envelope_sender(draft), draft->recipient,
+        draft->text, strlen(draft->text), &exit_status, &sendmail_error);
     status =
         action_record_draft(db, draft, inject, exit_status, sendmail_error, who, &record_error);
     /* The audit line goes out whatever the database said: mail.log keeps who sent what. */
@@ -404,4 +407,140 @@ int action_approve_draft(sqlite3 *db, const struct config *cfg, gint64 id, const
     g_free(sendmail_error);
     draft_free(draft);
     return status;
+}
+
+void action_first_outcome_clear(struct action_first_outcome *outcome)
+{
+    g_clear_pointer(&outcome->message_id, g_free);
+    g_clear_pointer(&outcome->error, g_free);
+}
+
+/* SOURCES as a JSON array, "[1,3]". */
+static char *action_first_sources(const GArray *sources)
+{
+    GString *text = g_string_new("[");
+    for (guint i = 0; sources != NULL && i < sources->len; i++)
+        g_string_append_printf(text, "%s%d", i > 0 ? "," : "", g_array_index(sources, int, i));
+    g_string_append_c(text, ']');
+    return g_string_free(text, FALSE);
+}
+
+/* Run sendmail for the recorded mail MAIL and record what came of it, offering the record to a
+ * busy database a few times. */
+static void action_first_deliver(sqlite3 *db, const struct action_first *first, const char *mail,
+                                 struct store_compose_ids *ids, struct action_first_outcome *out)
+{
+    char buf[LOG_ADDR_MAX];
+    char *unknown = g_strdup_printf(
+        "outcome unknown until sendmail answers: composed by %s and handed to sendmail; if this "
+        "stays, the command stopped first and the mail to <%s> may have gone out: look for "
+        "message-id=<%s> in the mail log. It is never sent again",
+        first->who, first->recipient, out->message_id);
+    char *error = NULL;
+    int status = store_compose_start(db, ids->action, unknown, &error);
+    g_free(unknown);
+    if (status != DB_OK) {
+        out->status = status == DB_BUSY ? ACTION_FIRST_BUSY : ACTION_FIRST_ERROR;
+        out->error = g_strdup_printf("nothing sent: %s", error);
+        g_free(error);
+        return;
+    }
+    char *failure = NULL;
+    enum inject_status sent = inject_message(
+        first->cfg->sendmail.path, first->cfg->sendmail.timeout, first->mailbox->address,
+        first->recipient, mail, strlen(mail), &out->exit_status, &failure);
+    char *sources = action_first_sources(first->sources);
+    char *text = conversation_entry_text(first->body);
+    char *event =
+        sent == INJECT_SENT
+            ? g_strdup_printf("composed by %s: sent to <%s>, message-id <%s>", first->who,
+                              first->recipient, out->message_id)
+            : g_strdup_printf("composed by %s: %s: %s", first->who,
+                              sent == INJECT_TEMPFAIL ? "sendmail said try later, not sent"
+                                                      : "sendmail failed",
+                              failure);
+    struct store_compose_outcome record = {ids,
+                                           sent == INJECT_SENT,
+                                           out->exit_status,
+                                           failure,
+                                           first->mailbox->address,
+                                           out->message_id,
+                                           text,
+                                           sources,
+                                           event};
+    status = DB_BUSY;
+    for (int i = 0; i < ACTION_RECORD_TRIES && status == DB_BUSY; i++) {
+        g_clear_pointer(&error, g_free);
+        status = store_compose_finish(db, &record, &error);
+    }
+    log_audit(ids->message, "composed by %s for <%s>, message-id <%s>: %s%s%s", first->who,
+              log_addr(first->recipient, buf), out->message_id,
+              sent == INJECT_SENT ? "sent" : failure,
+              status != DB_OK ? "; recording that failed: " : "", status != DB_OK ? error : "");
+    out->status = status != DB_OK           ? ACTION_FIRST_UNRECORDED
+                  : sent == INJECT_SENT     ? ACTION_FIRST_DONE
+                  : sent == INJECT_TEMPFAIL ? ACTION_FIRST_TRY_LATER
+                                            : ACTION_FIRST_FAILED;
+    if (status != DB_OK)
+        out->error = g_strdup_printf("the mail %s, but recording that failed (%s): its action "
+                                     "stays pending and it is never sent again",
+                                     sent == INJECT_SENT ? "was sent" : "was not sent", error);
+    else if (sent != INJECT_SENT)
+        out->error = g_strdup_printf("nothing sent: %s", failure);
+    g_free(error);
+    g_free(event);
+    g_free(text);
+    g_free(sources);
+    g_free(failure);
+}
+
+void action_send_first(sqlite3 *db, const struct action_first *first,
+                       struct action_first_outcome *outcome_r)
+{
+    *outcome_r = (struct action_first_outcome){.status = ACTION_FIRST_DONE, .exit_status = -1};
+    struct compose_first in = {first->cfg, first->mailbox, first->recipient, first->subject,
+                               first->body};
+    char *mail = compose_first(&in, &outcome_r->message_id);
+    static const enum store_compose_kind kinds[] = {[ACTION_FIRST_SEND] = STORE_COMPOSE_SEND,
+                                                    [ACTION_FIRST_DRAFT] = STORE_COMPOSE_DRAFT,
+                                                    [ACTION_FIRST_SHADOW] = STORE_COMPOSE_SHADOW};
+    char *reason = g_strdup_printf("composed by %s", first->who);
+    char *event =
+        g_strdup_printf("composed by %s for <%s>, message-id <%s>: %s", first->who,
+                        first->recipient, outcome_r->message_id,
+                        first->kind == ACTION_FIRST_SEND    ? "sendmail runs"
+                        : first->kind == ACTION_FIRST_DRAFT ? "filed as a draft, to be approved"
+                                                            : "mode shadow: recorded, not sent");
+    struct store_compose record = {kinds[first->kind],
+                                   first->mailbox->address,
+                                   first->recipient,
+                                   first->subject,
+                                   outcome_r->message_id,
+                                   mail,
+                                   strlen(mail),
+                                   first->instructions,
+                                   reason,
+                                   event};
+    struct store_compose_ids ids;
+    char *error = NULL;
+    int status = store_compose_record(db, &record, &ids, &error);
+    outcome_r->message = ids.message;
+    outcome_r->conversation = ids.conversation;
+    outcome_r->action = ids.action;
+    outcome_r->draft = ids.draft;
+    if (status != DB_OK) {
+        outcome_r->status = status == DB_BUSY ? ACTION_FIRST_BUSY : ACTION_FIRST_ERROR;
+        outcome_r->error = g_strdup_printf("nothing recorded, nothing sent: %s", error);
+        g_free(error);
+    } else if (first->kind == ACTION_FIRST_SEND)
+        action_first_deliver(db, first, mail, &ids, outcome_r);
+    else {
+        char buf[LOG_ADDR_MAX];
+        log_audit(ids.message, "composed by %s for <%s>, message-id <%s>: %s", first->who,
+                  log_addr(first->recipient, buf), outcome_r->message_id,
+                  first->kind == ACTION_FIRST_DRAFT ? "filed as a draft" : "shadow, not sent");
+    }
+    g_free(event);
+    g_free(reason);
+    g_free(mail);
 }

@@ -8,7 +8,8 @@
  * never performed again. A plan marked shadow (mailbox mode shadow) is composed exactly as it
  * would be sent, the mail or the webhook's body recorded with the action (shadow, state
  * skipped), and nothing leaves: no sendmail, no POST, and no draft that could be approved.
- * action_approve_draft() sends a stored draft, exactly once. Nothing else in mailtriage sends mail.
+ * action_approve_draft() sends a stored draft, exactly once. action_send_first() sends the first
+ * message of a conversation the site starts, once. Nothing else in mailtriage sends mail.
  * It logs only what its caller cannot: an outcome that could not be recorded.
  *
  * Exactly once, by construction. Each mail (or webhook) has three records, each written in its
@@ -90,5 +91,51 @@ enum action_approve_status {
  * who sent what, whatever the database said. */
 int action_approve_draft(sqlite3 *db, const struct config *cfg, gint64 id, const char *who,
                          char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+
+/* How a first message leaves (mailtriagectl compose). */
+enum action_first_kind {
+    ACTION_FIRST_SEND,  /* now, through sendmail */
+    ACTION_FIRST_DRAFT, /* filed as a draft for `mailtriagectl draft approve` */
+    ACTION_FIRST_SHADOW /* mode shadow: recorded as it would have left, nothing sent */
+};
+
+/* The first message of a conversation the site starts, as the model wrote it. */
+struct action_first {
+    const struct config *cfg;
+    const struct config_mailbox *mailbox;
+    const char *recipient;
+    const char *instructions; /* the staff's, kept with the conversation */
+    const char *who;          /* the operator */
+    const char *subject;      /* checked (llm_answer.h) */
+    const char *body;
+    const GArray *sources; /* of int, the source numbers used */
+    enum action_first_kind kind;
+};
+
+enum action_first_status {
+    ACTION_FIRST_DONE,      /* sent, filed or recorded as a shadow */
+    ACTION_FIRST_BUSY,      /* the database stayed locked: nothing recorded, nothing sent */
+    ACTION_FIRST_ERROR,     /* the database failed before sendmail ran: nothing sent */
+    ACTION_FIRST_TRY_LATER, /* sendmail said try later (or could not run): not sent */
+    ACTION_FIRST_FAILED,    /* sendmail failed for good: not sent */
+    ACTION_FIRST_UNRECORDED /* sendmail answered, and recording that failed (error says) */
+};
+
+/* What became of it: the records written (0 when not), and whether it went out. */
+struct action_first_outcome {
+    enum action_first_status status;
+    gint64 message, conversation, action, draft;
+    char *message_id; /* without angle brackets */
+    char *error;
+    int exit_status; /* sendmail's, -1 when it did not run */
+};
+/* Compose the mail (compose_first()), record it (store_compose.h: the intent, with the
+ * Message-ID fixed, the conversation and its instructions), and by KIND send it with the
+ * mailbox as envelope sender (started recorded first, the outcome after, with the
+ * conversation's first entry), file it as a draft, or keep it as a shadow. An audit line says
+ * who composed what and what came of it. */
+void action_send_first(sqlite3 *db, const struct action_first *first,
+                       struct action_first_outcome *outcome_r);
+void action_first_outcome_clear(struct action_first_outcome *outcome);
 
 #endif

@@ -400,3 +400,25 @@ char *compose_escalation(const struct compose_escalation *in, char **message_id_
     g_object_unref(message);
     return result;
 }
+
+char *compose_first(const struct compose_first *in, char **message_id_r)
+{
+    GMimeMessage *message =
+        compose_new_message(in->cfg, in->mailbox, "auto-generated", message_id_r);
+    g_mime_message_add_mailbox(message, GMIME_ADDRESS_TYPE_TO, NULL, in->recipient);
+    compose_set_subject(message, "", in->subject);
+    char *body = text_clean_lines(in->body);
+    char *signature = text_clean_lines(in->mailbox->signature);
+    char *disclaimer = text_clean_lines(in->mailbox->disclaimer);
+    char *text = compose_tidy(g_strdup_printf("%s\n\n%s\n\n%s\n", body, signature, disclaimer));
+    GMimeTextPart *part = compose_utf8_part("plain", text);
+    g_mime_message_set_mime_part(message, GMIME_OBJECT(part));
+    g_object_unref(part);
+    g_free(text);
+    g_free(disclaimer);
+    g_free(signature);
+    g_free(body);
+    char *result = compose_to_string(message, NULL);
+    g_object_unref(message);
+    return result;
+}

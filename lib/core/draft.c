@@ -19,11 +19,17 @@ static const char *const draft_state_names[] = {"pending", "sending", "sent", "r
 #define DRAFT_COLUMNS(TEXT)                                                                        \
     "SELECT d.id, d.message, d.state, m.mailbox, m.envelope_from, m.subject, d.recipient,"         \
     " d.outgoing_message_id, " TEXT ", d.created_at, d.decided_at, d.decided_by, d.reason,"        \
-    " d.sendmail_status, d.error FROM drafts d JOIN messages m ON m.id = d.message"
+    " d.sendmail_status, d.error, m.intake = 'compose' FROM drafts d"                              \
+    " JOIN messages m ON m.id = d.message"
 
 const char *draft_state_name(enum draft_state state)
 {
     return draft_state_names[state];
+}
+
+const char *draft_envelope_sender(const struct draft *draft)
+{
+    return draft->composed ? draft->mailbox : "";
 }
 
 static enum draft_state draft_state_parse(const unsigned char *name)
@@ -69,6 +75,7 @@ static struct draft *draft_read_row(sqlite3_stmt *stmt)
     draft->sendmail_status =
         sqlite3_column_type(stmt, 13) == SQLITE_NULL ? -1 : sqlite3_column_int(stmt, 13);
     draft->error = db_column_dup(stmt, 14);
+    draft->composed = sqlite3_column_int(stmt, 15) != 0;
     return draft;
 }
 
@@ -248,7 +255,7 @@ static int draft_record_reply(sqlite3 *db, const struct draft *draft,
         .kind = STORE_ACTION_REPLY,
         .reason = reason,
         .recipient = draft->recipient,
-        .envelope_sender = "",
+        .envelope_sender = draft_envelope_sender(draft),
         .outgoing_message_id = draft->outgoing_message_id,
     };
     gint64 action_id = 0;

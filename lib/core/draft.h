@@ -38,9 +38,13 @@ struct draft {
     char *reason;        /* why it was rejected */
     int sendmail_status; /* -1 when sendmail has not run */
     char *error;         /* the last failure: sendmail's words */
+    gboolean composed;   /* a first message of mailtriagectl compose, not a reply */
 };
 
 const char *draft_state_name(enum draft_state state);
+/* The envelope sender DRAFT goes with: the null sender for a reply, the mailbox for a composed
+ * first message. */
+const char *draft_envelope_sender(const struct draft *draft);
 void draft_free(struct draft *draft);
 
 /* Store TEXT, the reply to MESSAGE addressed to RECIPIENT with our MESSAGE_ID (without angle

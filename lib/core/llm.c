@@ -178,26 +178,34 @@ static int llm_provider_configured(const struct config *cfg, char **error_r)
     return row;
 }
 
-/* One request: the classification (classification NULL, into *result_r), or the reply to
- * the classification (into *reply_r). */
+/* One request: the classification (classification NULL, into *result_r), the reply to the
+ * classification (into *reply_r), or, with compose, the first message (into *composed_r). */
 struct llm_call {
+    const struct llm_request *request;
     const struct classification *classification;
     struct classification **result_r;
     struct llm_reply *reply_r;
+    const struct llm_compose_request *compose;
+    struct llm_composed *composed_r;
 };
 
 static int llm_call_provider(const struct llm_provider *provider, void *state,
-                             const volatile gint *stop, const struct llm_request *request,
-                             const struct llm_call *call, struct llm_failure *failure_r)
+                             const volatile gint *stop, const struct llm_call *call,
+                             struct llm_failure *failure_r)
 {
+    if (call->compose != NULL)
+        return provider->compose(state, stop, call->compose, call->composed_r, failure_r);
     if (call->classification == NULL)
-        return provider->classify(state, stop, request, call->result_r, failure_r);
-    return provider->reply(state, stop, request, call->classification, call->reply_r, failure_r);
+        return provider->classify(state, stop, call->request, call->result_r, failure_r);
+    return provider->reply(state, stop, call->request, call->classification, call->reply_r,
+                           failure_r);
 }
 
 /* The tokens the answer to CALL spent. */
 static gint64 llm_call_tokens(const struct llm_call *call)
 {
+    if (call->compose != NULL)
+        return call->composed_r->prompt_tokens + call->composed_r->completion_tokens;
     if (call->classification == NULL)
         return (*call->result_r)->prompt_tokens + (*call->result_r)->completion_tokens;
     return call->reply_r->prompt_tokens + call->reply_r->completion_tokens;
@@ -205,7 +213,7 @@ static gint64 llm_call_tokens(const struct llm_call *call)
 
 /* A remote provider's request, within the concurrency limit, with a lent state and through the
  * gate. */
-static int llm_call_remote(struct llm_client *client, size_t row, const struct llm_request *request,
+static int llm_call_remote(struct llm_client *client, size_t row, const struct config *cfg,
                            const struct llm_meter *meter, const struct llm_call *call,
                            struct llm_failure *failure_r)
 {
@@ -214,14 +222,14 @@ static int llm_call_remote(struct llm_client *client, size_t row, const struct l
     void *state = llm_limit_acquire(row);
     if (state == NULL && provider->state_new != NULL)
         state = provider->state_new();
-    if (!llm_gate_enter(request->cfg, meter, &pass, failure_r)) {
+    if (!llm_gate_enter(cfg, meter, &pass, failure_r)) {
         llm_limit_release(row, state);
         return LLM_FAILED;
     }
-    int status = llm_call_provider(provider, state, client->stop, request, call, failure_r);
+    int status = llm_call_provider(provider, state, client->stop, call, failure_r);
     llm_limit_release(row, state);
-    llm_gate_leave(request->cfg, meter, &pass, status,
-                   status == LLM_ANSWERED ? llm_call_tokens(call) : 0, failure_r);
+    llm_gate_leave(cfg, meter, &pass, status, status == LLM_ANSWERED ? llm_call_tokens(call) : 0,
+                   failure_r);
     return status;
 }
 
@@ -235,9 +243,9 @@ int llm_classify(struct llm_client *client, const struct llm_request *request,
         return LLM_FAILED;
     }
     const struct llm_provider *provider = llm_providers[row];
-    const struct llm_call call = {NULL, result_r, NULL};
+    const struct llm_call call = {request, NULL, result_r, NULL, NULL, NULL};
     if (provider->remote)
-        return llm_call_remote(client, (size_t)row, request, meter, &call, failure_r);
+        return llm_call_remote(client, (size_t)row, request->cfg, meter, &call, failure_r);
     return provider->classify(NULL, client->stop, request, result_r, failure_r);
 }
 
@@ -252,14 +260,14 @@ int llm_write_reply(struct llm_client *client, const struct llm_request *request
     }
     const struct llm_provider *provider = llm_providers[row];
     struct llm_reply reply = {NULL, NULL, 0, 0, 0};
-    const struct llm_call call = {classification, NULL, &reply};
+    const struct llm_call call = {request, classification, NULL, &reply, NULL, NULL};
     int status = LLM_ANSWERED;
     if (provider->reply == NULL)
         reply = (struct llm_reply){
             g_strdup(""), g_strdup_printf("the %s classifier writes no reply text", provider->name),
             0, 0, 0};
     else if (provider->remote)
-        status = llm_call_remote(client, (size_t)row, request, meter, &call, failure_r);
+        status = llm_call_remote(client, (size_t)row, request->cfg, meter, &call, failure_r);
     else
         status = provider->reply(NULL, client->stop, request, classification, &reply, failure_r);
     if (status != LLM_ANSWERED)
@@ -273,6 +281,28 @@ int llm_write_reply(struct llm_client *client, const struct llm_request *request
     classification->reply_completion_tokens = reply.completion_tokens;
     classification->reply_settled = TRUE;
     return LLM_ANSWERED;
+}
+
+int llm_compose(struct llm_client *client, const struct llm_compose_request *request,
+                const struct llm_meter *meter, struct llm_composed *composed_r,
+                struct llm_failure *failure_r)
+{
+    *composed_r = (struct llm_composed){0};
+    int row = llm_provider_configured(request->cfg, &failure_r->reason);
+    if (row < 0) {
+        failure_r->kind = LLM_FAILURE_CONFIG;
+        return LLM_FAILED;
+    }
+    const struct llm_provider *provider = llm_providers[row];
+    if (provider->compose == NULL) {
+        failure_r->kind = LLM_FAILURE_CONFIG;
+        failure_r->reason = g_strdup("compose needs an LLM ([llm] provider = openai)");
+        return LLM_FAILED;
+    }
+    const struct llm_call call = {NULL, NULL, NULL, NULL, request, composed_r};
+    if (provider->remote)
+        return llm_call_remote(client, (size_t)row, request->cfg, meter, &call, failure_r);
+    return provider->compose(NULL, client->stop, request, composed_r, failure_r);
 }
 
 void llm_failure_clear(struct llm_failure *failure)

@@ -8,7 +8,8 @@
  * text answer is checked once (llm_answer.c): an unusable answer is still a classification,
  * `unknown` with valid = FALSE and the reason. The classification carries no reply text:
  * llm_write_reply() asks for it in a second request, whose prompt begins with the first's
- * (prompt.h), once the decision knows that the text is used. A request that fails returns
+ * (prompt.h), once the decision knows that the text is used. llm_compose() asks for the first
+ * message of a conversation the site starts (mailtriagectl compose). A request that fails returns
  * LLM_FAILED with the reason, its kind (llm_provider.h) and any Retry-After. At most
  * llm_limit_set() remote requests run at once in the process; the workers' clients share the
  * provider's kept-alive connections (one set per request in flight, so at most as many as the
@@ -58,6 +59,15 @@ int llm_classify(struct llm_client *client, const struct llm_request *request,
 int llm_write_reply(struct llm_client *client, const struct llm_request *request,
                     struct classification *classification, const struct llm_meter *meter,
                     struct llm_failure *failure_r) G_GNUC_WARN_UNUSED_RESULT;
+
+/* The first message of a conversation the site starts (mailtriagectl compose), through the
+ * same gate, breaker and budget as the other requests, its tokens counted: LLM_ANSWERED with
+ * *COMPOSED_R (its error set when the answer cannot be sent; free with llm_composed_clear()),
+ * or LLM_FAILED as llm_classify(); a provider that writes no text (builtin) fails at once as a
+ * configuration error. METER as there (message 0: about no message). */
+int llm_compose(struct llm_client *client, const struct llm_compose_request *request,
+                const struct llm_meter *meter, struct llm_composed *composed_r,
+                struct llm_failure *failure_r) G_GNUC_WARN_UNUSED_RESULT;
 
 void llm_failure_clear(struct llm_failure *failure);
 

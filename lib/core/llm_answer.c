@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "knowledge.h"
 #include "llm_answer.h"
 #include "text.h"
 
@@ -169,4 +170,117 @@ char *llm_answer_parse_reply(const char *content, char **error_r)
     char *text = reply != NULL ? text_cut(reply, LLM_ANSWER_MAX_REPLY) : NULL;
     json_object_put(answer);
     return text;
+}
+
+void llm_composed_clear(struct llm_composed *composed)
+{
+    g_clear_pointer(&composed->subject, g_free);
+    g_clear_pointer(&composed->body, g_free);
+    g_clear_pointer(&composed->sources, g_array_unref);
+    g_clear_pointer(&composed->error, g_free);
+    g_clear_pointer(&composed->raw_answer, g_free);
+}
+
+char *llm_answer_subject_problem(const char *subject)
+{
+    if (subject == NULL)
+        return g_strdup("the answer has no subject");
+    if (!g_utf8_validate(subject, -1, NULL))
+        return g_strdup("the subject is not valid UTF-8");
+    for (const char *p = subject; *p != '\0'; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029)
+            return g_strdup("the subject holds a line break or a control character");
+    }
+    char *trimmed = g_strstrip(g_strdup(subject));
+    gboolean empty = *trimmed == '\0';
+    g_free(trimmed);
+    if (empty)
+        return g_strdup("the subject is empty");
+    if (g_utf8_strlen(subject, -1) > LLM_ANSWER_MAX_SUBJECT)
+        return g_strdup_printf("the subject is longer than %d characters", LLM_ANSWER_MAX_SUBJECT);
+    return NULL;
+}
+
+/* Why BODY cannot be sent, or NULL when it can. */
+static char *llm_answer_body_problem(const char *body)
+{
+    if (body == NULL)
+        return g_strdup("the answer has no body");
+    if (!g_utf8_validate(body, -1, NULL))
+        return g_strdup("the body is not valid UTF-8");
+    char *trimmed = g_strstrip(g_strdup(body));
+    gboolean empty = *trimmed == '\0';
+    g_free(trimmed);
+    if (empty)
+        return g_strdup("the body is empty");
+    if (g_utf8_strlen(body, -1) > LLM_ANSWER_MAX_BODY)
+        return g_strdup_printf("the body is longer than %d characters", LLM_ANSWER_MAX_BODY);
+    return NULL;
+}
+
+/* The source numbers of ANSWER's "sources" into *SOURCES_R, each once, in the order given;
+ * or why they cannot stand: not a list of integers, or a number the request did not give. */
+static char *llm_answer_sources(const struct llm_compose_request *request, json_object *answer,
+                                GArray **sources_r)
+{
+    *sources_r = g_array_new(FALSE, FALSE, sizeof(int));
+    json_object *list = NULL;
+    if (!json_object_object_get_ex(answer, "sources", &list) || list == NULL)
+        return NULL;
+    if (!json_object_is_type(list, json_type_array))
+        return g_strdup("the answer's sources are not a list");
+    guint given = request->knowledge != NULL && request->knowledge->sources != NULL
+                      ? request->knowledge->sources->len
+                      : 0;
+    size_t n = json_object_array_length(list);
+    for (size_t i = 0; i < n; i++) {
+        json_object *item = json_object_array_get_idx(list, i);
+        if (!json_object_is_type(item, json_type_int))
+            return g_strdup("the answer's sources are not all integers");
+        gint64 number = json_object_get_int64(item);
+        if (number < 1 || number > (gint64)given)
+            return g_strdup_printf("the answer cites source %" G_GINT64_FORMAT
+                                   ", and it was given %u",
+                                   CLAMP(number, -1000000, 1000000), given);
+        gboolean seen = FALSE;
+        for (guint j = 0; j < (*sources_r)->len && !seen; j++)
+            seen = g_array_index(*sources_r, int, j) == (int)number;
+        int value = (int)number;
+        if (!seen)
+            g_array_append_val(*sources_r, value);
+    }
+    return NULL;
+}
+
+void llm_answer_parse_compose(const struct llm_compose_request *request, const char *content,
+                              struct llm_composed *composed_r)
+{
+    char *object_text = llm_answer_extract_object(content != NULL ? content : "");
+    json_object *answer = object_text != NULL ? json_tokener_parse(object_text) : NULL;
+    g_free(object_text);
+    if (answer == NULL || !json_object_is_type(answer, json_type_object)) {
+        json_object_put(answer);
+        composed_r->error = g_strdup("the answer is not a JSON object");
+        return;
+    }
+    const char *subject =
+        request->subject != NULL ? request->subject : llm_answer_string(answer, "subject");
+    const char *body = llm_answer_string(answer, "body");
+    char *problem = llm_answer_subject_problem(subject);
+    if (problem == NULL)
+        problem = llm_answer_body_problem(body);
+    GArray *sources = NULL;
+    if (problem == NULL)
+        problem = llm_answer_sources(request, answer, &sources);
+    if (problem == NULL) {
+        composed_r->subject = g_strstrip(g_strdup(subject));
+        composed_r->body = g_strdup(body);
+        composed_r->sources = sources;
+    } else {
+        composed_r->error = problem;
+        if (sources != NULL)
+            g_array_unref(sources);
+    }
+    json_object_put(answer);
 }

@@ -11,7 +11,9 @@
  * llm_answer_parse_reply() takes it from the answer to the second request, the string "reply"
  * of its object found the same way, cut to 8000 characters. Both never fail and read only
  * their arguments, so that a fuzz target can drive them. llm_answer_unknown() is the first's
- * result for a reason of the provider's own (a refusal, a truncation).
+ * result for a reason of the provider's own (a refusal, a truncation). llm_answer_parse_compose()
+ * checks the answer to a compose request, which goes to a stranger as it is: anything doubtful
+ * makes it unusable rather than mended.
  */
 #ifndef MAILTRIAGE_LLM_ANSWER_H
 #define MAILTRIAGE_LLM_ANSWER_H
@@ -23,6 +25,20 @@ struct classification *llm_answer_parse(const struct llm_request *request, const
                                         const char *content);
 /* The reply text, or NULL with the reason in *ERROR_R. */
 char *llm_answer_parse_reply(const char *content, char **error_r);
+/* The answer to a compose request into *COMPOSED_R (subject, body, sources; or error): the
+ * subject is the staff's when the request has one, else the model's, which must be one line
+ * of at most LLM_ANSWER_MAX_SUBJECT characters of valid UTF-8 without control characters
+ * (no CR or LF that could start a header of its own); the body must be non-empty and at most
+ * LLM_ANSWER_MAX_BODY characters (an answer cut short is not sent); every source number must
+ * be one the request gave (a missing "sources" counts as none, and is noted nowhere else).
+ * Never fails; reads only its arguments. */
+#define LLM_ANSWER_MAX_SUBJECT 200
+#define LLM_ANSWER_MAX_BODY 8000
+/* Why SUBJECT cannot be the subject line of a first message (as above), or NULL when it can:
+ * for the model's subject and the staff's alike. */
+char *llm_answer_subject_problem(const char *subject);
+void llm_answer_parse_compose(const struct llm_compose_request *request, const char *content,
+                              struct llm_composed *composed_r);
 /* Takes REASON. */
 struct classification *llm_answer_unknown(const struct llm_request *request, const char *provider,
                                           char *reason);

@@ -421,6 +421,51 @@ static int llm_openai_reply(void *state, const volatile gint *stop,
     return status;
 }
 
+char *llm_openai_compose_body(const struct llm_compose_request *request)
+{
+    struct prompt *prompt = prompt_build_compose(request);
+    char *body = llm_openai_body(&request->cfg->llm, prompt);
+    prompt_free(prompt);
+    return body;
+}
+
+void llm_openai_parse_compose(const struct llm_compose_request *request, const char *body,
+                              size_t len, struct llm_composed *composed_r)
+{
+    struct llm_openai_completion done;
+    llm_openai_read_completion(body, len, &done);
+    if (!done.is_completion)
+        composed_r->error = g_strdup("the server's response is not a chat completion");
+    else if (done.problem != NULL)
+        composed_r->error = g_steal_pointer(&done.problem);
+    else
+        llm_answer_parse_compose(request, done.content, composed_r);
+    if (done.content != NULL)
+        composed_r->raw_answer = text_cut(done.content, LLM_OPENAI_MAX_RAW_ANSWER);
+    composed_r->prompt_tokens = done.prompt_tokens;
+    composed_r->completion_tokens = done.completion_tokens;
+    json_object_put(done.root);
+}
+
+static int llm_openai_compose(void *state, const volatile gint *stop,
+                              const struct llm_compose_request *request,
+                              struct llm_composed *composed_r, struct llm_failure *failure_r)
+{
+    struct llm_openai_response response;
+    char *body = llm_openai_compose_body(request);
+    int status = llm_openai_exchange(state, stop, request->cfg, body, &response, failure_r);
+    g_free(body);
+    if (status == LLM_ANSWERED) {
+        if (response.too_large)
+            composed_r->error = llm_openai_too_large(request->cfg);
+        else
+            llm_openai_parse_compose(request, response.body->str, response.body->len, composed_r);
+        composed_r->latency_ms = response.latency_ms;
+    }
+    g_string_free(response.body, TRUE);
+    return status;
+}
+
 /* A handle lent to one request at a time (llm.c), so that its connection stays alive between
  * requests. */
 static void *llm_openai_state_new(void)
@@ -440,4 +485,5 @@ const struct llm_provider llm_openai_provider = {
     .state_free = llm_openai_state_free,
     .classify = llm_openai_classify,
     .reply = llm_openai_reply,
+    .compose = llm_openai_compose,
 };

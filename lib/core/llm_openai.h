@@ -31,6 +31,10 @@ char *llm_openai_reply_body(const struct llm_request *request,
 struct classification *llm_openai_parse_response(const struct llm_request *request,
                                                  const char *body, size_t len);
 void llm_openai_parse_reply(const char *body, size_t len, struct llm_reply *reply_r);
+/* The body of a compose request, and the answer to one checked into *COMPOSED_R. */
+char *llm_openai_compose_body(const struct llm_compose_request *request);
+void llm_openai_parse_compose(const struct llm_compose_request *request, const char *body,
+                              size_t len, struct llm_composed *composed_r);
 enum llm_failure_kind llm_openai_failure_kind(CURLcode rc, long http_status);
 
 #endif

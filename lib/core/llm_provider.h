@@ -7,7 +7,8 @@
  * may be an unusable answer recorded as `unknown`), or LLM_FAILED when no answer came, with
  * the reason, the kind of failure (which decides what becomes of the message and of the
  * endpoint's state), the HTTP status and any Retry-After. A provider that writes text also
- * answers the second request, for the reply (struct llm_reply), failing the same ways. A
+ * answers the second request, for the reply (struct llm_reply), and writes the first message
+ * of a conversation the site starts (struct llm_compose_request), failing the same ways. A
  * provider whose requests leave the process (`remote`) runs within the limit of
  * llm_limit_set() and behind the circuit breaker and the budget (llm.h). Providers include
  * this header, never llm.h: llm.c calls them, they do not call back.
@@ -64,6 +65,32 @@ struct llm_reply {
     gint64 completion_tokens;
 };
 
+/* What the model is asked to write for `mailtriagectl compose`: the first message of a
+ * conversation the site starts (prompt_build_compose()). */
+struct knowledge_selection;
+struct llm_compose_request {
+    const struct config *cfg;
+    const struct config_mailbox *mailbox;
+    const char *recipient;    /* the address it goes to */
+    const char *instructions; /* the site's, trusted: what the message is to say */
+    const char *subject;      /* the site's subject, or NULL: the model proposes one */
+    const struct knowledge_selection *knowledge; /* the numbered sources; NULL: none */
+};
+
+/* The answer to a compose request, checked (llm_answer_parse_compose()): subject and body
+ * set, or error saying why the answer cannot be sent (then nothing is). */
+struct llm_composed {
+    char *subject;    /* one clean line, bounded */
+    char *body;       /* plain text, non-empty */
+    GArray *sources;  /* of int: the source numbers the body cites, each given, each once */
+    char *error;      /* NULL when usable */
+    char *raw_answer; /* the model's text, cut, for the audit */
+    gint64 latency_ms;
+    gint64 prompt_tokens;
+    gint64 completion_tokens;
+};
+void llm_composed_clear(struct llm_composed *composed);
+
 struct llm_provider {
     const char *name; /* as [llm] provider spells it */
     gboolean remote;
@@ -78,6 +105,12 @@ struct llm_provider {
     int (*reply)(void *state, const volatile gint *stop, const struct llm_request *request,
                  const struct classification *classification, struct llm_reply *reply_r,
                  struct llm_failure *failure_r);
+    /* The first message for REQUEST: LLM_ANSWERED with *COMPOSED_R filled in (its error set
+     * when the answer is unusable), or LLM_FAILED as classify. NULL for a provider that
+     * writes no text (builtin). */
+    int (*compose)(void *state, const volatile gint *stop,
+                   const struct llm_compose_request *request, struct llm_composed *composed_r,
+                   struct llm_failure *failure_r);
 };
 
 #endif

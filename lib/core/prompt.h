@@ -16,7 +16,8 @@
  * within the same budget, marked as theirs (disclose.h). With [llm] redact = pii every part of
  * the message (From, subject, text, attachments' names and text) goes through one map of
  * placeholders, kept as pii: the step that sends what the model wrote asks
- * pii_reply_is_safe() of it and pii_restore()s it (pii.h). A provider only puts these into its
+ * pii_reply_is_safe() of it and pii_restore()s it (pii.h). prompt_build_compose() asks for a
+ * first message that no one wrote to us about (below). A provider only puts these into its
  * own wire format.
  */
 #ifndef MAILTRIAGE_PROMPT_H
@@ -51,6 +52,13 @@ struct prompt *prompt_build(const struct llm_request *request);
  * own values as the JSON object the model was asked for. */
 struct prompt *prompt_build_reply(const struct llm_request *request,
                                   const struct classification *classification);
+/* The request for the first message of a conversation the site starts (mailtriagectl
+ * compose): the system text holds the persona, the mailbox, the language, the rules and the
+ * staff's instructions (the site's own words, trusted, cut to max_input_chars); the one user
+ * message holds the recipient, the subject the staff gave (if any) and the numbered sources
+ * (knowledge.h's contract), delimited as data; the schema is {"subject", "body", "sources"},
+ * sources a list of integers. */
+struct prompt *prompt_build_compose(const struct llm_compose_request *request);
 void prompt_free(struct prompt *prompt);
 const char *prompt_role_name(enum prompt_role role);
 

@@ -263,6 +263,7 @@ int store_replied_since(sqlite3 *db, const char *mailbox, const char *recipient,
         "SELECT COUNT(*) FROM actions JOIN messages ON messages.id = actions.message"
         " WHERE actions.kind = 'reply' AND actions.state = 'sent' AND messages.mailbox = ?1"
         " AND actions.recipient = ?2 COLLATE NOCASE AND actions.sent_at >= ?3"
+        " AND messages.intake != 'compose'"
         " AND actions.message != ?4",
         error_r);
     if (stmt == NULL)
@@ -282,6 +283,7 @@ int store_replies_to_since(sqlite3 *db, const char *mailbox, const char *recipie
                    "SELECT COUNT(*) FROM actions JOIN messages ON messages.id = actions.message"
                    " WHERE actions.kind = 'reply' AND actions.state = 'sent'"
                    " AND actions.recipient = ?2 COLLATE NOCASE AND actions.sent_at >= ?3"
+                   " AND messages.intake != 'compose'"
                    " AND (?1 IS NULL OR messages.mailbox = ?1) AND actions.message != ?4",
                    error_r);
     if (stmt == NULL)

@@ -94,7 +94,8 @@ int store_actions_unknown_resolve(sqlite3 *db, gint64 message, const char *error
                                   char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* 1 when MAILBOX sent an automatic reply to RECIPIENT since SINCE (Unix seconds), else 0; the
  * replies of message EXCEPT (0: none) do not count: a retried message's own reply is not one
- * that an earlier message received. */
+ * that an earlier message received. Neither here nor below does a first message count
+ * (intake compose, mailtriagectl compose): a person asked for it, and its answer is awaited. */
 int store_replied_since(sqlite3 *db, const char *mailbox, const char *recipient, gint64 since,
                         gint64 except, char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 

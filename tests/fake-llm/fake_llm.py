@@ -38,7 +38,16 @@ the reply, whose schema has the one property reply (its messages are the
 classification's, then the classification as an assistant message, then a user
 message asking for the reply).  The server tells them apart by the schema (in
 noschema mode, without one, by an assistant message in the request), and every
-mode has a meaning for both.  Modes:
+mode has a meaning for both.  A third kind of request, mailtriagectl compose's
+first message, has a schema whose properties are subject and body (and
+sources): ok answers {"subject": "About: W", "body": "... W ...", "sources":
+[N]}, W the first five words of the staff's instructions (after "The staff's
+instructions for this message:" in the request) and N the first source number
+("[N] " at the start of a line) in the request, none when there is none; the
+modes that override the reply override the body (emptyreply: ""), those that
+override the summary the subject (forge: a subject with CR LF, "To:" and
+"Bcc:"), and badsources cites source 99; the others answer it as they answer
+the reply.  Modes:
 
     ok           a chat.completion whose content is the triage JSON
                  {"intent", "confidence", "summary"}, or, for the reply
@@ -73,6 +82,7 @@ mode has a meaning for both.  Modes:
                  forge what staff read: line breaks (CR LF, U+2028, NEL),
                  "To:"/"Bcc:" lines, our own separator and label lines,
                  terminal escapes
+    badsources   as ok; a compose answer cites source 99
     forgeintent  200, an intent outside any enum that holds a line break, a
                  "To:" line and a terminal escape; the reply as ok
     noschema     ok, without requiring a valid response_format
@@ -240,13 +250,28 @@ class BadRequest(Exception):
 class ChatRequest:
     """A validated chat completion request and the mode it was sent to."""
 
-    def __init__(self, mode, body, intents, wants_reply):
+    def __init__(self, mode, body, intents, wants_reply, wants_compose=False):
         self.mode = mode
         self.model = body["model"]
         self.messages = body["messages"]
         self.intents = intents
         # The second step: the request for the reply text (see the file comment).
         self.wants_reply = wants_reply
+        # mailtriagectl compose: the first message, {"subject", "body", "sources"}.
+        self.wants_compose = wants_compose
+
+
+def schema_wants_compose(response_format):
+    """True when a response_format's schema asks for a first message: its
+    properties are subject and body (and sources)."""
+    json_schema = (response_format.get("json_schema")
+                   if isinstance(response_format, dict) else None)
+    schema = json_schema.get("schema") if isinstance(json_schema, dict) else None
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return (isinstance(properties, dict)
+            and all(isinstance(properties.get(key), dict)
+                    and properties[key].get("type") == "string"
+                    for key in ("subject", "body")))
 
 
 def schema_wants_reply(response_format):
@@ -273,7 +298,7 @@ def schema_intents(response_format):
     if not isinstance(name, str) or not SCHEMA_NAME_RE.fullmatch(name):
         raise BadRequest("'response_format.json_schema.name' must match "
                          "^[A-Za-z0-9_-]{1,64}$")
-    if schema_wants_reply(response_format):
+    if schema_wants_reply(response_format) or schema_wants_compose(response_format):
         return None
     schema = json_schema.get("schema")
     properties = schema.get("properties") if isinstance(schema, dict) else None
@@ -309,7 +334,9 @@ def validate_chat_request(mode, body):
             raise
         intents = None
         wants_reply = any(m["role"] == "assistant" for m in messages)
-    return ChatRequest(mode, body, intents or DEFAULT_INTENTS, wants_reply)
+    wants_compose = schema_wants_compose(body.get("response_format"))
+    return ChatRequest(mode, body, intents or DEFAULT_INTENTS,
+                       wants_reply and not wants_compose, wants_compose)
 
 
 def choose_intent(request):
@@ -338,10 +365,39 @@ def classified_intent(request):
     return intent if isinstance(intent, str) else None
 
 
+INSTRUCTIONS_MARK = "The staff's instructions for this message:\n"
+SOURCE_RE = re.compile(r"^\[(\d+)\] ", re.MULTILINE)
+
+
+def compose_answer(request):
+    """A first message: a subject and a body that repeat the first words of
+    the staff's instructions (found after INSTRUCTIONS_MARK in the system
+    message), citing the first source number the request holds."""
+    text = "\n".join(m["content"] for m in request.messages)
+    instructions = text.split(INSTRUCTIONS_MARK, 1)[1] if INSTRUCTIONS_MARK in text else ""
+    words = " ".join(instructions.split()[:5]) or "our news"
+    source = SOURCE_RE.search(text)
+    return {"subject": f"About: {words}",
+            "body": f"Hello,\n\nwe write to you about this: {words}.\n\n"
+                    "Kind regards",
+            "sources": [int(source.group(1))] if source else []}
+
+
+# In a compose request, the reply's overrides stand for the body, the
+# summary's for the subject.
+COMPOSE_OVERRIDES = {"reply": "body", "summary": "subject", "sources": "sources"}
+
+
 def triage_answer(request, **overrides):
     """The object a well-behaved model would return: the classification, or,
     for a reply request, the reply (overrides of the other step's keys are
-    left out)."""
+    left out), or, for a compose request, the first message."""
+    if request.wants_compose:
+        answer = compose_answer(request)
+        answer.update({COMPOSE_OVERRIDES[key]: value
+                       for key, value in overrides.items()
+                       if key in COMPOSE_OVERRIDES})
+        return answer
     intent = (classified_intent(request) if request.wants_reply else None) \
         or choose_intent(request)
     summary, reply = CANNED_ANSWERS.get(intent) or generic_answer(intent)
@@ -850,6 +906,9 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         self.send_completion(request, to_json(triage_answer(
             request, summary=FORGED_SUMMARY, reply=FORGED_REPLY)))
 
+    def mode_badsources(self, request):
+        self.send_completion(request, to_json(triage_answer(request, sources=[99])))
+
     def mode_forgeintent(self, request):
         self.send_completion(request, to_json(triage_answer(
             request, intent=FORGED_INTENT, summary=FORGED_SUMMARY)))
@@ -906,6 +965,7 @@ FIXED_MODES = {
     "nochoices": FakeLLMHandler.mode_nochoices,
     "forge": FakeLLMHandler.mode_forge,
     "forgeintent": FakeLLMHandler.mode_forgeintent,
+    "badsources": FakeLLMHandler.mode_badsources,
 }
 
 
