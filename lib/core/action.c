@@ -226,7 +226,7 @@ static struct webhook_record action_webhook_record(const struct config *cfg,
 {
     struct webhook_record record = {m->claim->id,        m->claim->received_at, cfg->hostname,
                                     m->mailbox->address, m->envelope_from,      m->msg,
-                                    m->classification};
+                                    m->classification,   m->conversation};
     return record;
 }
 

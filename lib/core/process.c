@@ -531,8 +531,8 @@ static struct process_step process_act(struct process_context *ctx, const struct
                                        struct process_run *run)
 {
     const struct decide_plan *plan = &run->decision;
-    struct action_message message = {row, row->envelope_from, run->mailbox, run->msg,
-                                     run->classification};
+    struct action_message message = {row,      row->envelope_from,  run->mailbox,
+                                     run->msg, run->classification, run->context.conversation};
     action_perform(ctx->db, ctx->cfg, &message, plan, &run->context, &run->action);
     const struct action_outcome *outcome = &run->action;
     static const enum process_step_kind kinds[] = {
