@@ -62,6 +62,9 @@ char *ctl_cell(const char *text, glong width);
 char *ctl_line(json_object *value);
 /* "LABEL VALUE" for KEY of OBJECT, when it is there (times formatted). */
 void ctl_print_field(json_object *object, const char *key, const char *label);
+/* The knowledge sources of an answer (classification.h's JSON array), a line each with INDENT:
+ * "[2] Prices > Pro plan (/kb/prices.md)", or "[7] (not given to the model)". */
+void ctl_print_sources(json_object *sources, const char *indent);
 /* TEXT for a terminal, ended by a new line. */
 void ctl_print_clean(const char *text);
 /* The operator as the audit trail names them: the login name, and under sudo who ran it. */

@@ -122,11 +122,10 @@ static void ctl_conversation_print_entry(json_object *entry)
         g_free(id);
     }
     putchar('\n');
-    if ((value = json_object_object_get(entry, "sources")) != NULL) {
-        char *sources =
-            text_terminal_line(json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN));
-        printf("  sources: %s\n", sources);
-        g_free(sources);
+    if ((value = json_object_object_get(entry, "sources")) != NULL &&
+        json_object_is_type(value, json_type_array) && json_object_array_length(value) > 0) {
+        printf("  sources:\n");
+        ctl_print_sources(value, "    ");
     }
     const char *text = ctl_json_text(entry, "text");
     char **lines = g_strsplit(text != NULL && *text != '\0' ? text : "(no text)", "\n", -1);

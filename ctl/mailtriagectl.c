@@ -194,6 +194,23 @@ char *ctl_line(json_object *value)
     return text_terminal_line(json_object_get_string(value));
 }
 
+void ctl_print_sources(json_object *sources, const char *indent)
+{
+    for (size_t i = 0; i < json_object_array_length(sources); i++) {
+        json_object *source = json_object_array_get_idx(sources, i);
+        const char *path = ctl_json_text(source, "path");
+        const char *heading = ctl_json_text(source, "heading");
+        char *named = path == NULL
+                          ? g_strdup("(not given to the model)")
+                          : g_strdup_printf("%s (%s)", heading != NULL ? heading : "", path);
+        char *shown = text_terminal_line(named);
+        g_free(named);
+        printf("%s[%" G_GINT64_FORMAT "] %s\n", indent,
+               json_object_get_int64(json_object_object_get(source, "number")), shown);
+        g_free(shown);
+    }
+}
+
 void ctl_print_field(json_object *object, const char *key, const char *label)
 {
     json_object *value = NULL;
@@ -231,6 +248,7 @@ static void ctl_print_classification(json_object *message)
                                        "prompt_tokens",
                                        "completion_tokens",
                                        "reply_error",
+                                       "reply_hold",
                                        "reply_latency_ms",
                                        "reply_prompt_tokens",
                                        "reply_completion_tokens"};
@@ -244,6 +262,15 @@ static void ctl_print_classification(json_object *message)
         char *line = ctl_line(value);
         printf("  %-24s %s\n", keys[i], line);
         g_free(line);
+    }
+    json_object *sources = NULL;
+    if (json_object_object_get_ex(c, "reply_sources", &sources) &&
+        json_object_is_type(sources, json_type_array)) {
+        if (json_object_array_length(sources) == 0)
+            printf("  %-24s %s\n", "reply_sources", "none named");
+        else
+            printf("  reply_sources\n");
+        ctl_print_sources(sources, "    ");
     }
 }
 

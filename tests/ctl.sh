@@ -135,7 +135,8 @@ keys = ["id", "state", "intake", "mta_queue_id", "mailbox", "envelope_from", "rc
 assert list(m) == keys, list(m)
 assert list(m["classification"]) == ["provider", "model", "intent", "confidence", "summary",
     "reply", "valid", "error", "latency_ms", "prompt_tokens", "completion_tokens", "reply_error",
-    "reply_latency_ms", "reply_prompt_tokens", "reply_completion_tokens"], m["classification"]
+    "reply_latency_ms", "reply_prompt_tokens", "reply_completion_tokens", "reply_sources",
+    "reply_hold"], m["classification"]
 assert list(m["actions"][0]) == ["kind", "state", "reason", "recipient", "envelope_sender",
     "message_id", "sendmail_status", "error", "created_at", "sent_at", "shadow_text"], m["actions"][0]
 assert list(m["events"][0]) == ["time", "level", "text"], m["events"][0]

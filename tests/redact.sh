@@ -3,7 +3,9 @@
 # number, IBAN and card number in its From line, subject, text and a text attachment is
 # classified through the fake LLM, whose request log shows exactly what left the site: the
 # placeholders, and none of the values. The same message with redact = none goes as it is, so
-# that the log is known to show them when they are sent.
+# that the log is known to show them when they are sent. The model's reply comes back with the
+# sender's own values in place of the placeholders it uses (fake mode echo-pii); a reply with a
+# placeholder the message never had (invent-pii) is not sent but escalated, with why.
 set -u
 build=$(cd "${top_builddir:-$(dirname "$0")/..}" && pwd)
 src=$(cd "${top_srcdir:-$(dirname "$0")/..}" && pwd)
@@ -29,16 +31,16 @@ python3 "$src/tests/fake-llm/fake_llm.py" --port-file "$tmp/port" --log "$tmp/ll
 llm_pid=$!
 wait_for 50 test -s "$tmp/port" || not_ok "the fake LLM starts"
 port=$(cat "$tmp/port")
-printf '#!/bin/sh\ncat > /dev/null\n' > "$tmp/sendmail"
+printf '#!/bin/sh\nprintf "%%s\\n" "$@" > "%s/last.argv"\ncat > "%s/last.eml"\n' "$tmp" "$tmp" > "$tmp/sendmail"
 chmod +x "$tmp/sendmail"
-conf() { # REDACT DATABASE
+conf() { # REDACT DATABASE [MODE]
 	cat <<EOF2
 [daemon]
 database = $2
 socket =
 [llm]
 provider = openai
-url = http://127.0.0.1:$port/v1
+url = http://127.0.0.1:$port/${3:-ok}/v1
 model = m
 redact = $1
 [sendmail]
@@ -99,5 +101,20 @@ done
 check "redact = pii: an order number, a date and a version stay" \
 	has 'My order 0301111111 arrived on 2024-01-15; version 10.0.19045.2965.'
 check "redact = pii: the mailbox's own address stays in the instructions" has "support@site.test"
+
+# What the model wrote comes back with the sender's values, or goes to a person.
+conf pii "$tmp/echo.db" echo-pii > "$tmp/echo.conf"
+"$pipe" -c "$tmp/echo.conf" -f ann.example@customer.test --inline -- support@site.test \
+	< "$tmp/message.eml" 2> /dev/null
+check "echo-pii: the reply went to the sender" grep -qx "ann.example@customer.test" "$tmp/last.argv"
+check "echo-pii: the placeholder is restored in the reply" \
+	grep -q "We will write to you at ann.example@customer.test\." "$tmp/last.eml"
+check "echo-pii: no placeholder left in the reply" test -z "$(grep -F '[EMAIL_' "$tmp/last.eml")"
+conf pii "$tmp/invent.db" invent-pii > "$tmp/invent.conf"
+"$pipe" -c "$tmp/invent.conf" -f ann.example@customer.test --inline -- support@site.test \
+	< "$tmp/message.eml" 2> /dev/null
+check "invent-pii: escalated to the person, not sent to the sender" grep -qx "human@site.test" "$tmp/last.argv"
+check "invent-pii: the reason names the placeholder" \
+	test "$("$build/ctl/mailtriagectl" -c "$tmp/invent.conf" --json show 1 | python3 -c 'import json,sys; a=json.load(sys.stdin)["actions"][-1]; print(a["kind"], "EMAIL_97" in a["reason"])')" = "escalate True"
 echo "1..$n"
 [ "$failed" = 0 ]

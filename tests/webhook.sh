@@ -89,7 +89,8 @@ assert (m["id"], m["message_id"], m["mailbox"], m["subject"]) == (1, "p1@custome
 assert isinstance(m["received_at"], int) and "basic plan" in m["text"], m
 assert (s["envelope_from"], s["from"], s["from_name"]) == ("ann@customer.test", "ann@customer.test", "Ann"), s
 assert (c["intent"], c["provider"]) == ("lead", "builtin") and c["confidence"] > 0, c
-assert "conversation_id" in body and body["conversation_id"] is None, body
+# Message 1 started conversation 1.
+assert body["conversation_id"] == 1, body
 EOF2
 
 # The receiver's side, as README shows it: the signature over "T.BODY" of the bytes received.

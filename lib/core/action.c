@@ -212,9 +212,14 @@ static void action_send(sqlite3 *db, const struct config *cfg, const struct acti
                   sent == INJECT_SENT ? STORE_ACTION_SENT : STORE_ACTION_FAILED, exit_status,
                   failure, outcome);
     /* What the correspondent got is history; an escalation or a draft's proposal is not. */
-    if (outcome->sent && outcome->status == ACTION_DONE && plan->action == STORE_ACTION_REPLY)
+    if (outcome->sent && outcome->status == ACTION_DONE && plan->action == STORE_ACTION_REPLY) {
+        char *sources = m->classification != NULL
+                            ? classification_sources_json(m->classification->reply_sources, TRUE)
+                            : NULL;
         conversation_join_reply(db, m->claim, m->mailbox->address, mail.text, mail.len,
-                                mail.message_id);
+                                mail.message_id, sources);
+        g_free(sources);
+    }
     g_free(failure);
     action_mail_clear(&mail);
 }
@@ -225,7 +230,7 @@ static struct webhook_record action_webhook_record(const struct config *cfg,
 {
     struct webhook_record record = {m->claim->id,        m->claim->received_at, cfg->hostname,
                                     m->mailbox->address, m->envelope_from,      m->msg,
-                                    m->classification};
+                                    m->classification,   m->conversation};
     return record;
 }
 

@@ -51,6 +51,7 @@ struct action_message {
     const struct config_mailbox *mailbox;
     const struct mime_message *msg;
     const struct classification *classification; /* NULL when not classified */
+    gint64 conversation;                         /* the one it joined, 0 when none */
 };
 
 enum action_status {

@@ -257,7 +257,12 @@
       "recursively, in name order). They are split into passages and indexed in the database "     \
       "when mailtriaged starts and reloads, and by mailtriagectl knowledge reindex. A comma "      \
       "cannot be part of a path. The systemd unit hides /home and /tmp from the daemon: keep "     \
-      "them elsewhere, e.g. under /etc/mailtriage/knowledge.")
+      "them elsewhere, e.g. under /etc/mailtriage/knowledge.")                                     \
+    X(ungrounded, ENUM, "escalate", 0, 0, "draft|escalate",                                        \
+      "What becomes of a reply of a mailbox with knowledge whose answer names none of the "        \
+      "numbered sources it was given, or a source it was not given: draft files it for a person "  \
+      "to approve, escalate sends the message to escalate_to. Either way it is not sent "          \
+      "automatically. A mailbox without knowledge answers from the persona alone.")
 
 #define CONFIG_INTENT_KEYS(X)                                                                      \
     X(description, STRING, "", 0, 0, NULL,                                                         \

@@ -117,7 +117,7 @@ int conversation_join(sqlite3 *db, const struct config *cfg, const struct queue_
 }
 
 int conversation_add_reply(sqlite3 *db, gint64 message, const char *mailbox, const char *mail,
-                           size_t len, const char *message_id, char **error_r)
+                           size_t len, const char *message_id, const char *sources, char **error_r)
 {
     gint64 conversation = 0;
     enum conversation_status status_now;
@@ -140,6 +140,7 @@ int conversation_add_reply(sqlite3 *db, gint64 message, const char *mailbox, con
         .message_id = message_id,
         .author = mailbox,
         .text = text,
+        .sources = sources,
         .created_at = clock_now(),
     };
     int status = store_conversation_append(db, &entry, NULL, error_r);
@@ -149,13 +150,15 @@ int conversation_add_reply(sqlite3 *db, gint64 message, const char *mailbox, con
 }
 
 void conversation_join_reply(sqlite3 *db, const struct queue_row *claim, const char *mailbox,
-                             const char *mail, size_t len, const char *message_id)
+                             const char *mail, size_t len, const char *message_id,
+                             const char *sources)
 {
     char *error = NULL;
     int status = queue_lease_begin(db, claim, &error);
     if (status == DB_OK)
         status = queue_lease_end(
-            db, conversation_add_reply(db, claim->id, mailbox, mail, len, message_id, &error),
+            db,
+            conversation_add_reply(db, claim->id, mailbox, mail, len, message_id, sources, &error),
             &error);
     if (status == DB_OK)
         return;

@@ -34,11 +34,13 @@ int conversation_join(sqlite3 *db, const struct config *cfg, const struct queue_
  * from MAILBOX for the claimed message, into its conversation. A failure is logged (a warning:
  * the mail went out, only its history entry is missing) and changes nothing else. */
 void conversation_join_reply(sqlite3 *db, const struct queue_row *claim, const char *mailbox,
-                             const char *mail, size_t len, const char *message_id);
+                             const char *mail, size_t len, const char *message_id,
+                             const char *sources);
 /* The same for the reply to MESSAGE, in the caller's transaction, without a lease. DB_OK also
- * when MESSAGE has joined no conversation (nothing to add to). */
+ * when MESSAGE has joined no conversation (nothing to add to). SOURCES, for both: the JSON
+ * array of the knowledge sources the answer used (classification_sources_json()), or NULL. */
 int conversation_add_reply(sqlite3 *db, gint64 message, const char *mailbox, const char *mail,
-                           size_t len, const char *message_id,
+                           size_t len, const char *message_id, const char *sources,
                            char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 
 #endif

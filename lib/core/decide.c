@@ -70,6 +70,66 @@ static void decide_refuse_empty_reply(const struct classification *c, struct dec
     plan->action = STORE_ACTION_ESCALATE;
 }
 
+/* A reply or draft whose text may not go without a person ([llm] redact = pii: the model
+ * wrote a placeholder the message did not have, an IBAN or a card number) is escalated. */
+static void decide_refuse_unsafe_reply(const struct classification *c, struct decide_plan *plan)
+{
+    if ((plan->action != STORE_ACTION_REPLY && plan->action != STORE_ACTION_DRAFT) || c == NULL ||
+        c->reply_hold == NULL)
+        return;
+    char *reason = g_strdup_printf("intent %s: no %s made: %s; escalated", plan->intent->intent,
+                                   store_action_kind_name(plan->action), c->reply_hold);
+    g_free(plan->reason);
+    plan->reason = reason;
+    plan->action = STORE_ACTION_ESCALATE;
+}
+
+/* Why C's reply is not grounded in the sources it was given, or NULL when it is (or no sources
+ * were asked for: a mailbox without knowledge answers from its persona). */
+static char *decide_ungrounded_reason(const struct classification *c)
+{
+    if (c == NULL || !c->reply_settled || c->reply_sources == NULL)
+        return NULL;
+    for (guint i = 0; i < c->reply_sources->len; i++) {
+        const struct classification_source *source = g_ptr_array_index(c->reply_sources, i);
+        if (source->path == NULL)
+            return g_strdup_printf("the answer cites source %" G_GINT64_FORMAT
+                                   ", which it was not given",
+                                   source->number);
+    }
+    return c->reply_sources->len == 0 ? g_strdup("the answer names no source") : NULL;
+}
+
+/* A reply of a mailbox with knowledge whose answer is not grounded is not sent automatically:
+ * [mailbox] ungrounded = draft files it for a person, escalate escalates it. A draft stays one,
+ * with the reason for the person who approves it. */
+static void decide_refuse_ungrounded(const struct config_mailbox *mailbox,
+                                     const struct classification *c, struct decide_plan *plan)
+{
+    if (plan->action != STORE_ACTION_REPLY && plan->action != STORE_ACTION_DRAFT)
+        return;
+    char *why = decide_ungrounded_reason(c);
+    if (why == NULL)
+        return;
+    char *reason;
+    if (plan->action == STORE_ACTION_DRAFT)
+        reason = g_strdup_printf("%s; %s: check it before approving", plan->reason, why);
+    else if (mailbox->ungrounded == CONFIG_UNGROUNDED_DRAFT) {
+        reason = g_strdup_printf("intent %s: not sent automatically: %s; a draft for a person "
+                                 "(ungrounded = draft)",
+                                 plan->intent->intent, why);
+        plan->action = STORE_ACTION_DRAFT;
+    } else {
+        reason = g_strdup_printf("intent %s: no reply sent: %s; escalated (ungrounded = "
+                                 "escalate)",
+                                 plan->intent->intent, why);
+        plan->action = STORE_ACTION_ESCALATE;
+    }
+    g_free(why);
+    g_free(plan->reason);
+    plan->reason = reason;
+}
+
 /* The action of the intent's rule under the mailbox's mode. */
 static void decide_by_intent(const struct config_mailbox *mailbox, const struct classification *c,
                              struct decide_plan *plan)
@@ -177,6 +237,8 @@ void decide_action(const struct config *cfg, const struct config_mailbox *mailbo
             plan.intent = config_intent_find(cfg, "unknown");
         decide_by_intent(mailbox, classification, &plan);
         decide_refuse_empty_reply(classification, &plan);
+        decide_refuse_unsafe_reply(classification, &plan);
+        decide_refuse_ungrounded(mailbox, classification, &plan);
     }
     plan.shadow = mailbox->mode == CONFIG_MODE_SHADOW && plan.action != STORE_ACTION_NONE;
     *plan_r = plan;

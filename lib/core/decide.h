@@ -11,9 +11,14 @@
  * mailtriagectl. Besides the intent's rule and the mailbox's mode it applies one rule of its own: a
  * reply or a draft whose text would carry no answer (a blank model reply, as the builtin classifier
  * always gives, and no template of the intent's own, the built-in one being only a frame around
- * {{reply}}) is escalated instead.
+ * {{reply}}) is escalated instead; and two more on the text once written: a reply or draft
+ * whose text may not go without a person (the reply's hold, [llm] redact = pii) is escalated
+ * with that reason, and a reply of a mailbox with knowledge whose answer names no source ("the
+ * answer names no source") or one it was not given ("the answer cites source 7, which it was
+ * not given") is not sent: [mailbox] ungrounded = draft makes it a draft, escalate escalates
+ * it (a draft stays one, the reason added). A mailbox without knowledge asks for no sources.
  * The model writes the reply only when decide_needs_reply() says the plan uses it: until then
- * the rule waits, and it applies to the text once written.
+ * the rules wait, and they apply to the text once written.
  * A mailbox in mode shadow gets the plan of mode auto, marked shadow: the same action and reason,
  * performed as a record only.
  */

@@ -269,8 +269,17 @@ static int draft_record_reply(sqlite3 *db, const struct draft *draft,
         return status;
     /* The reply went out: a failure to add it to the history must not lose that record. */
     char *error = NULL;
-    if (conversation_add_reply(db, draft->message, draft->mailbox, draft->text, strlen(draft->text),
-                               draft->outgoing_message_id, &error) != DB_OK) {
+    struct classification *proposed = NULL;
+    char *sources = NULL;
+    if (store_classification_load(db, draft->message, &proposed, &error) == 1)
+        sources = classification_sources_json(proposed->reply_sources, TRUE);
+    classification_free(proposed);
+    g_clear_pointer(&error, g_free);
+    status =
+        conversation_add_reply(db, draft->message, draft->mailbox, draft->text, strlen(draft->text),
+                               draft->outgoing_message_id, sources, &error);
+    g_free(sources);
+    if (status != DB_OK) {
         log_msg(LOG_LEVEL_WARNING, draft->message,
                 "draft %" G_GINT64_FORMAT " went out, but its entry in the conversation could not "
                 "be recorded: %s",

@@ -259,13 +259,13 @@ int llm_write_reply(struct llm_client *client, const struct llm_request *request
         return LLM_FAILED;
     }
     const struct llm_provider *provider = llm_providers[row];
-    struct llm_reply reply = {NULL, NULL, 0, 0, 0};
+    struct llm_reply reply = {0};
     const struct llm_call call = {request, classification, NULL, &reply, NULL, NULL};
     int status = LLM_ANSWERED;
     if (provider->reply == NULL)
         reply = (struct llm_reply){
-            g_strdup(""), g_strdup_printf("the %s classifier writes no reply text", provider->name),
-            0, 0, 0};
+            .text = g_strdup(""),
+            .error = g_strdup_printf("the %s classifier writes no reply text", provider->name)};
     else if (provider->remote)
         status = llm_call_remote(client, (size_t)row, request->cfg, meter, &call, failure_r);
     else
@@ -279,6 +279,11 @@ int llm_write_reply(struct llm_client *client, const struct llm_request *request
     classification->reply_latency_ms = reply.latency_ms;
     classification->reply_prompt_tokens = reply.prompt_tokens;
     classification->reply_completion_tokens = reply.completion_tokens;
+    if (classification->reply_sources != NULL)
+        g_ptr_array_unref(classification->reply_sources);
+    classification->reply_sources = reply.sources;
+    g_free(classification->reply_hold);
+    classification->reply_hold = reply.hold;
     classification->reply_settled = TRUE;
     return LLM_ANSWERED;
 }

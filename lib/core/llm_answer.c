@@ -13,6 +13,8 @@
 
 #define LLM_ANSWER_MAX_SUMMARY 1000
 #define LLM_ANSWER_MAX_REPLY 8000
+/* The most sources one reply may name; a longer list is cut. */
+#define LLM_ANSWER_MAX_SOURCES 32
 
 /* The string member KEY of OBJECT, or NULL when it is missing or not a string. */
 static const char *llm_answer_string(json_object *object, const char *key)
@@ -157,19 +159,77 @@ struct classification *llm_answer_parse(const struct llm_request *request, const
     return result;
 }
 
-char *llm_answer_parse_reply(const char *content, char **error_r)
+/* The integers of the array SOURCES of the answer, in order, without duplicates, at most
+ * LLM_ANSWER_MAX_SOURCES of them, each with its file and heading when GIVEN has its number;
+ * anything else (strings, fractions, objects) is no citation. */
+static GPtrArray *llm_answer_sources(json_object *answer, const struct knowledge_selection *given)
+{
+    GPtrArray *sources = classification_sources_new();
+    json_object *array = NULL;
+    if (!json_object_object_get_ex(answer, "sources", &array) ||
+        !json_object_is_type(array, json_type_array))
+        return sources;
+    size_t len = json_object_array_length(array);
+    for (size_t i = 0; i < len && sources->len < LLM_ANSWER_MAX_SOURCES; i++) {
+        json_object *item = json_object_array_get_idx(array, i);
+        if (!json_object_is_type(item, json_type_int))
+            continue;
+        gint64 number = json_object_get_int64(item);
+        gboolean seen = FALSE;
+        for (guint j = 0; j < sources->len && !seen; j++)
+            seen =
+                ((struct classification_source *)g_ptr_array_index(sources, j))->number == number;
+        if (seen)
+            continue;
+        struct classification_source *source = g_new0(struct classification_source, 1);
+        source->number = number;
+        guint count = given->sources != NULL ? given->sources->len : 0;
+        if (number >= 1 && number <= (gint64)count) {
+            const struct knowledge_source *known = g_ptr_array_index(given->sources, number - 1);
+            source->path = g_strdup(known->path);
+            source->heading = g_strdup(known->heading);
+        }
+        g_ptr_array_add(sources, source);
+    }
+    return sources;
+}
+
+void llm_answer_parse_reply(const char *content, const struct knowledge_selection *given,
+                            const struct pii_map *pii, struct llm_reply *reply_r)
 {
     char *object_text = llm_answer_extract_object(content);
     json_object *answer = object_text != NULL ? json_tokener_parse(object_text) : NULL;
     g_free(object_text);
     const char *reply = NULL;
+    reply_r->error = NULL;
+    reply_r->sources = NULL;
+    reply_r->hold = NULL;
     if (answer == NULL || !json_object_is_type(answer, json_type_object))
-        *error_r = g_strdup("the reply answer is not a JSON object");
+        reply_r->error = g_strdup("the reply answer is not a JSON object");
     else if ((reply = llm_answer_string(answer, "reply")) == NULL)
-        *error_r = g_strdup("the reply answer has no reply");
-    char *text = reply != NULL ? text_cut(reply, LLM_ANSWER_MAX_REPLY) : NULL;
+        reply_r->error = g_strdup("the reply answer has no reply");
+    char *text = reply != NULL ? text_cut(reply, LLM_ANSWER_MAX_REPLY) : g_strdup("");
+    if (reply != NULL && given != NULL)
+        reply_r->sources = llm_answer_sources(answer, given);
+    if (reply != NULL && pii != NULL) {
+        /* The check reads what the model wrote; staff and the sender read the values back. */
+        if (!pii_reply_is_safe(pii, text, &reply_r->hold) && reply_r->hold == NULL)
+            reply_r->hold = g_strdup("the reply is not safe to send without a person");
+        char *restored = pii_restore(pii, text);
+        g_free(text);
+        text = restored;
+    }
+    reply_r->text = text;
     json_object_put(answer);
-    return text;
+}
+
+void llm_answer_restore_summary(struct classification *classification, const struct pii_map *pii)
+{
+    if (pii == NULL || classification->summary == NULL)
+        return;
+    char *restored = pii_restore(pii, classification->summary);
+    g_free(classification->summary);
+    classification->summary = restored;
 }
 
 void llm_composed_clear(struct llm_composed *composed)
@@ -221,8 +281,8 @@ static char *llm_answer_body_problem(const char *body)
 
 /* The source numbers of ANSWER's "sources" into *SOURCES_R, each once, in the order given;
  * or why they cannot stand: not a list of integers, or a number the request did not give. */
-static char *llm_answer_sources(const struct llm_compose_request *request, json_object *answer,
-                                GArray **sources_r)
+static char *llm_answer_compose_sources(const struct llm_compose_request *request,
+                                        json_object *answer, GArray **sources_r)
 {
     *sources_r = g_array_new(FALSE, FALSE, sizeof(int));
     json_object *list = NULL;
@@ -272,7 +332,7 @@ void llm_answer_parse_compose(const struct llm_compose_request *request, const c
         problem = llm_answer_body_problem(body);
     GArray *sources = NULL;
     if (problem == NULL)
-        problem = llm_answer_sources(request, answer, &sources);
+        problem = llm_answer_compose_sources(request, answer, &sources);
     if (problem == NULL) {
         composed_r->subject = g_strstrip(g_strdup(subject));
         composed_r->body = g_strdup(body);

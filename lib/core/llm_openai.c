@@ -210,20 +210,19 @@ struct classification *llm_openai_parse_response(const struct llm_request *reque
     return result;
 }
 
-void llm_openai_parse_reply(const char *body, size_t len, struct llm_reply *reply_r)
+void llm_openai_parse_reply(const struct llm_request *request, const struct pii_map *pii,
+                            const char *body, size_t len, struct llm_reply *reply_r)
 {
     struct llm_openai_completion done;
     llm_openai_read_completion(body, len, &done);
-    char *error = NULL;
-    char *text = NULL;
-    if (!done.is_completion)
-        error = g_strdup("the server's response is not a chat completion");
-    else if (done.problem != NULL)
-        error = g_steal_pointer(&done.problem);
+    if (done.is_completion && done.problem == NULL)
+        llm_answer_parse_reply(done.content, request->knowledge, pii, reply_r);
     else
-        text = llm_answer_parse_reply(done.content, &error);
-    reply_r->text = text != NULL ? text : g_strdup("");
-    reply_r->error = error;
+        *reply_r = (struct llm_reply){
+            .text = g_strdup(""),
+            .error = !done.is_completion
+                         ? g_strdup("the server's response is not a chat completion")
+                         : g_steal_pointer(&done.problem)};
     reply_r->prompt_tokens = done.prompt_tokens;
     reply_r->completion_tokens = done.completion_tokens;
     json_object_put(done.root);
@@ -386,7 +385,8 @@ static int llm_openai_classify(void *state, const volatile gint *stop,
                                struct llm_failure *failure_r)
 {
     struct llm_openai_response response;
-    char *body = llm_openai_request_body(request);
+    struct prompt *prompt = prompt_build(request);
+    char *body = llm_openai_body(&request->cfg->llm, prompt);
     int status = llm_openai_exchange(state, stop, request->cfg, body, &response, failure_r);
     g_free(body);
     if (status == LLM_ANSWERED) {
@@ -394,9 +394,11 @@ static int llm_openai_classify(void *state, const volatile gint *stop,
                                                             llm_openai_too_large(request->cfg))
                                        : llm_openai_parse_response(request, response.body->str,
                                                                    response.body->len);
+        llm_answer_restore_summary(*result_r, prompt->pii);
         (*result_r)->latency_ms = response.latency_ms;
     }
     g_string_free(response.body, TRUE);
+    prompt_free(prompt);
     return status;
 }
 
@@ -406,18 +408,22 @@ static int llm_openai_reply(void *state, const volatile gint *stop,
                             struct llm_failure *failure_r)
 {
     struct llm_openai_response response;
-    char *body = llm_openai_reply_body(request, classification);
+    /* The prompt's PII map is the one the reply's placeholders refer to (llm_answer.h). */
+    struct prompt *prompt = prompt_build_reply(request, classification);
+    char *body = llm_openai_body(&request->cfg->llm, prompt);
     int status = llm_openai_exchange(state, stop, request->cfg, body, &response, failure_r);
     g_free(body);
     if (status == LLM_ANSWERED) {
         if (response.too_large)
-            *reply_r =
-                (struct llm_reply){g_strdup(""), llm_openai_too_large(request->cfg), 0, 0, 0};
+            *reply_r = (struct llm_reply){.text = g_strdup(""),
+                                          .error = llm_openai_too_large(request->cfg)};
         else
-            llm_openai_parse_reply(response.body->str, response.body->len, reply_r);
+            llm_openai_parse_reply(request, prompt->pii, response.body->str, response.body->len,
+                                   reply_r);
         reply_r->latency_ms = response.latency_ms;
     }
     g_string_free(response.body, TRUE);
+    prompt_free(prompt);
     return status;
 }
 

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "llm_provider.h"
+#include "pii.h"
 
 extern const struct llm_provider llm_openai_provider;
 
@@ -30,7 +31,8 @@ char *llm_openai_reply_body(const struct llm_request *request,
                             const struct classification *classification);
 struct classification *llm_openai_parse_response(const struct llm_request *request,
                                                  const char *body, size_t len);
-void llm_openai_parse_reply(const char *body, size_t len, struct llm_reply *reply_r);
+void llm_openai_parse_reply(const struct llm_request *request, const struct pii_map *pii,
+                            const char *body, size_t len, struct llm_reply *reply_r);
 /* The body of a compose request, and the answer to one checked into *COMPOSED_R. */
 char *llm_openai_compose_body(const struct llm_compose_request *request);
 void llm_openai_parse_compose(const struct llm_compose_request *request, const char *body,

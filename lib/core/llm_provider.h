@@ -20,12 +20,21 @@
 
 #include "classification.h"
 #include "config.h"
+#include "conversation.h"
+#include "knowledge.h"
 #include "mime.h"
 
+/* What the model is told about one message (prompt.h): the new message, and what comes before
+ * it, each NULL when there is none. */
 struct llm_request {
     const struct config *cfg;
     const struct config_mailbox *mailbox;
     const struct mime_message *msg;
+    const GPtrArray *history; /* of struct conversation_entry *, oldest first (without msg) */
+    const char *instructions; /* the site's staff's for the conversation */
+    /* The sources chosen for the message (knowledge_select()); NULL when the mailbox has no
+     * knowledge: the model then answers from the persona alone. */
+    const struct knowledge_selection *knowledge;
 };
 
 /* Why no answer came; each kind has one fate (process.c). */
@@ -56,10 +65,14 @@ struct llm_failure {
 enum llm_status { LLM_ANSWERED = 0, LLM_FAILED = -1 };
 
 /* The answer to the second request, the reply text: "" with the reason in error when the
- * answer had no usable text (not JSON, no "reply", a refusal, cut at max_tokens). */
+ * answer had no usable text (not JSON, no "reply", a refusal, cut at max_tokens). With
+ * knowledge, the sources it names (classification.h); hold says why it may not go without a
+ * person (PII), NULL when nothing does. */
 struct llm_reply {
     char *text;
     char *error;
+    GPtrArray *sources;
+    char *hold;
     gint64 latency_ms;
     gint64 prompt_tokens;
     gint64 completion_tokens;

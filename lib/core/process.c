@@ -10,10 +10,12 @@
 #include "clock.h"
 #include "compose.h"
 #include "context.h"
+#include "conversation_history.h"
 #include "conversation_join.h"
 #include "db.h"
 #include "decide.h"
 #include "dsn.h"
+#include "knowledge.h"
 #include "lease.h"
 #include "log.h"
 #include "mime.h"
@@ -21,6 +23,7 @@
 #include "process.h"
 #include "queue.h"
 #include "store.h"
+#include "store_conversation.h"
 #include "summary.h"
 
 /* How a step ended: go on, or end the attempt with what the queue is to do (nothing, for
@@ -52,6 +55,11 @@ struct process_run {
     struct mime_message *msg;
     struct policy_decision policy; /* may a reply go, and if not, why */
     struct classification *classification;
+    /* What the model is told before the message (process_load_prompt()), read once. */
+    gboolean prompt_loaded;
+    GPtrArray *history; /* of struct conversation_entry *, oldest first */
+    char *instructions;
+    struct knowledge_selection *knowledge; /* NULL when the mailbox has no knowledge */
     struct decide_plan decision;
     gboolean decided; /* decision holds the chosen action */
     gint64 llm_us;    /* time in the classifier, -1 when it was not asked in this attempt */
@@ -73,6 +81,10 @@ static void process_run_clear(struct process_run *run)
     mime_message_free(run->msg);
     policy_decision_clear(&run->policy);
     classification_free(run->classification);
+    if (run->history != NULL)
+        g_ptr_array_unref(run->history);
+    g_free(run->instructions);
+    knowledge_selection_free(run->knowledge);
     decide_plan_clear(&run->decision);
     action_outcome_clear(&run->action);
     g_free(run->outcome);
@@ -359,6 +371,64 @@ static struct process_step process_llm_failed(struct process_context *ctx,
     return step;
 }
 
+/* What knowledge_select() is asked for: the new message's subject and text, and the last
+ * thing the correspondent said before it, so that a follow-up ("and the yearly plan?") finds
+ * the sources of the question it follows. */
+static char *process_knowledge_query(const struct process_run *run)
+{
+    GString *text = g_string_new(run->msg->subject);
+    g_string_append_printf(text, "\n%s", run->msg->text != NULL ? run->msg->text : "");
+    for (guint i = run->history != NULL ? run->history->len : 0; i > 0; i--) {
+        const struct conversation_entry *entry = g_ptr_array_index(run->history, i - 1);
+        if (entry->role == CONVERSATION_USER) {
+            g_string_append_printf(text, "\n%s", entry->text != NULL ? entry->text : "");
+            break;
+        }
+    }
+    return g_string_free(text, FALSE);
+}
+
+/* What the model is told before the new message, read once per attempt when it is asked: the
+ * conversation's history within [llm] max_history_messages and max_input_chars (without this
+ * message, which comes last), the staff's instructions for it, and the knowledge chosen for
+ * the message within max_knowledge_chars. Only reads. */
+static struct process_step process_load_prompt(struct process_context *ctx,
+                                               const struct queue_row *row, struct process_run *run)
+{
+    if (run->prompt_loaded)
+        return process_next;
+    const struct config_llm *llm = &ctx->cfg->llm;
+    gint64 conversation = run->context.conversation;
+    char *error = NULL;
+    int status = conversation_history(ctx->db, conversation, row->id, llm->max_history_messages,
+                                      llm->max_input_chars, &run->history, &error);
+    if (status == DB_OK && conversation > 0)
+        status =
+            MIN(store_conversation_instructions(ctx->db, conversation, &run->instructions, &error),
+                DB_OK);
+    const char *const *knowledge = (const char *const *)run->mailbox->knowledge;
+    if (status == DB_OK && knowledge != NULL && knowledge[0] != NULL) {
+        char *text = process_knowledge_query(run);
+        status = knowledge_select(ctx->db, ctx->cfg, run->mailbox, text, &run->knowledge, &error);
+        g_free(text);
+    }
+    if (status != DB_OK) {
+        char *reason = g_strdup_printf("cannot read what the model is told: %s", error);
+        g_free(error);
+        return process_stop(STEP_DEFER, reason);
+    }
+    run->prompt_loaded = TRUE;
+    return process_next;
+}
+
+/* The request for the model about the message, with what process_load_prompt() read. */
+static struct llm_request process_request(const struct process_context *ctx,
+                                          const struct process_run *run)
+{
+    return (struct llm_request){ctx->cfg,     run->mailbox,      run->msg,
+                                run->history, run->instructions, run->knowledge};
+}
+
 /* The classification: the stored one of an earlier attempt, or the classifier's. */
 static struct process_step process_classify(struct process_context *ctx,
                                             const struct queue_row *row, struct process_run *run)
@@ -367,7 +437,10 @@ static struct process_step process_classify(struct process_context *ctx,
         run->classification = g_steal_pointer(&run->context.classification);
         return process_next;
     }
-    struct llm_request request = {ctx->cfg, run->mailbox, run->msg};
+    struct process_step loaded = process_load_prompt(ctx, row, run);
+    if (loaded.kind != STEP_NEXT)
+        return loaded;
+    struct llm_request request = process_request(ctx, run);
     struct llm_failure failure = {0};
     const struct llm_meter meter = {ctx->db, row->id};
     gint64 started = g_get_monotonic_time();
@@ -415,7 +488,10 @@ static struct process_step process_write_reply(struct process_context *ctx,
 {
     if (!decide_needs_reply(&run->decision, run->classification))
         return process_next;
-    struct llm_request request = {ctx->cfg, run->mailbox, run->msg};
+    struct process_step loaded = process_load_prompt(ctx, row, run);
+    if (loaded.kind != STEP_NEXT)
+        return loaded;
+    struct llm_request request = process_request(ctx, run);
     struct llm_failure failure = {0};
     const struct llm_meter meter = {ctx->db, row->id};
     gint64 started = g_get_monotonic_time();
@@ -455,8 +531,8 @@ static struct process_step process_act(struct process_context *ctx, const struct
                                        struct process_run *run)
 {
     const struct decide_plan *plan = &run->decision;
-    struct action_message message = {row, row->envelope_from, run->mailbox, run->msg,
-                                     run->classification};
+    struct action_message message = {row,      row->envelope_from,  run->mailbox,
+                                     run->msg, run->classification, run->context.conversation};
     action_perform(ctx->db, ctx->cfg, &message, plan, &run->context, &run->action);
     const struct action_outcome *outcome = &run->action;
     static const enum process_step_kind kinds[] = {
@@ -719,7 +795,7 @@ static void process_try_reply(struct config *cfg, struct llm_client *llm, struct
         g_string_append(out, "reply request: none (the plan sends no text of the model's)\n");
         return;
     }
-    struct llm_request request = {cfg, run->mailbox, run->msg};
+    struct llm_request request = {.cfg = cfg, .mailbox = run->mailbox, .msg = run->msg};
     struct llm_failure failure = {0};
     struct classification *c = run->classification;
     if (llm_write_reply(llm, &request, c, NULL, &failure) != LLM_ANSWERED) {
@@ -761,7 +837,7 @@ int process_try(struct config *cfg, struct llm_client *llm, const char *raw, siz
                                                        "reply interval, loop caps and bounces, "
                                                        "are not applied by -t)");
     if (run.policy.verdict == POLICY_REPLY || cfg->policy.classify_suppressed) {
-        struct llm_request request = {cfg, run.mailbox, run.msg};
+        struct llm_request request = {.cfg = cfg, .mailbox = run.mailbox, .msg = run.msg};
         struct llm_failure failure = {0};
         if (llm_classify(llm, &request, NULL, &run.classification, &failure) != LLM_ANSWERED) {
             g_string_append_printf(out, "llm: failed: %s (the builtin classifier decides)\n",

@@ -37,13 +37,28 @@ static const char report_message_sql[] =
 static const char report_classification_sql[] =
     "SELECT provider, model, intent, confidence, summary, reply, valid, error, latency_ms,"
     " prompt_tokens, completion_tokens, reply_error, reply_latency_ms, reply_prompt_tokens,"
-    " reply_completion_tokens FROM classifications WHERE message = ?1 ORDER BY id DESC LIMIT 1";
+    " reply_completion_tokens, reply_sources, reply_hold FROM classifications WHERE message = ?1"
+    " ORDER BY id DESC LIMIT 1";
 static const char report_actions_sql[] =
     "SELECT kind, " REPORT_ACTION_STATE " AS state, reason, recipient, envelope_sender,"
     " outgoing_message_id AS message_id, sendmail_status, error, created_at, sent_at,"
     " CAST(shadow_text AS TEXT) AS shadow_text FROM actions WHERE message = ?1 ORDER BY id";
 static const char report_events_sql[] =
     "SELECT time, level, text FROM events WHERE message = ?1 ORDER BY id";
+
+/* The classification's reply_sources as the array they were stored as (classification.h). */
+static void report_parse_sources(json_object *classification)
+{
+    json_object *sources = NULL;
+    if (classification == NULL ||
+        !json_object_object_get_ex(classification, "reply_sources", &sources) || sources == NULL)
+        return;
+    json_object *parsed = json_tokener_parse(json_object_get_string(sources));
+    if (parsed != NULL && json_object_is_type(parsed, json_type_array))
+        json_object_object_add(classification, "reply_sources", parsed);
+    else
+        json_object_put(parsed);
+}
 
 /* Column I of STMT as a JSON value of its own type; NULL (JSON null) for SQL NULL. */
 static json_object *report_column(sqlite3_stmt *stmt, int i)
@@ -158,6 +173,7 @@ static int report_add_history(sqlite3 *db, gint64 id, json_object *message, char
         status = report_rows_of(db, report_events_sql, id, "show events", &events, error_r);
     if (status == DB_OK) {
         json_object *latest = json_object_array_get_idx(classifications, 0);
+        report_parse_sources(latest);
         json_object_object_add(message, "classification", json_object_get(latest));
         json_object_object_add(message, "actions", json_object_get(actions));
         json_object_object_add(message, "events", json_object_get(events));

@@ -38,8 +38,8 @@ int store_classification_save(sqlite3 *db, gint64 message, const struct classifi
         "INSERT INTO classifications (message, provider, model, intent, confidence, summary,"
         " reply, valid, error, latency_ms, prompt_tokens, completion_tokens, raw_answer,"
         " created_at, reply_settled, reply_error, reply_latency_ms, reply_prompt_tokens,"
-        " reply_completion_tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-        " ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        " reply_completion_tokens, reply_sources, reply_hold) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+        " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         error_r);
     if (stmt == NULL)
         return DB_ERROR;
@@ -62,6 +62,10 @@ int store_classification_save(sqlite3 *db, gint64 message, const struct classifi
     sqlite3_bind_int64(stmt, 17, c->reply_latency_ms);
     sqlite3_bind_int64(stmt, 18, c->reply_prompt_tokens);
     sqlite3_bind_int64(stmt, 19, c->reply_completion_tokens);
+    char *sources = classification_sources_json(c->reply_sources, FALSE);
+    db_bind_text(stmt, 20, sources);
+    g_free(sources);
+    db_bind_text(stmt, 21, c->reply_hold);
     return store_finish_statement(db, stmt, "save classification", error_r);
 }
 
@@ -71,8 +75,9 @@ int store_classification_save_reply(sqlite3 *db, gint64 message, const struct cl
     sqlite3_stmt *stmt =
         db_prepare(db,
                    "UPDATE classifications SET reply = ?2, reply_settled = ?3, reply_error = ?4,"
-                   " reply_latency_ms = ?5, reply_prompt_tokens = ?6, reply_completion_tokens = ?7"
-                   " WHERE id = (SELECT max(id) FROM classifications WHERE message = ?1)",
+                   " reply_latency_ms = ?5, reply_prompt_tokens = ?6, reply_completion_tokens = ?7,"
+                   " reply_sources = ?8, reply_hold = ?9 WHERE id = (SELECT max(id) FROM "
+                   "classifications WHERE message = ?1)",
                    error_r);
     if (stmt == NULL)
         return DB_ERROR;
@@ -83,6 +88,10 @@ int store_classification_save_reply(sqlite3 *db, gint64 message, const struct cl
     sqlite3_bind_int64(stmt, 5, c->reply_latency_ms);
     sqlite3_bind_int64(stmt, 6, c->reply_prompt_tokens);
     sqlite3_bind_int64(stmt, 7, c->reply_completion_tokens);
+    char *sources = classification_sources_json(c->reply_sources, FALSE);
+    db_bind_text(stmt, 8, sources);
+    g_free(sources);
+    db_bind_text(stmt, 9, c->reply_hold);
     return store_finish_statement(db, stmt, "save the reply text", error_r);
 }
 
@@ -93,7 +102,8 @@ int store_classification_load(sqlite3 *db, gint64 message, struct classification
         db,
         "SELECT provider, model, intent, confidence, summary, reply, valid, error, latency_ms,"
         " prompt_tokens, completion_tokens, raw_answer, reply_settled, reply_error,"
-        " reply_latency_ms, reply_prompt_tokens, reply_completion_tokens FROM classifications"
+        " reply_latency_ms, reply_prompt_tokens, reply_completion_tokens, reply_sources,"
+        " reply_hold FROM classifications"
         " WHERE message = ?1 ORDER BY id DESC LIMIT 1",
         error_r);
     if (stmt == NULL)
@@ -119,6 +129,9 @@ int store_classification_load(sqlite3 *db, gint64 message, struct classification
         c->reply_latency_ms = sqlite3_column_int64(stmt, 14);
         c->reply_prompt_tokens = sqlite3_column_int64(stmt, 15);
         c->reply_completion_tokens = sqlite3_column_int64(stmt, 16);
+        c->reply_sources =
+            classification_sources_parse((const char *)sqlite3_column_text(stmt, 17));
+        c->reply_hold = db_column_dup(stmt, 18);
         *result_r = c;
     } else if (rc != SQLITE_DONE)
         *error_r = db_error(db, "load classification");

@@ -67,6 +67,21 @@ int store_conversation_of_message(sqlite3 *db, gint64 message, gint64 *conversat
     return found;
 }
 
+int store_conversation_instructions(sqlite3 *db, gint64 id, char **instructions_r, char **error_r)
+{
+    sqlite3_stmt *stmt =
+        db_prepare(db, "SELECT instructions FROM conversations WHERE id = ?1", error_r);
+    if (stmt == NULL)
+        return DB_ERROR;
+    sqlite3_bind_int64(stmt, 1, id);
+    int found = store_conversation_row(db, stmt, "conversation instructions", error_r);
+    if (found == 1) {
+        *instructions_r = db_column_dup(stmt, 0);
+        sqlite3_finalize(stmt);
+    }
+    return found;
+}
+
 int store_conversation_get(sqlite3 *db, gint64 id, enum conversation_status *status_r,
                            char **mailbox_r, char **counterpart_r, char **error_r)
 {

@@ -26,6 +26,10 @@
 int store_conversation_of_message(sqlite3 *db, gint64 message, gint64 *conversation_r,
                                   enum conversation_status *status_r,
                                   char **error_r) G_GNUC_WARN_UNUSED_RESULT;
+/* 1 with *INSTRUCTIONS_R (the staff's for conversation ID, NULL when it has none) when it
+ * exists, 0 when not. */
+int store_conversation_instructions(sqlite3 *db, gint64 id, char **instructions_r,
+                                    char **error_r) G_GNUC_WARN_UNUSED_RESULT;
 /* 1 with *STATUS_R (and *MAILBOX_R, *COUNTERPART_R when not NULL) when conversation ID exists,
  * else 0. */
 int store_conversation_get(sqlite3 *db, gint64 id, enum conversation_status *status_r,

@@ -70,9 +70,11 @@ char *webhook_body(const struct webhook_record *record)
     webhook_add_string(classification, "provider", c->provider);
     json_object_object_add(root, "classification", classification);
 
-    /* The message's conversation, once conversations exist: filled from the message's
-     * conversation_id there. Null until then, so that receivers can rely on the key. */
-    json_object_object_add(root, "conversation_id", NULL);
+    /* The message's conversation; null when it joined none, so that receivers can rely on
+     * the key. */
+    json_object_object_add(root, "conversation_id",
+                           record->conversation > 0 ? json_object_new_int64(record->conversation)
+                                                    : NULL);
     char *body = g_strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
     json_object_put(root);
     return body;

@@ -8,7 +8,7 @@
  *
  *   {"event_id": "...", "message": {"id", "message_id", "mailbox", "subject", "received_at",
  *    "text"}, "sender": {"envelope_from", "from", "from_name"}, "classification": {"intent",
- *    "confidence", "summary", "provider"}, "conversation_id": null}
+ *    "confidence", "summary", "provider"}, "conversation_id": the conversation it joined, or null}
  *
  * where event_id is the same in every attempt for the message (a receiver deduplicates with
  * it) and differs between messages and hosts. With a secret (an intent's webhook_secret_file)
@@ -32,6 +32,7 @@ struct webhook_record {
     const char *envelope_from;
     const struct mime_message *msg;
     const struct classification *classification;
+    gint64 conversation; /* the message's conversation, 0 when none */
 };
 
 /* Returns 0, or -1 with the reason in *ERROR_R. SECRET NULL or "": unsigned. */

@@ -34,9 +34,10 @@ A test points its llm url at http://127.0.0.1:PORT/MODE/v1.
 
 mailtriage asks in two steps: the classification, whose schema's properties are
 intent, confidence and summary, and, only for mail that gets the model's text,
-the reply, whose schema has the one property reply (its messages are the
-classification's, then the classification as an assistant message, then a user
-message asking for the reply).  The server tells them apart by the schema (in
+the reply, whose schema has the property reply, and sources (an array of
+integers) for a mailbox with knowledge (its messages are the classification's,
+then the classification as an assistant message, then a user message asking for
+the reply).  The server tells them apart by the schema (in
 noschema mode, without one, by an assistant message in the request), and every
 mode has a meaning for both.  A third kind of request, mailtriagectl compose's
 first message, has a schema whose properties are subject and body (and
@@ -52,7 +53,19 @@ the reply.  Modes:
     ok           a chat.completion whose content is the triage JSON
                  {"intent", "confidence", "summary"}, or, for the reply
                  request, {"reply"} with the canned reply of the intent the
-                 assistant message names
+                 assistant message names; when the reply schema asks for
+                 sources, {"reply", "sources"}: sources [N], N the first
+                 numbered source in the request's user messages (a line
+                 starting "[N] "), and the reply quotes the first sentence of
+                 that source's text ("From our documentation: ..."), or
+                 sources [] when the request gives none
+    nosources    as ok, the reply's sources [] (it names none)
+    badsource    as ok, the reply's sources [99] (a source it was not given)
+    echo-pii     as ok, and the reply ends with "We will write to you at P.",
+                 P the first [EMAIL_N] or [PHONE_N] placeholder of the new
+                 message ([EMAIL_1] when it has none)
+    invent-pii   as ok, and the reply holds [EMAIL_97], a placeholder the
+                 request never had
     slow-N       wait N seconds (float, at most 120), then ok
     hang         never answer (gives up after 600 s or when the client leaves)
     error500     500, JSON error body
@@ -100,12 +113,14 @@ the reply.  Modes:
 
 The other modes (slow-N, hang, the errors, status-N, badkey, echokey,
 malformed, badenvelope, truncated, refusal, huge, nochoices) answer both steps
-alike; think and fenced wrap both answers.
+alike; think and fenced wrap both answers; nosources, badsource, echo-pii and
+invent-pii change only the reply.
 
 Every mode but noschema first validates the request the way strict servers
 do (model, non-empty messages, response_format.json_schema with a valid name
-and a schema whose properties.intent.enum lists strings, or whose one property
-is reply, a string) and answers 400 otherwise; bodies over 4 MiB get 413.
+and a schema whose properties.intent.enum lists strings, or whose properties
+are reply, a string, and maybe sources, an array of integers) and answers 400
+otherwise; bodies over 4 MiB get 413.
 Unknown paths and modes get 404.
 
 The intent of a reply request is the one its last assistant message names (or,
@@ -259,6 +274,9 @@ class ChatRequest:
         self.wants_reply = wants_reply
         # mailtriagectl compose: the first message, {"subject", "body", "sources"}.
         self.wants_compose = wants_compose
+        # A reply of a mailbox with knowledge: {"reply", "sources"}.
+        self.wants_sources = wants_reply and schema_wants_sources(
+            body.get("response_format"))
 
 
 def schema_wants_compose(response_format):
@@ -274,14 +292,35 @@ def schema_wants_compose(response_format):
                     for key in ("subject", "body")))
 
 
-def schema_wants_reply(response_format):
-    """True when a response_format's schema asks for the reply alone."""
+def schema_properties(response_format):
+    """The properties of a response_format's schema, or None."""
     json_schema = response_format.get("json_schema")
     schema = json_schema.get("schema") if isinstance(json_schema, dict) else None
     properties = schema.get("properties") if isinstance(schema, dict) else None
-    return (isinstance(properties, dict) and list(properties) == ["reply"]
-            and isinstance(properties["reply"], dict)
-            and properties["reply"].get("type") == "string")
+    return properties if isinstance(properties, dict) else None
+
+
+def schema_wants_reply(response_format):
+    """True when a response_format's schema asks for the reply (alone, or
+    with its sources: an array of integers)."""
+    properties = schema_properties(response_format)
+    if properties is None or list(properties) not in (["reply"],
+                                                      ["reply", "sources"]):
+        return False
+    sources = properties.get("sources", {"type": "array",
+                                         "items": {"type": "integer"}})
+    return (isinstance(properties["reply"], dict)
+            and properties["reply"].get("type") == "string"
+            and isinstance(sources, dict) and sources.get("type") == "array"
+            and isinstance(sources.get("items"), dict)
+            and sources["items"].get("type") == "integer")
+
+
+def schema_wants_sources(response_format):
+    """True when a reply schema asks for the sources too."""
+    properties = (schema_properties(response_format)
+                  if isinstance(response_format, dict) else None)
+    return properties is not None and "sources" in properties
 
 
 def schema_intents(response_format):
@@ -386,12 +425,40 @@ def compose_answer(request):
 # In a compose request, the reply's overrides stand for the body, the
 # summary's for the subject.
 COMPOSE_OVERRIDES = {"reply": "body", "summary": "subject", "sources": "sources"}
+SOURCE_LINE_RE = re.compile(r"^\[(\d+)\] ")
+PLACEHOLDER_RE = re.compile(r"\[(?:EMAIL|PHONE)_\d+\]")
+
+
+def first_source(request):
+    """The first numbered source of the request's user messages ("[N] heading
+    (file)" and its text on the next line) as (N, its first sentence), or
+    None."""
+    for message in request.messages:
+        if message["role"] != "user":
+            continue
+        lines = message["content"].split("\n")
+        for index, line in enumerate(lines):
+            match = SOURCE_LINE_RE.match(line)
+            if match:
+                text = lines[index + 1] if index + 1 < len(lines) else ""
+                sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+                return int(match.group(1)), sentence
+    return None
+
+
+def new_message_text(request):
+    """The last user message before the classification (the new message)."""
+    said = [i for i, m in enumerate(request.messages) if m["role"] == "assistant"]
+    messages = request.messages[:said[-1]] if said else request.messages
+    user_texts = [m["content"] for m in messages if m["role"] == "user"]
+    return user_texts[-1] if user_texts else ""
 
 
 def triage_answer(request, **overrides):
     """The object a well-behaved model would return: the classification, or,
     for a reply request, the reply (overrides of the other step's keys are
-    left out), or, for a compose request, the first message."""
+    left out); a reply with sources names the first source the request gave
+    and quotes its first sentence, or names none; a compose request gets the first message."""
     if request.wants_compose:
         answer = compose_answer(request)
         answer.update({COMPOSE_OVERRIDES[key]: value
@@ -403,6 +470,12 @@ def triage_answer(request, **overrides):
     summary, reply = CANNED_ANSWERS.get(intent) or generic_answer(intent)
     if request.wants_reply:
         answer = {"reply": reply}
+        if request.wants_sources:
+            source = first_source(request)
+            answer["sources"] = [source[0]] if source else []
+            if source:
+                answer["reply"] = (f"{reply}\n\nFrom our documentation: "
+                                   f"{source[1]}")
     else:
         answer = {"intent": intent, "confidence": 0.92, "summary": summary}
     answer.update({key: value for key, value in overrides.items()
@@ -919,6 +992,28 @@ class FakeLLMHandler(BaseHTTPRequestHandler):
         else:
             self.mode_ok(request)
 
+    def mode_nosources(self, request):
+        self.send_completion(request, to_json(triage_answer(request,
+                                                            sources=[])))
+
+    def mode_badsource(self, request):
+        self.send_completion(request, to_json(triage_answer(request,
+                                                            sources=[99])))
+
+    def mode_echo_pii(self, request):
+        answer = triage_answer(request)
+        if request.wants_reply:
+            found = PLACEHOLDER_RE.findall(new_message_text(request))
+            echoed = found[0] if found else "[EMAIL_1]"
+            answer["reply"] += f"\n\nWe will write to you at {echoed}."
+        self.send_completion(request, to_json(answer))
+
+    def mode_invent_pii(self, request):
+        answer = triage_answer(request)
+        if request.wants_reply:
+            answer["reply"] += "\n\nWe will write to you at [EMAIL_97]."
+        self.send_completion(request, to_json(answer))
+
     def mode_huge(self, request):
         # A summary (or reply) of plain "x" needs no escaping at either JSON
         # level, so the body can be cut around a marker and the run streamed
@@ -966,6 +1061,10 @@ FIXED_MODES = {
     "forge": FakeLLMHandler.mode_forge,
     "forgeintent": FakeLLMHandler.mode_forgeintent,
     "badsources": FakeLLMHandler.mode_badsources,
+    "nosources": FakeLLMHandler.mode_nosources,
+    "badsource": FakeLLMHandler.mode_badsource,
+    "echo-pii": FakeLLMHandler.mode_echo_pii,
+    "invent-pii": FakeLLMHandler.mode_invent_pii,
 }
 
 

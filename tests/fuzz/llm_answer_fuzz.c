@@ -3,8 +3,9 @@
  *
  * The answer never fails to parse into a classification whose intent is in the mailbox's list
  * or `unknown` (a usable one with a confidence from min_confidence to 1), with summary, reply
- * and error as valid UTF-8; read as the answer to the request for the reply, it gives a text
- * in valid UTF-8 or the reason why none. Put into an
+ * and error as valid UTF-8; read as the answer to the request for the reply, with two sources
+ * given, it gives a text in valid UTF-8 or the reason why none, and sources that are distinct
+ * numbers, at most 32, of which exactly those the prompt gave (1 and 2) have a file. Put into an
  * escalation as the classification and the proposed reply, what the model wrote cannot add a
  * line of ours: the lines above the proposal are our labels, each once, and every line of the
  * proposal is indented.
@@ -18,12 +19,14 @@
 #include "compose.h"
 #include "config.h"
 #include "fuzz.h"
+#include "knowledge.h"
 #include "llm_answer.h"
 #include "llm_provider.h"
 #include "mime.h"
 
 static struct config *llm_answer_fuzz_cfg;
 static struct mime_message *llm_answer_fuzz_msg;
+static struct knowledge_selection llm_answer_fuzz_sources;
 
 static const char llm_answer_fuzz_ini[] =
     "[daemon]\n"
@@ -56,7 +59,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (mime_parse(llm_answer_fuzz_eml, strlen(llm_answer_fuzz_eml), &limits, &llm_answer_fuzz_msg,
                    &error) < 0)
         fuzz_fail(__FILE__, __LINE__, error);
+    llm_answer_fuzz_sources.sources = g_ptr_array_new();
+    static char path1[] = "/kb/prices.md", path2[] = "/kb/account.md";
+    static char heading1[] = "Prices", heading2[] = "";
+    static char text1[] = "From 10 EUR.", text2[] = "Sign up online.";
+    static struct knowledge_source given[] = {{1, path1, heading1, text1, FALSE, 0},
+                                              {2, path2, heading2, text2, FALSE, 0}};
+    for (size_t i = 0; i < G_N_ELEMENTS(given); i++)
+        g_ptr_array_add(llm_answer_fuzz_sources.sources, &given[i]);
     return 0;
+}
+
+/* REPLY's sources are as llm_answer.h promises. */
+static void llm_answer_fuzz_check_sources(const struct llm_reply *reply)
+{
+    FUZZ_CHECK(reply->error == NULL || reply->sources == NULL);
+    if (reply->sources == NULL)
+        return;
+    FUZZ_CHECK(reply->sources->len <= 32);
+    for (guint i = 0; i < reply->sources->len; i++) {
+        const struct classification_source *source = g_ptr_array_index(reply->sources, i);
+        FUZZ_CHECK((source->path != NULL) == (source->number == 1 || source->number == 2));
+        for (guint j = 0; j < i; j++)
+            FUZZ_CHECK(((const struct classification_source *)g_ptr_array_index(reply->sources, j))
+                           ->number != source->number);
+    }
 }
 
 /* The lines of the escalation's text up to the blank line after "Queue id:" are our labels,
@@ -117,7 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const struct config_mailbox *mailbox =
         config_mailbox_find(llm_answer_fuzz_cfg, "support@site.test");
-    struct llm_request request = {llm_answer_fuzz_cfg, mailbox, llm_answer_fuzz_msg};
+    struct llm_request request = {
+        .cfg = llm_answer_fuzz_cfg, .mailbox = mailbox, .msg = llm_answer_fuzz_msg};
     char *content = fuzz_string(data, size);
     struct classification *c = llm_answer_parse(&request, "openai", content);
     FUZZ_CHECK(c != NULL && c->intent != NULL);
@@ -130,15 +158,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(g_utf8_validate(c->summary, -1, NULL) && g_utf8_validate(c->reply, -1, NULL));
     FUZZ_CHECK(c->error == NULL || g_utf8_validate(c->error, -1, NULL));
     /* The same bytes as the answer to the request for the reply: its text, or why none. */
-    char *reply_error = NULL;
-    char *reply = llm_answer_parse_reply(content, &reply_error);
-    FUZZ_CHECK((reply == NULL) != (reply_error == NULL));
-    FUZZ_CHECK(reply == NULL || g_utf8_validate(reply, -1, NULL));
-    if (reply != NULL) {
-        g_free(c->reply);
-        c->reply = reply;
-    }
-    g_free(reply_error);
+    struct llm_reply reply = {0};
+    llm_answer_parse_reply(content, &llm_answer_fuzz_sources, NULL, &reply);
+    FUZZ_CHECK(reply.text != NULL && g_utf8_validate(reply.text, -1, NULL));
+    FUZZ_CHECK(reply.error == NULL || *reply.text == '\0');
+    llm_answer_fuzz_check_sources(&reply);
+    g_free(c->reply);
+    c->reply = reply.text;
+    g_free(reply.error);
+    if (reply.sources != NULL)
+        g_ptr_array_unref(reply.sources);
     llm_answer_fuzz_escalate(mailbox, c);
     classification_free(c);
     g_free(content);

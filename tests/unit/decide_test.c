@@ -10,7 +10,9 @@
  * each row gives the verdict of the other rules, the sender's history as context_load() reads it
  * and the mailbox, and the verdict, reason and, through decide_action(), the action that follow.
  * decide_needs_classification() and decide_needs_reply(): when tokens are spent, for the
- * classification and for the reply text.
+ * classification and for the reply text. The grounding rows: a reply of a mailbox with knowledge
+ * that names no source, or one it was not given, is held back as [mailbox] ungrounded says; a
+ * reply whose PII check failed is escalated.
  */
 #include <string.h>
 
@@ -65,6 +67,10 @@ static const char decide_ini_format[] = "[daemon]\n"
                                         "intents = framed\n"
                                         "escalate_to = staff@example.org\n"
                                         "escalate_suppressed = no\n"
+                                        "[mailbox grounded@example.org]\n"
+                                        "intents = framed, proposal\n"
+                                        "escalate_to = staff@example.org\n"
+                                        "ungrounded = draft\n"
                                         "[mailbox every@example.org]\n"
                                         "intents = own_template\n"
                                         "escalate_to = staff@example.org\n"
@@ -296,6 +302,101 @@ static void test_decide_reply(gconstpointer data)
     decide_fixture_close(&fx);
 }
 
+/* The rules on the text once written: a grounded answer, an ungrounded one as [mailbox]
+ * ungrounded says (auto@example.org: the default escalate; grounded@example.org: draft), and a
+ * reply held for its PII. */
+struct decide_ground_case {
+    const char *name;
+    const char *mailbox;
+    const char *intent;
+    const char *reply;
+    const char *sources; /* "1 7?": numbers, ? when not given; NULL: none asked for */
+    const char *hold;
+    enum store_action_kind action;
+    const char *reason;
+};
+
+static const struct decide_ground_case decide_ground_cases[] = {
+    {"grounded_reply_is_sent", "auto@example.org", "framed", "From 10 EUR.", "1", NULL,
+     STORE_ACTION_REPLY, "intent framed: reply"},
+    {"reply_without_knowledge_is_sent", "auto@example.org", "framed", "From 10 EUR.", NULL, NULL,
+     STORE_ACTION_REPLY, "intent framed: reply"},
+    {"reply_naming_no_source_is_escalated", "auto@example.org", "framed", "From 10 EUR.", "", NULL,
+     STORE_ACTION_ESCALATE,
+     "intent framed: no reply sent: the answer names no source; escalated (ungrounded = "
+     "escalate)"},
+    {"reply_naming_no_source_is_a_draft_with_ungrounded_draft", "grounded@example.org", "framed",
+     "From 10 EUR.", "", NULL, STORE_ACTION_DRAFT,
+     "not sent automatically: the answer names no source; a draft for a person (ungrounded = "
+     "draft)"},
+    {"reply_citing_a_source_not_given_is_escalated", "auto@example.org", "framed", "From 10 EUR.",
+     "1 7?", NULL, STORE_ACTION_ESCALATE, "the answer cites source 7, which it was not given"},
+    {"reply_citing_a_source_not_given_is_a_draft_with_ungrounded_draft", "grounded@example.org",
+     "framed", "From 10 EUR.", "-3?", NULL, STORE_ACTION_DRAFT,
+     "the answer cites source -3, which it was not given"},
+    {"ungrounded_draft_stays_a_draft_with_the_reason", "grounded@example.org", "proposal",
+     "From 10 EUR.", "", NULL, STORE_ACTION_DRAFT,
+     "intent proposal: draft; the answer names no source: check it before approving"},
+    {"empty_ungrounded_reply_is_escalated_as_empty", "auto@example.org", "framed", "", "", NULL,
+     STORE_ACTION_ESCALATE, "empty model reply"},
+    {"reply_held_for_its_pii_is_escalated", "auto@example.org", "framed", "Your IBAN is ...", NULL,
+     "the reply holds the placeholder [IBAN_1]", STORE_ACTION_ESCALATE,
+     "intent framed: no reply made: the reply holds the placeholder [IBAN_1]; escalated"},
+    {"draft_held_for_its_pii_is_escalated", "grounded@example.org", "proposal", "[EMAIL_7]", "1",
+     "unknown placeholder [EMAIL_7]", STORE_ACTION_ESCALATE,
+     "no draft made: unknown placeholder [EMAIL_7]; escalated"},
+};
+
+static GPtrArray *decide_sources(const char *spec)
+{
+    if (spec == NULL)
+        return NULL;
+    GPtrArray *sources = classification_sources_new();
+    char **words = g_strsplit(spec, " ", -1);
+    for (char **word = words; *word != NULL; word++) {
+        if (**word == '\0')
+            continue;
+        struct classification_source *source = g_new0(struct classification_source, 1);
+        source->number = g_ascii_strtoll(*word, NULL, 10);
+        if (!g_str_has_suffix(*word, "?")) {
+            source->path = g_strdup("/kb/prices.md");
+            source->heading = g_strdup("Prices");
+        }
+        g_ptr_array_add(sources, source);
+    }
+    g_strfreev(words);
+    return sources;
+}
+
+static void test_decide_ground(gconstpointer data)
+{
+    const struct decide_ground_case *c = data;
+    struct decide_fixture fx;
+    decide_fixture_open(&fx);
+    const struct config_mailbox *mailbox = config_mailbox_find(fx.cfg, c->mailbox);
+    g_assert_nonnull(mailbox);
+    struct policy_decision policy = {POLICY_REPLY, NULL, FALSE};
+    struct classification *classification = g_new0(struct classification, 1);
+    classification->provider = g_strdup("openai");
+    classification->intent = g_strdup(c->intent);
+    classification->confidence = 0.9;
+    classification->valid = TRUE;
+    classification->summary = g_strdup("s");
+    classification->reply = g_strdup(c->reply);
+    classification->reply_settled = TRUE;
+    classification->reply_sources = decide_sources(c->sources);
+    classification->reply_hold = g_strdup(c->hold);
+    struct decide_plan plan;
+    decide_action(fx.cfg, mailbox, &policy, classification, &plan);
+    g_assert_cmpstr(store_action_kind_name(plan.action), ==, store_action_kind_name(c->action));
+    if (plan.reason == NULL || strstr(plan.reason, c->reason) == NULL)
+        g_test_message("reason \"%s\" does not contain \"%s\"", plan.reason, c->reason);
+    g_assert_true(plan.reason != NULL && strstr(plan.reason, c->reason) != NULL);
+    decide_plan_clear(&plan);
+    classification_free(classification);
+    decide_fixture_close(&fx);
+}
+
 /* Mode shadow decides as mode auto, for every row of auto@example.org, and marks the plan shadow
  * unless it is no action. */
 static void test_decide_shadow(void)
@@ -507,6 +608,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < G_N_ELEMENTS(decide_reply_cases); i++) {
         char *path = g_strdup_printf("/decide/reply/%s", decide_reply_cases[i].name);
         g_test_add_data_func(path, &decide_reply_cases[i], test_decide_reply);
+        g_free(path);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(decide_ground_cases); i++) {
+        char *path = g_strdup_printf("/decide/ground/%s", decide_ground_cases[i].name);
+        g_test_add_data_func(path, &decide_ground_cases[i], test_decide_ground);
         g_free(path);
     }
     g_test_add_func("/decide/shadow_decides_as_auto", test_decide_shadow);

@@ -20,9 +20,12 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "knowledge.h"
 #include "llm.h"
+#include "llm_answer.h"
 #include "llm_openai.h"
 #include "mime.h"
+#include "pii.h"
 #include "testdata.h"
 
 /* Two mailboxes list the same intents in opposite orders; both intents know "plan". */
@@ -72,6 +75,7 @@ struct llm_fixture {
 static void llm_fixture_init_ini(struct llm_fixture *f, const char *ini, const char *mailbox,
                                  const char *subject, const char *body)
 {
+    *f = (struct llm_fixture){0};
     f->cfg = testdata_config(ini);
     char *eml = g_strdup_printf(llm_eml_format, subject, body);
     f->msg = testdata_message(eml);
@@ -667,8 +671,10 @@ static void test_reply_case(gconstpointer data)
                                         FALSE,   NULL,     FALSE,      0,          NULL,
                                         NULL,    NULL};
     char *body = response_body(&shape);
-    struct llm_reply reply = {NULL, NULL, 0, 0, 0};
-    llm_openai_parse_reply(body, strlen(body), &reply);
+    struct llm_reply reply = {0};
+    const struct llm_request no_knowledge = {0};
+    llm_openai_parse_reply(&no_knowledge, NULL, body, strlen(body), &reply);
+    g_assert_null(reply.sources);
     g_assert_cmpstr(reply.text, ==, c->text);
     if (c->error == NULL)
         g_assert_null(reply.error);
@@ -679,6 +685,133 @@ static void test_reply_case(gconstpointer data)
     g_free(reply.text);
     g_free(reply.error);
     g_free(body);
+}
+
+/* ---- llm_answer_parse_reply: the sources a grounded reply names, and its PII ---- */
+
+struct sources_case {
+    const char *name;
+    const char *content;
+    gboolean knowledge; /* the prompt gave three sources */
+    /* The sources expected, in order, as "N" (given) or "N?" (not given), space-separated;
+     * NULL: none asked for (the array is NULL). */
+    const char *expected;
+};
+
+static const struct sources_case sources_cases[] = {
+    {"given_sources_are_kept_in_order", "{\"reply\": \"x\", \"sources\": [2, 1]}", TRUE, "2 1"},
+    {"missing_sources_name_none", "{\"reply\": \"x\"}", TRUE, ""},
+    {"sources_not_an_array_name_none", "{\"reply\": \"x\", \"sources\": \"1\"}", TRUE, ""},
+    {"strings_are_no_citation", "{\"reply\": \"x\", \"sources\": [\"1\", \"[2]\"]}", TRUE, ""},
+    {"fractions_objects_and_null_are_no_citation",
+     "{\"reply\": \"x\", \"sources\": [1.5, {\"n\": 1}, null, true, [1]]}", TRUE, ""},
+    {"zero_and_negatives_were_not_given", "{\"reply\": \"x\", \"sources\": [0, -1, 3]}", TRUE,
+     "0? -1? 3"},
+    {"a_number_beyond_the_given_was_not_given", "{\"reply\": \"x\", \"sources\": [7]}", TRUE, "7?"},
+    {"a_huge_number_was_not_given",
+     "{\"reply\": \"x\", \"sources\": [9223372036854775807, 4294967297]}", TRUE,
+     "9223372036854775807? 4294967297?"},
+    {"duplicates_count_once", "{\"reply\": \"x\", \"sources\": [1, 1, 2, 1, 2]}", TRUE, "1 2"},
+    {"without_knowledge_no_sources_are_read", "{\"reply\": \"x\", \"sources\": [1]}", FALSE, NULL},
+    {"no_reply_no_sources", "{\"sources\": [1]}", TRUE, NULL},
+};
+
+static struct knowledge_selection *three_sources(void)
+{
+    struct knowledge_selection *sel = g_new0(struct knowledge_selection, 1);
+    sel->sources = g_ptr_array_new_with_free_func(g_free);
+    static const char *const paths[] = {"/kb/a.md", "/kb/b.md", "/kb/c.md"};
+    for (int i = 0; i < 3; i++) {
+        struct knowledge_source *source = g_new0(struct knowledge_source, 1);
+        *source =
+            (struct knowledge_source){i + 1, (char *)paths[i], (char *)"Heading", "text", FALSE, 0};
+        g_ptr_array_add(sel->sources, source);
+    }
+    return sel;
+}
+
+static void three_sources_free(struct knowledge_selection *sel)
+{
+    g_ptr_array_unref(sel->sources);
+    g_free(sel);
+}
+
+static char *sources_describe(const GPtrArray *sources)
+{
+    GString *text = g_string_new(NULL);
+    for (guint i = 0; i < sources->len; i++) {
+        const struct classification_source *source = g_ptr_array_index(sources, i);
+        g_string_append_printf(text, "%s%" G_GINT64_FORMAT "%s", i > 0 ? " " : "", source->number,
+                               source->path != NULL ? "" : "?");
+        if (source->path != NULL)
+            g_assert_cmpstr(source->heading, ==, "Heading");
+    }
+    return g_string_free(text, FALSE);
+}
+
+static void test_sources_case(gconstpointer data)
+{
+    const struct sources_case *c = data;
+    struct knowledge_selection *sel = three_sources();
+    struct llm_reply reply = {0};
+    llm_answer_parse_reply(c->content, c->knowledge ? sel : NULL, NULL, &reply);
+    if (c->expected == NULL)
+        g_assert_null(reply.sources);
+    else {
+        g_assert_nonnull(reply.sources);
+        char *described = sources_describe(reply.sources);
+        g_assert_cmpstr(described, ==, c->expected);
+        g_free(described);
+        g_ptr_array_unref(reply.sources);
+    }
+    g_assert_null(reply.hold);
+    g_free(reply.text);
+    g_free(reply.error);
+    three_sources_free(sel);
+}
+
+/* A model that lists thousands of sources gets its first 32 distinct ones read. */
+static void test_a_huge_list_of_sources_is_cut(void)
+{
+    GString *content = g_string_new("{\"reply\": \"x\", \"sources\": [");
+    for (int i = 0; i < 5000; i++)
+        g_string_append_printf(content, "%s%d", i > 0 ? ", " : "", i % 2 == 0 ? 1 : i);
+    g_string_append(content, "]}");
+    struct knowledge_selection *sel = three_sources();
+    struct llm_reply reply = {0};
+    llm_answer_parse_reply(content->str, sel, NULL, &reply);
+    g_assert_cmpuint(reply.sources->len, ==, 32);
+    const struct classification_source *first = g_ptr_array_index(reply.sources, 0);
+    g_assert_cmpint(first->number, ==, 1);
+    g_assert_nonnull(first->path);
+    g_ptr_array_unref(reply.sources);
+    g_free(reply.text);
+    three_sources_free(sel);
+    g_string_free(content, TRUE);
+}
+
+/* With the prompt's PII map, a placeholder it knows comes back as the sender's value; one it
+ * does not know holds the reply for a person. */
+static void test_reply_placeholders_are_restored_or_hold_the_reply(void)
+{
+    struct pii_map *map = pii_map_new();
+    g_free(pii_redact(map, "Write to alice@example.com"));
+    struct llm_reply reply = {0};
+    llm_answer_parse_reply("{\"reply\": \"We wrote to [EMAIL_1].\"}", NULL, map, &reply);
+    g_assert_cmpstr(reply.text, ==, "We wrote to alice@example.com.");
+    g_assert_null(reply.hold);
+    g_free(reply.text);
+    reply = (struct llm_reply){0};
+    llm_answer_parse_reply("{\"reply\": \"We wrote to [EMAIL_2].\"}", NULL, map, &reply);
+    g_assert_nonnull(reply.hold);
+    g_assert_true(testdata_contains(reply.text, "[EMAIL_2]"));
+    g_free(reply.text);
+    g_free(reply.hold);
+    struct classification c = {.summary = g_strdup("Asks from [EMAIL_1].")};
+    llm_answer_restore_summary(&c, map);
+    g_assert_cmpstr(c.summary, ==, "Asks from alice@example.com.");
+    g_free(c.summary);
+    pii_map_free(map);
 }
 
 /* ---- llm_openai_failure_kind: what each way of failing means ---- */
@@ -882,6 +1015,15 @@ int main(int argc, char **argv)
                     test_reply_request_asks_for_the_reply_alone);
     g_test_add_func("/llm/reply/request_without_raw_answer_restates_the_classification",
                     test_reply_request_without_raw_answer_restates_the_classification);
+    for (size_t i = 0; i < G_N_ELEMENTS(sources_cases); i++) {
+        char *path = g_strdup_printf("/llm/sources/%s", sources_cases[i].name);
+        g_test_add_data_func(path, &sources_cases[i], test_sources_case);
+        g_free(path);
+    }
+    g_test_add_func("/llm/sources/a_huge_list_of_sources_is_cut",
+                    test_a_huge_list_of_sources_is_cut);
+    g_test_add_func("/llm/reply/placeholders_are_restored_or_hold_the_reply",
+                    test_reply_placeholders_are_restored_or_hold_the_reply);
     for (size_t i = 0; i < G_N_ELEMENTS(reply_cases); i++) {
         char *path = g_strdup_printf("/llm/reply/%s", reply_cases[i].name);
         g_test_add_data_func(path, &reply_cases[i], test_reply_case);

@@ -112,7 +112,7 @@ static gint64 deliver_to(struct fixture *fx, const struct config *cfg, const cha
         char *reply = g_strdup_printf("From: %s\nTo: %s\nSubject: Re: x\nMessage-ID: <%s>\n\n"
                                       "Hello, the answer to message %" G_GINT64_FORMAT ".\n",
                                       mailbox, from, reply_id, id);
-        conversation_join_reply(fx->db, claim, mailbox, reply, strlen(reply), reply_id);
+        conversation_join_reply(fx->db, claim, mailbox, reply, strlen(reply), reply_id, NULL);
         g_free(reply);
     }
     g_assert_cmpint(queue_complete(fx->db, claim, &error), ==, DB_OK);
@@ -299,9 +299,9 @@ static void test_join_is_idempotent(struct fixture *fx, gconstpointer data)
     /* A reply recorded twice (an attempt that retried) is one entry. */
     static const char reply[] = "From: support@example.org\nMessage-ID: <r1@example.org>\n\nHi\n";
     conversation_join_reply(fx->db, claim, "support@example.org", reply, strlen(reply),
-                            "r1@example.org");
+                            "r1@example.org", NULL);
     conversation_join_reply(fx->db, claim, "support@example.org", reply, strlen(reply),
-                            "r1@example.org");
+                            "r1@example.org", NULL);
     assert_roles(fx->db, c1, "user assistant");
     queue_row_free(claim);
     mime_message_free(msg);

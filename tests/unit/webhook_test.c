@@ -34,8 +34,8 @@ static void test_signature_vector(void)
 
 static void test_event_id_stable_and_distinct(void)
 {
-    struct webhook_record a = {12,   1700000000, "mx1.example.org", "support@example.org", NULL,
-                               NULL, NULL};
+    struct webhook_record a = {
+        12, 1700000000, "mx1.example.org", "support@example.org", NULL, NULL, NULL, 0};
     struct webhook_record b = a;
     char *first = webhook_event_id(&a), *again = webhook_event_id(&b);
     g_assert_cmpuint(strlen(first), ==, 32);
@@ -66,7 +66,7 @@ static void test_body_keys(void)
     struct classification c = {
         .provider = "builtin", .intent = "lead", .confidence = 0.6, .summary = "asks for prices"};
     struct webhook_record record = {
-        7, 1700000000, "mx.example.org", "support@example.org", "bounce@customer.test", msg, &c};
+        7, 1700000000, "mx.example.org", "support@example.org", "bounce@customer.test", msg, &c, 0};
     char *body = webhook_body(&record);
     json_object *root = json_tokener_parse(body);
     g_assert_nonnull(root);
@@ -89,6 +89,13 @@ static void test_body_keys(void)
     g_assert_true(json_object_object_get_ex(root, "conversation_id", NULL));
     g_assert_null(json_object_object_get(root, "conversation_id"));
     g_free(event_id);
+    json_object_put(root);
+    g_free(body);
+    /* A message that joined a conversation names it. */
+    record.conversation = 42;
+    body = webhook_body(&record);
+    root = json_tokener_parse(body);
+    g_assert_cmpint(json_object_get_int64(json_object_object_get(root, "conversation_id")), ==, 42);
     json_object_put(root);
     g_free(body);
     mime_message_free(msg);
