@@ -39,7 +39,7 @@ postfix swaks python3 ca-certificates util-linux passwd systemd time"
 # check also builds with clang (its sanitizers and libFuzzer) and runs valgrind.
 CHECK_PACKAGES="clang libclang-rt-14-dev valgrind"
 # What the clang build runs: everything but the suites that start a Postfix.
-CLANG_TESTS='$(UNIT_TESTS) fuzz/replay.sh config_docs.sh doc_snippets.sh config_check.sh layers.sh programs.sh llm_failures.sh drafts.sh ctl.sh summary.sh privacy.sh hostile.sh fake-llm/selftest.sh milter/scenarios.sh'
+CLANG_TESTS='$(UNIT_TESTS) fuzz/replay.sh config_docs.sh doc_snippets.sh config_check.sh layers.sh programs.sh llm_failures.sh drafts.sh ctl.sh summary.sh privacy.sh hostile.sh fake-llm/selftest.sh milter/scenarios.sh conversations.sh knowledge.sh shadow.sh webhook.sh redact.sh grounding.sh compose.sh'
 
 install_packages() {
 	echo "== installing Debian packages"
