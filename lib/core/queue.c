@@ -41,25 +41,6 @@ static gint64 queue_find_original(sqlite3 *db, const struct queue_new *row, char
     return id;
 }
 
-/* Write the LEN bytes of RAW into the raw column of row ID, which holds as many zero bytes, a
- * megabyte at a time. */
-static int queue_write_raw(sqlite3 *db, gint64 id, const char *raw, size_t len, char **error_r)
-{
-    if (len == 0)
-        return DB_OK;
-    sqlite3_blob *blob = NULL;
-    int rc = sqlite3_blob_open(db, "main", "messages", "raw", id, 1, &blob);
-    for (size_t done = 0; rc == SQLITE_OK && done < len;) {
-        int n = (int)MIN(len - done, (size_t)1 << 20);
-        rc = sqlite3_blob_write(blob, raw + done, n, (int)done);
-        done += (size_t)n;
-    }
-    if (rc != SQLITE_OK)
-        *error_r = db_error(db, "record the message's text");
-    sqlite3_blob_close(blob);
-    return rc == SQLITE_OK ? DB_OK : db_status_of(rc);
-}
-
 int queue_insert(sqlite3 *db, const struct queue_new *rows, size_t n_rows, gint64 *ids_r,
                  char **error_r)
 {
@@ -101,9 +82,7 @@ int queue_insert(sqlite3 *db, const struct queue_new *rows, size_t n_rows, gint6
         sqlite3_bind_int64(stmt, 12, now);
         sqlite3_bind_int64(stmt, 13, (sqlite3_int64)row->size);
         sqlite3_bind_int(stmt, 14, row->truncated ? 1 : 0);
-        /* The text is written in place after the insert: bound whole, SQLite would build the
-         * row with a copy of it (a second 25 MB for a 25 MB message). */
-        sqlite3_bind_zeroblob64(stmt, 15, row->raw_len);
+        sqlite3_bind_blob64(stmt, 15, row->raw, row->raw_len, SQLITE_STATIC);
         if (original > 0)
             sqlite3_bind_int64(stmt, 16, original);
         else
@@ -112,12 +91,8 @@ int queue_insert(sqlite3 *db, const struct queue_new *rows, size_t n_rows, gint6
         if (rc != SQLITE_DONE) {
             *error_r = db_error(db, "record message");
             status = db_status_of(rc);
-            break;
-        }
-        gint64 id = sqlite3_last_insert_rowid(db);
-        if ((status = queue_write_raw(db, id, row->raw, row->raw_len, error_r)) == DB_OK &&
-            ids_r != NULL)
-            ids_r[i] = id;
+        } else if (ids_r != NULL)
+            ids_r[i] = sqlite3_last_insert_rowid(db);
     }
     sqlite3_finalize(stmt);
     if (status != DB_OK) {
