@@ -46,11 +46,13 @@ static sqlite3 *recorder_db(struct recorder *recorder, const struct config *cfg,
     return recorder->db;
 }
 
-/* Record N jobs in one transaction; on a failure that is not busy the connection is closed. */
+/* Record N jobs in one transaction; *OPENED_R says whether a connection was had at all. On a
+ * failure that is not busy the connection is closed. */
 static int recorder_write(struct recorder *recorder, struct recorder_job **jobs, guint n,
-                          char **error_r)
+                          gboolean *opened_r, char **error_r)
 {
     sqlite3 *db = recorder_db(recorder, jobs[0]->msg->cfg, error_r);
+    *opened_r = db != NULL;
     if (db == NULL)
         return DB_ERROR;
     const struct intake_message **msgs = g_new(const struct intake_message *, n);
@@ -92,13 +94,13 @@ static void recorder_inbound(struct recorder *recorder, GPtrArray *batch)
 {
     struct recorder_job **jobs = (struct recorder_job **)batch->pdata;
     char *error = NULL;
-    gboolean opened = recorder_db(recorder, jobs[0]->msg->cfg, &error) != NULL;
-    int status = opened ? recorder_write(recorder, jobs, batch->len, &error) : DB_ERROR;
+    gboolean opened;
+    int status = recorder_write(recorder, jobs, batch->len, &opened, &error);
     if (opened && status == DB_ERROR && batch->len > 1) {
         /* One message may be what the database refused: the others need not fail with it. */
         g_clear_pointer(&error, g_free);
         for (guint i = 0; i < batch->len; i++) {
-            status = recorder_write(recorder, &jobs[i], 1, &error);
+            status = recorder_write(recorder, &jobs[i], 1, &opened, &error);
             recorder_settle(jobs[i], status, error);
             g_clear_pointer(&error, g_free);
         }
